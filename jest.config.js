@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  // SWC strips types only: `npm test` type-checks with tsc first, so jest stays fast.
+  transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
+  // @kubernetes-models/* and two of their dependencies ship ES modules only: compile them too.
+  resolver: '<rootDir>/test/support/esm-only-resolver.js',
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes-models|kubernetes-models|is-cidr|cidr-regex)/)'],
+};
