@@ -1,0 +1,164 @@
+import { Duration, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Kustomization } from '../imports/kustomize.toolkit.fluxcd.io';
+import { IFluxSource } from './flux-source';
+import { toGoDuration } from './go-duration';
+import { assertObjectName } from './names';
+
+export interface AppDeploymentProps {
+  /**
+   * The Kustomization's name.
+   * @default - the construct id
+   */
+  readonly name?: string;
+
+  /**
+   * The namespace of the Kustomization.
+   * @default - the source's namespace
+   */
+  readonly namespace?: string;
+
+  /** The source whose artifact holds the manifests (a `GitSource`). */
+  readonly source: IFluxSource;
+
+  /** Path of the manifests inside the source, starting with `./` (e.g. `./deploy/vote/staging`). */
+  readonly path: string;
+
+  /**
+   * How often kustomize-controller re-applies (and corrects drift). A new source revision
+   * triggers a reconcile at once, so this is only the fallback.
+   * @default Duration.hours(1)
+   */
+  readonly interval?: Duration;
+
+  /**
+   * How soon to retry after a failed reconcile.
+   * @default - the interval (Flux's default)
+   */
+  readonly retryInterval?: Duration;
+
+  /**
+   * Delete objects that were applied before but are no longer in the path.
+   * @default true
+   */
+  readonly prune?: boolean;
+
+  /**
+   * Wait until every applied object is ready before the Kustomization counts as ready.
+   * @default true
+   */
+  readonly wait?: boolean;
+
+  /**
+   * Timeout for apply and health checks.
+   * @default - Flux's default (the interval)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Namespace to put every applied object in.
+   * @default - the namespaces written in the manifests
+   */
+  readonly targetNamespace?: string;
+
+  /**
+   * Apps that must be ready before this one is applied.
+   * @default - none
+   */
+  readonly dependsOn?: AppDeployment[];
+}
+
+/** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */
+export class AppDeployment extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly source: IFluxSource;
+  public readonly path: string;
+  public readonly interval: Duration;
+  public readonly prune: boolean;
+  public readonly wait: boolean;
+  public readonly resource: Kustomization;
+  private readonly dependencies: AppDeployment[] = [];
+
+  public constructor(scope: Construct, id: string, props: AppDeploymentProps) {
+    super(scope, id);
+    this.name = props.name ?? id;
+    this.namespace = props.namespace ?? props.source.namespace;
+    this.source = props.source;
+    const owner = `AppDeployment ${this.name}`;
+    assertObjectName(owner, 'name', this.name);
+    assertObjectName(owner, 'namespace', this.namespace, 'label');
+    if (props.targetNamespace !== undefined) {
+      assertObjectName(owner, 'targetNamespace', props.targetNamespace, 'label');
+    }
+    if (!props.path.startsWith('./')) {
+      throw new Error(`${owner}: path "${props.path}" must be relative to the source root and start with "./", e.g. ./${props.path.replace(/^\/+/, '')}`);
+    }
+    if (props.path.split('/').includes('..')) {
+      throw new Error(`${owner}: path "${props.path}" must not leave the source with ".."`);
+    }
+    this.path = props.path;
+    this.interval = props.interval ?? Duration.hours(1);
+    this.prune = props.prune ?? true;
+    this.wait = props.wait ?? true;
+    for (const dependency of props.dependsOn ?? []) {
+      this.addDependsOn(dependency);
+    }
+
+    this.resource = new Kustomization(this, 'Resource', {
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: {
+        sourceRef: {
+          kind: this.source.kind as 'GitRepository',
+          name: this.source.name,
+          // Written only across namespaces: Flux looks in the Kustomization's own by default.
+          namespace: this.source.namespace === this.namespace ? undefined : this.source.namespace,
+        },
+        path: this.path,
+        interval: toGoDuration(this.interval),
+        retryInterval: props.retryInterval && toGoDuration(props.retryInterval),
+        prune: this.prune,
+        wait: this.wait,
+        timeout: props.timeout && toGoDuration(props.timeout),
+        targetNamespace: props.targetNamespace,
+        // Lazy, so that addDependsOn() after construction still reaches the output.
+        dependsOn: Lazy.any({
+          produce: () => this.dependencies.length === 0 ? undefined : this.dependencies.map((app) => ({
+            name: app.name,
+            namespace: app.namespace === this.namespace ? undefined : app.namespace,
+          })),
+        }),
+      },
+    });
+    this.node.addValidation({ validate: () => this.validateDependencies() });
+  }
+
+  /** Makes this app wait for `app` to be ready. */
+  public addDependsOn(app: AppDeployment): void {
+    if (app === this) {
+      throw new Error(`AppDeployment ${this.name}: dependsOn must not name the app itself`);
+    }
+    this.dependencies.push(app);
+  }
+
+  /** The apps this one waits for. */
+  public get dependsOn(): readonly AppDeployment[] {
+    return [...this.dependencies];
+  }
+
+  private validateDependencies(): string[] {
+    const visited = new Set<AppDeployment>();
+    const findCycle = (app: AppDeployment, trail: AppDeployment[]): AppDeployment[] | undefined => {
+      for (const next of app.dependencies) {
+        if (next === this) return [...trail, next];
+        if (visited.has(next)) continue;
+        visited.add(next);
+        const cycle = findCycle(next, [...trail, next]);
+        if (cycle) return cycle;
+      }
+      return undefined;
+    };
+    const cycle = findCycle(this, [this]);
+    return cycle ? [`AppDeployment ${this.name}: dependsOn forms a cycle: ${cycle.map((app) => app.name).join(' -> ')}`] : [];
+  }
+}

@@ -1,0 +1,218 @@
+import { Construct } from 'constructs';
+import { AppDeployment } from './app-deployment';
+import { FluxSystemKustomization } from './flux-system-kustomization';
+import { GitRef } from './git-ref';
+import { GitSource } from './git-source';
+import { parseGoDuration } from './go-duration';
+import { ManifestFile } from './manifest-file';
+import { ISecretReference, secretFromName } from './secret-reference';
+import { WebhookNetworkPolicy } from './webhook-network-policy';
+import { ReceiverType, WebhookReceiver } from './webhook-receiver';
+import { WebhookReceiverService } from './webhook-receiver-service';
+import { WebhookTokenSecret } from './webhook-token-secret';
+
+/** A Git source of a cluster, as plain data (durations as Go strings, e.g. `1h`). */
+export interface GitSourceConfig {
+  readonly name: string;
+  readonly url: string;
+  /** Exactly one of branch, tag, semver, commit. @default branch 'main' */
+  readonly branch?: string;
+  readonly tag?: string;
+  readonly semver?: string;
+  readonly commit?: string;
+  /** @default '30m' */
+  readonly interval?: string;
+  /** @default - Flux's default */
+  readonly timeout?: string;
+  /** Name of a Secret (same namespace) with Git credentials. @default - public repository */
+  readonly secretName?: string;
+  /** @default - Flux's default ignore rules */
+  readonly ignore?: string;
+}
+
+/** An app of a cluster: one Kustomization of a path of one source. */
+export interface AppConfig {
+  readonly name: string;
+  /** Name of one of the cluster's sources. */
+  readonly source: string;
+  readonly path: string;
+  /** @default '1h' */
+  readonly interval?: string;
+  /** @default - the interval */
+  readonly retryInterval?: string;
+  /** @default true */
+  readonly prune?: boolean;
+  /** @default true */
+  readonly wait?: boolean;
+  /** @default - Flux's default */
+  readonly timeout?: string;
+  /** @default - the manifests' own namespaces */
+  readonly targetNamespace?: string;
+  /** Names of apps of the same cluster that must be ready first. @default none */
+  readonly dependsOn?: string[];
+}
+
+/** A webhook Receiver of a cluster. */
+export interface ReceiverConfig {
+  readonly name: string;
+  /** @default 'github' */
+  readonly type?: `${ReceiverType}`;
+  /** @default ['ping', 'push'] for github */
+  readonly events?: string[];
+  /** Names of the cluster's sources to reconcile on a delivery. */
+  readonly sources: string[];
+}
+
+/** How the Receivers are exposed outside the cluster. */
+export interface WebhookExposureConfig {
+  /** NodePort of the `webhook-receiver` Service, in 30000-32767. */
+  readonly nodePort: number;
+  /** Add a NetworkPolicy admitting outside traffic to the webhook port. @default true */
+  readonly networkPolicy?: boolean;
+  /** Source CIDRs the NetworkPolicy admits. @default ['0.0.0.0/0', '::/0'] */
+  readonly allowFrom?: string[];
+}
+
+/** One cluster's whole Flux configuration, as plain data. */
+export interface ClusterConfig {
+  /** The cluster's name: its directory under `clusters/`. */
+  readonly name: string;
+  /** @default 'flux-system' */
+  readonly namespace?: string;
+  readonly sources: GitSourceConfig[];
+  readonly apps: AppConfig[];
+  readonly receivers: ReceiverConfig[];
+  readonly webhook: WebhookExposureConfig;
+}
+
+export interface FluxClusterProps {
+  readonly config: ClusterConfig;
+
+  /**
+   * The cluster's webhook token. With it, the `webhook-token` Secret is synthesized into a
+   * sensitive file; without it, the Receivers refer to the Secret by name only.
+   * @default - no Secret manifest
+   */
+  readonly webhookToken?: string;
+}
+
+/**
+ * A whole cluster wired for push-based reconciliation: its Git sources, the apps applied from
+ * them, the webhook token Secret, the Receivers, and the NodePort + NetworkPolicy that expose
+ * them. Each concern is its own manifest file; see `FluxCluster.FILES`.
+ */
+export class FluxCluster extends Construct {
+  /** The files of a cluster's tree, relative to `clusters/<name>/`. */
+  public static readonly FILES = {
+    fluxSystemKustomization: 'flux-system/kustomization.yaml',
+    receiverServicePatch: 'flux-system/webhook-receiver-service.yaml',
+    sources: 'sources.yaml',
+    apps: 'apps.yaml',
+    receivers: 'receivers.yaml',
+    networkPolicy: 'webhook-network-policy.yaml',
+    tokenSecret: 'webhook-token-secret.yaml',
+  } as const;
+
+  public readonly clusterName: string;
+  public readonly namespace: string;
+  public readonly sources = new Map<string, GitSource>();
+  public readonly apps = new Map<string, AppDeployment>();
+  public readonly receivers = new Map<string, WebhookReceiver>();
+  public readonly tokenSecret: ISecretReference;
+
+  public constructor(scope: Construct, id: string, props: FluxClusterProps) {
+    super(scope, id);
+    const config = props.config;
+    const files = FluxCluster.FILES;
+    this.clusterName = config.name;
+    this.namespace = config.namespace ?? 'flux-system';
+    const namespace = this.namespace;
+
+    const service = new WebhookReceiverService(new ManifestFile(this, 'ReceiverServicePatch', { path: files.receiverServicePatch }), 'Service', {
+      nodePort: config.webhook.nodePort,
+      namespace,
+    });
+    new FluxSystemKustomization(new ManifestFile(this, 'FluxSystem', { path: files.fluxSystemKustomization }), 'Kustomization', {
+      patches: [{
+        path: files.receiverServicePatch.replace('flux-system/', ''),
+        target: { kind: 'Service', name: service.resource.name },
+      }],
+    });
+
+    const sourcesFile = new ManifestFile(this, 'Sources', { path: files.sources });
+    for (const source of config.sources) {
+      this.sources.set(source.name, new GitSource(sourcesFile, source.name, {
+        namespace,
+        url: source.url,
+        ref: gitRef(source),
+        interval: source.interval === undefined ? undefined : parseGoDuration(source.interval),
+        timeout: source.timeout === undefined ? undefined : parseGoDuration(source.timeout),
+        secret: source.secretName === undefined ? undefined : secretFromName(source.secretName, namespace),
+        ignore: source.ignore,
+      }));
+    }
+
+    const appsFile = new ManifestFile(this, 'Apps', { path: files.apps });
+    for (const app of config.apps) {
+      this.apps.set(app.name, new AppDeployment(appsFile, app.name, {
+        source: this.lookup(this.sources, app.source, `app ${app.name}: source`),
+        path: app.path,
+        interval: app.interval === undefined ? undefined : parseGoDuration(app.interval),
+        retryInterval: app.retryInterval === undefined ? undefined : parseGoDuration(app.retryInterval),
+        prune: app.prune,
+        wait: app.wait,
+        timeout: app.timeout === undefined ? undefined : parseGoDuration(app.timeout),
+        targetNamespace: app.targetNamespace,
+      }));
+    }
+    for (const app of config.apps) {
+      for (const dependency of app.dependsOn ?? []) {
+        this.apps.get(app.name)!.addDependsOn(this.lookup(this.apps, dependency, `app ${app.name}: dependsOn`));
+      }
+    }
+
+    this.tokenSecret = props.webhookToken === undefined
+      ? secretFromName('webhook-token', namespace)
+      : new WebhookTokenSecret(new ManifestFile(this, 'TokenSecret', { path: files.tokenSecret, sensitive: true }), 'Secret', {
+        token: props.webhookToken,
+        namespace,
+      });
+
+    const receiversFile = new ManifestFile(this, 'Receivers', { path: files.receivers });
+    for (const receiver of config.receivers) {
+      this.receivers.set(receiver.name, new WebhookReceiver(receiversFile, receiver.name, {
+        namespace,
+        type: receiver.type as ReceiverType | undefined,
+        events: receiver.events,
+        secret: this.tokenSecret,
+        resources: receiver.sources.map((name) => this.lookup(this.sources, name, `receiver ${receiver.name}: sources`)),
+      }));
+    }
+
+    if (config.webhook.networkPolicy ?? true) {
+      new WebhookNetworkPolicy(new ManifestFile(this, 'NetworkPolicy', { path: files.networkPolicy }), 'Policy', {
+        allowFrom: config.webhook.allowFrom,
+        namespace,
+      });
+    }
+  }
+
+  private lookup<T>(table: Map<string, T>, name: string, field: string): T {
+    const found = table.get(name);
+    if (found === undefined) {
+      throw new Error(`FluxCluster ${this.clusterName}: ${field} "${name}" does not exist (known: ${[...table.keys()].join(', ') || 'none'})`);
+    }
+    return found;
+  }
+}
+
+function gitRef(source: GitSourceConfig): GitRef {
+  const given = (['branch', 'tag', 'semver', 'commit'] as const).filter((kind) => source[kind] !== undefined);
+  if (given.length > 1) {
+    throw new Error(`GitSource ${source.name}: give one of branch, tag, semver, commit (got ${given.join(' and ')})`);
+  }
+  if (source.tag !== undefined) return GitRef.tag(source.tag);
+  if (source.semver !== undefined) return GitRef.semver(source.semver);
+  if (source.commit !== undefined) return GitRef.commit(source.commit);
+  return GitRef.branch(source.branch ?? 'main');
+}

@@ -1,0 +1,28 @@
+// Kubernetes object names: most kinds (and all the Flux kinds) need an RFC 1123 subdomain;
+// namespaces and Services need the stricter RFC 1123 label.
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `value` is not a valid RFC 1123 label (max 63), or undefined when it is. */
+export function rfc1123LabelProblem(value: string): string | undefined {
+  if (value.length > 63 || !RFC1123_LABEL.test(value)) {
+    return `"${value}" is not a valid RFC 1123 label: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a valid RFC 1123 subdomain (max 253), or undefined when it is. */
+export function rfc1123SubdomainProblem(value: string): string | undefined {
+  if (value.length > 253 || !RFC1123_SUBDOMAIN.test(value)) {
+    return `"${value}" is not a valid RFC 1123 name: use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Throws, naming the construct and field, when `value` is not a valid object name. */
+export function assertObjectName(owner: string, field: string, value: string, rule: 'label' | 'subdomain' = 'subdomain'): void {
+  const problem = rule === 'label' ? rfc1123LabelProblem(value) : rfc1123SubdomainProblem(value);
+  if (problem) {
+    throw new Error(`${owner}: ${field} ${problem}`);
+  }
+}

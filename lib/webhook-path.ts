@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The URL path at which notification-controller serves a Receiver:
+ * `/hook/` + lower-case hex of sha256(token + name + namespace), as in its
+ * `GetWebhookPath`. The token is taken byte for byte: a trailing newline changes the path.
+ */
+export function webhookPath(token: string, receiverName: string, namespace: string): string {
+  const digest = createHash('sha256').update(token + receiverName + namespace, 'utf8').digest('hex');
+  return `/hook/${digest}`;
+}

@@ -1,0 +1,128 @@
+import { Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Receiver } from '../imports/notification.toolkit.fluxcd.io';
+import { IFluxSource } from './flux-source';
+import { assertObjectName } from './names';
+import { ISecretReference } from './secret-reference';
+import { webhookPath } from './webhook-path';
+
+/** The webhook payload formats notification-controller understands. */
+export enum ReceiverType {
+  GITHUB = 'github',
+  GITLAB = 'gitlab',
+  BITBUCKET = 'bitbucket',
+  GENERIC = 'generic',
+  GENERIC_HMAC = 'generic-hmac',
+  HARBOR = 'harbor',
+  DOCKERHUB = 'dockerhub',
+  QUAY = 'quay',
+  GCR = 'gcr',
+  NEXUS = 'nexus',
+  ACR = 'acr',
+  CDEVENTS = 'cdevents',
+}
+
+export interface WebhookReceiverProps {
+  /**
+   * The Receiver's name (part of its webhook path).
+   * @default - the construct id
+   */
+  readonly name?: string;
+
+  /**
+   * The Receiver's namespace (part of its webhook path).
+   * @default 'flux-system'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Which sender's payload format and signature to check.
+   * @default ReceiverType.GITHUB
+   */
+  readonly type?: ReceiverType;
+
+  /**
+   * Event names to act on (`X-GitHub-Event` for GitHub); others get HTTP 400.
+   * @default - ['ping', 'push'] for GitHub; every event for other types
+   */
+  readonly events?: string[];
+
+  /** The Secret whose `token` key signs deliveries; same namespace as the Receiver. */
+  readonly secret: ISecretReference;
+
+  /**
+   * The sources to reconcile on each accepted delivery. More can be added with `addResource()`.
+   * @default - none yet; at least one is required by synth time
+   */
+  readonly resources?: IFluxSource[];
+}
+
+/** A Flux webhook endpoint: a `notification.toolkit.fluxcd.io/v1` Receiver. */
+export class WebhookReceiver extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly type: ReceiverType;
+  public readonly events: readonly string[];
+  public readonly secret: ISecretReference;
+  public readonly resource: Receiver;
+  private readonly triggered: IFluxSource[] = [];
+
+  public constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
+    super(scope, id);
+    this.name = props.name ?? id;
+    this.namespace = props.namespace ?? 'flux-system';
+    this.type = props.type ?? ReceiverType.GITHUB;
+    this.events = props.events ?? (this.type === ReceiverType.GITHUB ? ['ping', 'push'] : []);
+    this.secret = props.secret;
+    const owner = `WebhookReceiver ${this.name}`;
+    assertObjectName(owner, 'name', this.name);
+    assertObjectName(owner, 'namespace', this.namespace, 'label');
+    if (this.secret.namespace !== this.namespace) {
+      throw new Error(`${owner}: secret ${this.secret.name} is in namespace ${this.secret.namespace}; a Receiver reads its Secret from its own namespace (${this.namespace})`);
+    }
+    for (const source of props.resources ?? []) {
+      this.addResource(source);
+    }
+
+    this.resource = new Receiver(this, 'Resource', {
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: {
+        type: this.type,
+        events: this.events.length === 0 ? undefined : [...this.events],
+        secretRef: { name: this.secret.name },
+        // Lazy, so that sources added with addResource() after construction are included.
+        resources: Lazy.any({
+          produce: () => this.triggered.map((source) => ({
+            apiVersion: source.apiVersion,
+            kind: source.kind,
+            name: source.name,
+            namespace: source.namespace === this.namespace ? undefined : source.namespace,
+          })),
+        }),
+      },
+    });
+    this.node.addValidation({
+      validate: () => this.triggered.length === 0
+        ? [`${owner}: resources is empty; add the sources a delivery should reconcile (addResource)`]
+        : [],
+    });
+  }
+
+  /** Reconciles `source` whenever a delivery is accepted. */
+  public addResource(source: IFluxSource): void {
+    if (this.triggered.includes(source)) {
+      throw new Error(`WebhookReceiver ${this.name}: ${source.kind} ${source.name} is already a resource`);
+    }
+    this.triggered.push(source);
+  }
+
+  /** The sources this Receiver reconciles. */
+  public get resources(): readonly IFluxSource[] {
+    return [...this.triggered];
+  }
+
+  /** The URL path GitHub must call, given the Secret's token. */
+  public webhookPath(token: string): string {
+    return webhookPath(token, this.name, this.namespace);
+  }
+}

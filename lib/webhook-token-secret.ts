@@ -1,0 +1,52 @@
+import { Construct } from 'constructs';
+import { k8s } from '../imports/k8s';
+import { assertObjectName } from './names';
+import { ISecretReference } from './secret-reference';
+import { webhookTokenProblem } from './webhook-token';
+
+export interface WebhookTokenSecretProps {
+  /** The shared token GitHub signs deliveries with. Handed in by the caller, never generated here. */
+  readonly token: string;
+
+  /**
+   * The Secret's name.
+   * @default 'webhook-token'
+   */
+  readonly name?: string;
+
+  /**
+   * The Secret's namespace: the Receiver's.
+   * @default 'flux-system'
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * The Secret a Receiver checks signatures with: key `token`. It holds a plaintext credential,
+ * so it must never be written to a committed file as it is.
+ */
+export class WebhookTokenSecret extends Construct implements ISecretReference {
+  /** The data key notification-controller reads. */
+  public static readonly TOKEN_KEY = 'token';
+
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly resource: k8s.KubeSecret;
+
+  public constructor(scope: Construct, id: string, props: WebhookTokenSecretProps) {
+    super(scope, id);
+    this.name = props.name ?? 'webhook-token';
+    this.namespace = props.namespace ?? 'flux-system';
+    assertObjectName(`WebhookTokenSecret ${this.name}`, 'name', this.name);
+    assertObjectName(`WebhookTokenSecret ${this.name}`, 'namespace', this.namespace, 'label');
+    const problem = webhookTokenProblem(props.token);
+    if (problem) {
+      throw new Error(`WebhookTokenSecret ${this.name}: token ${problem}`);
+    }
+    this.resource = new k8s.KubeSecret(this, 'Resource', {
+      metadata: { name: this.name, namespace: this.namespace },
+      type: 'Opaque',
+      stringData: { [WebhookTokenSecret.TOKEN_KEY]: props.token },
+    });
+  }
+}
