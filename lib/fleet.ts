@@ -1,0 +1,222 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
+import { z } from 'zod';
+import { AppConfig, ClusterConfig, GitSourceConfig, ReceiverConfig, WebhookExposureConfig } from './flux-cluster';
+import { gitUrlProblem } from './git-source';
+import { parseGoDuration } from './go-duration';
+import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
+import { cidrProblem } from './webhook-network-policy';
+import { NODE_PORT_MAX, NODE_PORT_MIN } from './webhook-receiver-service';
+import { ReceiverType } from './webhook-receiver';
+
+/** The fleet: every cluster Flux runs on, by name. */
+export interface Fleet {
+  readonly clusters: ClusterConfig[];
+}
+
+/** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
+export class FleetError extends Error {
+  public constructor(public readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'FleetError';
+  }
+}
+
+// A string field checked by one of our `...Problem` functions (undefined = fine).
+const checked = (problem: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+
+const durationProblem = (text: string): string | undefined => {
+  try {
+    parseGoDuration(text);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+const objectName = checked(rfc1123SubdomainProblem);
+const duration = checked(durationProblem);
+
+const sourceSchema = z.strictObject({
+  name: objectName,
+  url: checked(gitUrlProblem),
+  branch: z.string().min(1).optional(),
+  tag: z.string().min(1).optional(),
+  semver: z.string().min(1).optional(),
+  commit: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a full lower-case commit id (40 or 64 hex characters)').optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  secretName: objectName.optional(),
+  ignore: z.string().optional(),
+}).superRefine((source, ctx) => {
+  const refs = (['branch', 'tag', 'semver', 'commit'] as const).filter((kind) => source[kind] !== undefined);
+  if (refs.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [refs[1]], message: `give only one of branch, tag, semver, commit (also has ${refs[0]})` });
+  }
+});
+
+const appSchema = z.strictObject({
+  name: objectName,
+  source: z.string(),
+  path: z.string().superRefine((path, ctx) => {
+    if (!path.startsWith('./')) ctx.addIssue({ code: 'custom', message: `"${path}" must start with "./" (relative to the source root)` });
+    else if (path.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: `"${path}" must not leave the source with ".."` });
+  }),
+  interval: duration.optional(),
+  retryInterval: duration.optional(),
+  timeout: duration.optional(),
+  prune: z.boolean().optional(),
+  wait: z.boolean().optional(),
+  targetNamespace: checked(rfc1123LabelProblem).optional(),
+  dependsOn: z.array(z.string()).optional(),
+});
+
+const receiverSchema = z.strictObject({
+  name: objectName,
+  type: z.enum(Object.values(ReceiverType) as [`${ReceiverType}`, ...`${ReceiverType}`[]]).optional(),
+  events: z.array(z.string().min(1)).optional(),
+  sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
+});
+
+const webhookSchema = z.strictObject({
+  nodePort: z.number().int().superRefine((port, ctx) => {
+    if (port < NODE_PORT_MIN || port > NODE_PORT_MAX) {
+      ctx.addIssue({ code: 'custom', message: `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}` });
+    }
+  }),
+  networkPolicy: z.boolean().optional(),
+  allowFrom: z.array(checked(cidrProblem)).min(1, 'is empty: list CIDRs, or set networkPolicy: false').optional(),
+});
+
+const clusterSchema = z.strictObject({
+  namespace: checked(rfc1123LabelProblem).optional(),
+  webhook: webhookSchema,
+  sources: z.array(sourceSchema).min(1, 'needs at least one source'),
+  apps: z.array(appSchema).default([]),
+  receivers: z.array(receiverSchema).default([]),
+});
+
+const fleetSchema = z.strictObject({
+  clusters: z.record(checked(rfc1123LabelProblem), clusterSchema).superRefine((clusters, ctx) => {
+    if (Object.keys(clusters).length === 0) ctx.addIssue({ code: 'custom', message: 'lists no cluster' });
+  }),
+});
+
+type Path = (string | number)[];
+type ClusterInput = z.infer<typeof clusterSchema>;
+
+/**
+ * Parses and checks a fleet file. Throws FleetError listing every problem as
+ * `<file>:<line>:<column>: <path>: <what is wrong and how to fix it>`.
+ */
+export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return fileName;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${fileName}:${line}:${col}`;
+  };
+  if (document.errors.length > 0) {
+    throw new FleetError(document.errors.map((error) => `${at(error.pos[0])}: ${error.message.split('\n')[0]}`));
+  }
+  const problem = (path: Path, message: string) => `${at(offsetOf(document.contents, path))}: ${formatPath(path)}: ${message}`;
+
+  const parsed = fleetSchema.safeParse(document.toJS() ?? {}, { reportInput: true });
+  if (!parsed.success) {
+    throw new FleetError(parsed.error.issues.flatMap((issue) => issueLines(issue, problem)));
+  }
+
+  const problems: string[] = [];
+  const clusters = Object.entries(parsed.data.clusters).map(([name, cluster]) => {
+    problems.push(...crossReferenceProblems(cluster, ['clusters', name], problem));
+    return toClusterConfig(name, cluster);
+  });
+  if (problems.length > 0) throw new FleetError(problems);
+  return { clusters };
+}
+
+function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string) => string): string[] {
+  const path = issue.path as Path;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")'));
+    case 'invalid_type':
+      return [problem(path, issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`)];
+    case 'invalid_key':
+      return issue.issues.map((inner) => problem(path, inner.message));
+    default:
+      return [problem(path, issue.message)];
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (path: Path, message: string) => string): string[] {
+  const problems: string[] = [];
+  const namesOf = (list: { name: string }[], field: string): Set<string> => {
+    const names = new Set<string>();
+    list.forEach((item, index) => {
+      if (names.has(item.name)) problems.push(problem([...base, field, index, 'name'], `"${item.name}" is used twice in ${field}; names must be unique within a cluster`));
+      names.add(item.name);
+    });
+    return names;
+  };
+  const sources = namesOf(cluster.sources, 'sources');
+  const apps = namesOf(cluster.apps, 'apps');
+  namesOf(cluster.receivers, 'receivers');
+  const mustExist = (names: Set<string>, kind: string, name: string, path: Path) => {
+    if (!names.has(name)) problems.push(problem(path, `${kind} "${name}" does not exist in this cluster (known: ${[...names].join(', ') || 'none'})`));
+  };
+  cluster.apps.forEach((app, index) => {
+    mustExist(sources, 'source', app.source, [...base, 'apps', index, 'source']);
+    (app.dependsOn ?? []).forEach((dependency, position) => {
+      const path = [...base, 'apps', index, 'dependsOn', position];
+      if (dependency === app.name) problems.push(problem(path, 'an app cannot depend on itself'));
+      else mustExist(apps, 'app', dependency, path);
+    });
+  });
+  cluster.receivers.forEach((receiver, index) => {
+    receiver.sources.forEach((source, position) => mustExist(sources, 'source', source, [...base, 'receivers', index, 'sources', position]));
+  });
+  return problems;
+}
+
+function toClusterConfig(name: string, cluster: ClusterInput): ClusterConfig {
+  const webhook: WebhookExposureConfig = cluster.webhook;
+  const sources: GitSourceConfig[] = cluster.sources;
+  const apps: AppConfig[] = cluster.apps;
+  const receivers: ReceiverConfig[] = cluster.receivers;
+  return { name, namespace: cluster.namespace, webhook, sources, apps, receivers };
+}
+
+/** `clusters.staging.apps[0].path` */
+export function formatPath(path: Path): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+/** The source offset of the deepest YAML node on `path` (the closest that exists). */
+function offsetOf(node: unknown, path: Path): number | undefined {
+  let current = node as YamlNode | null | undefined;
+  let offset = current?.range?.[0];
+  for (const part of path) {
+    if (isMap(current)) {
+      const pair = current.items.find((item) => isScalar(item.key) && item.key.value === part);
+      if (!pair) break;
+      offset = (pair.key as YamlNode).range?.[0];
+      current = pair.value as YamlNode | null;
+      offset = current?.range?.[0] ?? offset;
+    } else if (isSeq(current) && typeof part === 'number' && current.items[part] !== undefined) {
+      current = current.items[part] as YamlNode;
+      offset = current.range?.[0] ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
