@@ -1,0 +1,92 @@
+import { parseDocument } from 'yaml';
+import { FleetError, parseFleet } from '../lib/fleet';
+import { BASE_FLEET } from './support/fleet';
+
+/** BASE_FLEET with the value at `path` set (or deleted, with undefined). */
+function fleetWith(path: (string | number)[], value: unknown): string {
+  const document = parseDocument(BASE_FLEET);
+  if (value === undefined) document.deleteIn(path);
+  else document.setIn(path, value);
+  return document.toString();
+}
+
+function problemsOf(text: string): string[] {
+  try {
+    parseFleet(text, 'fleet.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(FleetError);
+    return (error as FleetError).problems;
+  }
+  throw new Error('expected the fleet to be refused');
+}
+
+test('the base fleet parses into cluster configs', () => {
+  expect(parseFleet(BASE_FLEET)).toEqual({
+    clusters: [{
+      name: 'staging',
+      namespace: undefined,
+      webhook: { nodePort: 31234 },
+      sources: [{ name: 'instavote', url: 'https://github.com/lfs269/instavote', branch: 'main', interval: '1h' }],
+      apps: [{ name: 'vote-staging', source: 'instavote', path: './deploy/vote/staging', interval: '1h' }],
+      receivers: [{ name: 'instavote', sources: ['instavote'] }],
+    }],
+  });
+});
+
+// Each mistake gives one line: file, line and column, the path in the file, and what to do.
+test.each([
+  ['an out-of-range nodePort', ['clusters', 'staging', 'webhook', 'nodePort'], 32768,
+    'fleet.yaml:4:17: clusters.staging.webhook.nodePort: 32768 is outside 30000-32767'],
+  ['an unknown key', ['clusters', 'staging', 'webhook', 'nodeport'], 31000,
+    'fleet.yaml:5:17: clusters.staging.webhook.nodeport: is not a known field: check its spelling and place (see README, "The fleet file")'],
+  ['a wrong type', ['clusters', 'staging', 'apps', 0, 'prune'], 'yes',
+    'fleet.yaml:15:16: clusters.staging.apps[0].prune: must be a boolean, not "yes"'],
+  ['a bad duration', ['clusters', 'staging', 'sources', 0, 'interval'], '1 hour',
+    'fleet.yaml:9:19: clusters.staging.sources[0].interval: "1 hour" is not a duration: write a number and a unit (ms, s, m, h), e.g. 90s, 30m, 1h, 1h30m'],
+  ['a name that is not RFC 1123', ['clusters', 'staging', 'apps', 0, 'name'], 'Vote_Staging',
+    'fleet.yaml:11:15: clusters.staging.apps[0].name: "Vote_Staging" is not a valid RFC 1123 name: use at most 253 lower-case letters, digits, \'-\' and \'.\', starting and ending with a letter or digit'],
+  ['an app repo url that is not https or ssh', ['clusters', 'staging', 'sources', 0, 'url'], 'http://github.com/lfs269/instavote',
+    'fleet.yaml:7:14: clusters.staging.sources[0].url: "http://github.com/lfs269/instavote" must use https:// or ssh:// with a host, e.g. https://github.com/org/repo'],
+  ['an app pointing at a source that does not exist', ['clusters', 'staging', 'apps', 0, 'source'], 'instavot',
+    'fleet.yaml:12:17: clusters.staging.apps[0].source: source "instavot" does not exist in this cluster (known: instavote)'],
+  ['a missing required field', ['clusters', 'staging', 'apps', 0, 'path'], undefined,
+    'fleet.yaml:11:9: clusters.staging.apps[0].path: is required (string)'],
+  ['two refs at once', ['clusters', 'staging', 'sources', 0, 'tag'], 'v1.0.0',
+    'fleet.yaml:10:14: clusters.staging.sources[0].tag: give only one of branch, tag, semver, commit (also has branch)'],
+  ['a path without ./', ['clusters', 'staging', 'apps', 0, 'path'], 'deploy/vote',
+    'fleet.yaml:13:15: clusters.staging.apps[0].path: "deploy/vote" must start with "./" (relative to the source root)'],
+  ['a cluster name that is not RFC 1123', ['clusters', 'Prod_1'], { webhook: { nodePort: 30001 }, sources: [{ name: 'a', url: 'https://h/a' }] },
+    'fleet.yaml:19:5: clusters.Prod_1: "Prod_1" is not a valid RFC 1123 label: use at most 63 lower-case letters, digits and \'-\', starting and ending with a letter or digit'],
+  ['a bad CIDR', ['clusters', 'staging', 'webhook', 'allowFrom'], ['10.0.0.0/40'],
+    'fleet.yaml:6:11: clusters.staging.webhook.allowFrom[0]: "10.0.0.0/40" is not a CIDR: write an address and a prefix length, e.g. 192.30.252.0/22 or 2606:50c0::/32'],
+])('fails on %s, with one line naming the field', (_what, path, value, expected) => {
+  expect(problemsOf(fleetWith(path as (string | number)[], value))).toEqual([expected]);
+});
+
+test('fails on duplicate app and source names within a cluster', () => {
+  const document = parseDocument(BASE_FLEET);
+  document.addIn(['clusters', 'staging', 'sources'], { name: 'instavote', url: 'https://github.com/org/other' });
+  document.addIn(['clusters', 'staging', 'apps'], { name: 'vote-staging', source: 'instavote', path: './other' });
+  expect(problemsOf(document.toString())).toEqual([
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.staging\.sources\[1\]\.name: "instavote" is used twice in sources; names must be unique within a cluster$/),
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.staging\.apps\[1\]\.name: "vote-staging" is used twice in apps; names must be unique within a cluster$/),
+  ]);
+});
+
+test('fails on dependsOn naming a missing app or the app itself, and receivers naming a missing source', () => {
+  const document = parseDocument(BASE_FLEET);
+  document.setIn(['clusters', 'staging', 'apps', 0, 'dependsOn'], ['vote-staging', 'redis']);
+  document.setIn(['clusters', 'staging', 'receivers', 0, 'sources'], ['nope']);
+  expect(problemsOf(document.toString())).toEqual([
+    expect.stringContaining('clusters.staging.apps[0].dependsOn[0]: an app cannot depend on itself'),
+    expect.stringContaining('clusters.staging.apps[0].dependsOn[1]: app "redis" does not exist in this cluster (known: vote-staging)'),
+    expect.stringContaining('clusters.staging.receivers[0].sources[0]: source "nope" does not exist in this cluster (known: instavote)'),
+  ]);
+});
+
+test('fails on YAML that does not parse, and on duplicate keys, with the line', () => {
+  expect(problemsOf('clusters:\n  staging: [\n')[0]).toMatch(/^fleet\.yaml:\d+:\d+: /);
+  expect(problemsOf('clusters:\n  staging: {}\n  staging: {}\n')).toEqual([expect.stringMatching(/^fleet\.yaml:3:3: Map keys must be unique/)]);
+  expect(problemsOf('')).toEqual(['fleet.yaml: clusters: is required (record)']);
+  expect(problemsOf('clusters: {}\n')).toEqual(['fleet.yaml:1:11: clusters: lists no cluster']);
+});

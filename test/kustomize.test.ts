@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { synthesize } from '../main';
+import { BASE_FLEET } from './support/fleet';
+import { workspace } from './support/tree';
+
+test('kubectl kustomize builds flux-system with webhook-receiver as NodePort 31234 -> http-webhook, the rest as bootstrap made it', () => {
+  const ws = workspace(BASE_FLEET);
+  synthesize({ ...ws, secrets: false });
+  const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
+  for (const file of ['gotk-components.yaml', 'gotk-sync.yaml']) {
+    copyFileSync(join(__dirname, 'fixtures', file), join(fluxSystem, file));
+  }
+  // Bootstrap files are foreign to synth: a second synth keeps them and the build still works.
+  synthesize({ ...ws, secrets: false });
+
+  const built = parseAllDocuments(execFileSync('kubectl', ['kustomize', fluxSystem], { encoding: 'utf8' })).map((document) => document.toJS());
+  const find = (kind: string, name: string) => built.find((object) => object.kind === kind && object.metadata.name === name);
+  const receiver = find('Service', 'webhook-receiver');
+  expect(receiver.spec.type).toBe('NodePort');
+  expect(receiver.spec.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http-webhook', nodePort: 31234 }]);
+  expect(receiver.spec.selector).toEqual({ app: 'notification-controller' });
+  expect(receiver.metadata.labels['app.kubernetes.io/part-of']).toBe('flux');
+  // The Service points at the port the controller really serves Receivers on.
+  const ports = find('Deployment', 'notification-controller').spec.template.spec.containers[0].ports;
+  expect(ports).toContainEqual({ containerPort: 9292, name: 'http-webhook', protocol: 'TCP' });
+  // Nothing else changed: the events Service stays ClusterIP, Flux's own policy stays.
+  expect(find('Service', 'notification-controller').spec.type).toBe('ClusterIP');
+  expect(find('NetworkPolicy', 'allow-webhooks')).toBeDefined();
+  expect(find('Kustomization', 'flux-system').spec.path).toBe('./dist/clusters/staging');
+});

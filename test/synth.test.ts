@@ -1,0 +1,184 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseAllDocuments, parseDocument } from 'yaml';
+import { synthesize } from '../main';
+import { GENERATED_HEADER } from '../lib/render';
+import { tokenEnvironmentVariable } from '../lib/token-store';
+import { BASE_FLEET } from './support/fleet';
+import { TOKEN } from './support/synth';
+import { modeOf, readTree, workspace, writeFile } from './support/tree';
+
+const BOOTSTRAP_COMPONENTS = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n';
+const BOOTSTRAP_KUSTOMIZATION = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n';
+
+function objectsIn(file: string): any[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS());
+}
+
+describe('synth of a cluster', () => {
+  const ws = workspace(BASE_FLEET);
+  const result = synthesize({ ...ws, env: {} });
+  const staging = join(ws.distDir, 'clusters', 'staging');
+
+  test('writes one file per concern, with the walkthrough objects, all in flux-system', () => {
+    expect(Object.keys(readTree(staging)).sort()).toEqual([
+      'apps.yaml', 'flux-system/kustomization.yaml', 'flux-system/webhook-receiver-service.yaml',
+      'receivers.yaml', 'sources.yaml', 'webhook-network-policy.yaml',
+    ]);
+    const [repo] = objectsIn(join(staging, 'sources.yaml'));
+    const [app] = objectsIn(join(staging, 'apps.yaml'));
+    const [receiver] = objectsIn(join(staging, 'receivers.yaml'));
+    expect(repo.metadata).toEqual({ name: 'instavote', namespace: 'flux-system' });
+    expect(app.metadata).toEqual({ name: 'vote-staging', namespace: 'flux-system' });
+    expect(app.spec.path).toBe('./deploy/vote/staging');
+    // Kustomization -> GitRepository, Receiver -> GitRepository and Secret, one namespace.
+    expect(app.spec.sourceRef).toEqual({ kind: repo.kind, name: repo.metadata.name });
+    expect(receiver.metadata).toEqual({ name: 'instavote', namespace: 'flux-system' });
+    expect(receiver.spec).toEqual({
+      type: 'github', events: ['ping', 'push'], secretRef: { name: 'webhook-token' },
+      resources: [{ apiVersion: repo.apiVersion, kind: 'GitRepository', name: 'instavote' }],
+    });
+    const [service] = objectsIn(join(staging, 'flux-system', 'webhook-receiver-service.yaml'));
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http-webhook', nodePort: 31234 }]);
+    expect(objectsIn(join(staging, 'flux-system', 'kustomization.yaml'))).toEqual([{
+      apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',
+      resources: ['gotk-components.yaml', 'gotk-sync.yaml'],
+      patches: [{ path: 'webhook-receiver-service.yaml', target: { kind: 'Service', name: 'webhook-receiver' } }],
+    }]);
+  });
+
+  test('generates the token once (64 hex, no newline, 0600 in a 0700 folder) and writes the Secret there, never to dist', () => {
+    const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
+    expect(result.generatedTokens).toEqual([tokenFile]);
+    const token = readFileSync(tokenFile, 'utf8');
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(modeOf(tokenFile)).toBe(0o600);
+    expect(modeOf(ws.secretsDir)).toBe(0o700);
+    expect(modeOf(join(ws.secretsDir, 'staging'))).toBe(0o700);
+    const secretFile = join(ws.secretsDir, 'staging', 'webhook-token-secret.yaml');
+    expect(modeOf(secretFile)).toBe(0o600);
+    expect(objectsIn(secretFile)[0]).toMatchObject({ kind: 'Secret', metadata: { name: 'webhook-token', namespace: 'flux-system' }, stringData: { token } });
+    for (const content of Object.values(readTree(ws.distDir))) {
+      expect(content).not.toContain(token);
+      expect(content).not.toMatch(/kind: Secret/);
+    }
+    const again = synthesize({ ...ws, env: {} });
+    expect(again.generatedTokens).toEqual([]);
+    expect(readFileSync(tokenFile, 'utf8')).toBe(token);
+  });
+
+  test('is byte-for-byte the same on every run, and without any token', () => {
+    const before = readTree(ws.distDir);
+    const mtime = statSync(join(staging, 'apps.yaml')).mtimeMs;
+    expect(synthesize({ ...ws, env: {} }).dist.changed).toBe(false);
+    expect(statSync(join(staging, 'apps.yaml')).mtimeMs).toBe(mtime);
+    const bare = workspace(BASE_FLEET);
+    synthesize({ ...bare, secrets: false, env: {} });
+    expect(existsSync(bare.secretsDir)).toBe(false);
+    expect(readTree(bare.distDir)).toEqual(before);
+  });
+});
+
+describe('ownership of dist/', () => {
+  test('keeps bootstrap files, takes over bootstrap\'s kustomization.yaml, removes stale generated files and folders', () => {
+    const ws = workspace(BASE_FLEET);
+    const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
+    writeFile(join(fluxSystem, 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
+    writeFile(join(fluxSystem, 'gotk-sync.yaml'), 'apiVersion: v1\nkind: List\n');
+    writeFile(join(fluxSystem, 'kustomization.yaml'), BOOTSTRAP_KUSTOMIZATION);
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'old-apps.yaml'), `${GENERATED_HEADER}\nkind: List\n`);
+    writeFile(join(ws.distDir, 'clusters', 'gone', 'apps.yaml'), `${GENERATED_HEADER}\nkind: List\n`);
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'notes.md'), 'mine');
+    chmodSync(join(fluxSystem, 'gotk-sync.yaml'), 0o640);
+
+    const result = synthesize({ ...ws, secrets: false });
+    expect(result.dist.removed.sort()).toEqual(['clusters/gone/apps.yaml', 'clusters/staging/old-apps.yaml']);
+    expect(readFileSync(join(fluxSystem, 'gotk-components.yaml'), 'utf8')).toBe(BOOTSTRAP_COMPONENTS);
+    expect(modeOf(join(fluxSystem, 'gotk-sync.yaml'))).toBe(0o640);
+    expect(readFileSync(join(ws.distDir, 'clusters', 'staging', 'notes.md'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(fluxSystem, 'kustomization.yaml'), 'utf8')).toContain('webhook-receiver-service.yaml');
+    expect(existsSync(join(ws.distDir, 'clusters', 'gone'))).toBe(false);
+    expect(existsSync(join(ws.distDir, 'clusters', 'staging', 'old-apps.yaml'))).toBe(false);
+  });
+
+  test('fails, changing nothing, where a file it did not write stands in the way', () => {
+    const ws = workspace(BASE_FLEET);
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'sources.yaml'), 'hand: written\n');
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'kustomization.yaml'), `${BOOTSTRAP_KUSTOMIZATION}patches:\n- path: mine.yaml\n`);
+    const before = readTree(ws.distDir);
+    expect(() => synthesize({ ...ws, secrets: false })).toThrow(/flux-system\/kustomization\.yaml was not written by flux-infra, but synth generates that file: move it away[\s\S]*sources\.yaml was not written by flux-infra/);
+    expect(readTree(ws.distDir)).toEqual(before);
+  });
+
+  test('undoes a swap that was killed half-way, and ignores a half-built tree', () => {
+    const ws = workspace(BASE_FLEET);
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
+    synthesize({ ...ws, secrets: false });
+    const good = readTree(ws.distDir);
+    // Killed between the two renames: dist/ moved away, the new tree not yet in place.
+    renameSync(ws.distDir, join(ws.root, '.dist.old'));
+    writeFile(join(ws.root, '.dist.next', 'clusters', 'staging', 'apps.yaml'), 'half');
+    expect(synthesize({ ...ws, secrets: false }).dist.changed).toBe(false);
+    expect(readTree(ws.distDir)).toEqual(good);
+    expect(existsSync(join(ws.root, '.dist.old'))).toBe(false);
+    expect(existsSync(join(ws.root, '.dist.next'))).toBe(false);
+  });
+});
+
+describe('bad input leaves dist/ and the secrets exactly as they were', () => {
+  const mistakes: [string, (string | number)[], unknown][] = [
+    ['an out-of-range nodePort', ['clusters', 'staging', 'webhook', 'nodePort'], 32768],
+    ['an unknown key', ['clusters', 'staging', 'apps', 0, 'prnue'], true],
+    ['a bad duration', ['clusters', 'staging', 'apps', 0, 'interval'], '1 hour'],
+    ['a name that is not RFC 1123', ['clusters', 'staging', 'sources', 0, 'name'], 'InstaVote'],
+    ['a source that does not exist', ['clusters', 'staging', 'receivers', 0, 'sources', 0], 'missing'],
+    ['a dependsOn cycle', ['clusters', 'staging', 'apps', 0, 'dependsOn'], ['vote-staging']],
+  ];
+  test.each(mistakes)('fails on %s', (_what, path, value) => {
+    const ws = workspace(BASE_FLEET);
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
+    synthesize({ ...ws, env: {} });
+    const dist = readTree(ws.distDir);
+    const secrets = readTree(ws.secretsDir);
+    const document = parseDocument(BASE_FLEET);
+    document.setIn(path, value);
+    writeFile(ws.fleetFile, document.toString());
+    expect(() => synthesize({ ...ws, env: {} })).toThrow(/clusters\.staging\./);
+    expect(readTree(ws.distDir)).toEqual(dist);
+    expect(readTree(ws.secretsDir)).toEqual(secrets);
+  });
+
+  test('fails on a malformed token file or variable, naming it, and keeps the file', () => {
+    const ws = workspace(BASE_FLEET);
+    const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
+    writeFile(tokenFile, `${TOKEN}\n`);
+    expect(() => synthesize({ ...ws, env: {} })).toThrow(`webhook token in ${tokenFile} contains whitespace or a newline`);
+    expect(readFileSync(tokenFile, 'utf8')).toBe(`${TOKEN}\n`);
+    expect(existsSync(ws.distDir)).toBe(false);
+    expect(() => synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: 'short' } })).toThrow('webhook token in FLUX_INFRA_WEBHOOK_TOKEN_STAGING is 5 characters long');
+  });
+});
+
+test('a token from the environment wins over the file and is not stored', () => {
+  const ws = workspace(BASE_FLEET);
+  expect(tokenEnvironmentVariable('staging')).toBe('FLUX_INFRA_WEBHOOK_TOKEN_STAGING');
+  const result = synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+  expect(result.generatedTokens).toEqual([]);
+  expect(existsSync(join(ws.secretsDir, 'staging', 'webhook-token'))).toBe(false);
+  expect(readFileSync(join(ws.secretsDir, 'staging', 'webhook-token-secret.yaml'), 'utf8')).toContain(`token: ${TOKEN}`);
+});
+
+test('the synth command exits 1 with the field named, and dist/ untouched', () => {
+  const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 32768'));
+  // As cdk8s.yaml runs it, from the workspace; tsx is found from this checkout.
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const run = spawnSync(process.execPath, ['--conditions=import', '--import', tsx, join(__dirname, '..', 'main.ts')], {
+    cwd: ws.root, env: { ...process.env, FLUX_INFRA_FLEET: ws.fleetFile }, encoding: 'utf8',
+  });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toContain('clusters.staging.webhook.nodePort: 32768 is outside 30000-32767');
+  expect(existsSync(ws.distDir)).toBe(false);
+  rmSync(ws.root, { recursive: true });
+});
