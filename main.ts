@@ -81,7 +81,8 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
 }
 
 function main(argv: string[]): number {
-  const secrets = !argv.includes('--no-secrets');
+  // Without secrets (CI, or a machine that must not hold tokens): no token is read or made.
+  const secrets = !argv.includes('--no-secrets') && process.env.FLUX_INFRA_NO_SECRETS !== '1';
   try {
     const result = synthesize({ fleetFile: process.env.FLUX_INFRA_FLEET ?? 'fleet.yaml', secrets });
     const { written, removed } = result.dist;
