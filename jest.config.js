@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   // SWC strips types only: `npm test` type-checks with tsc first, so jest stays fast.
   transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
-  // @kubernetes-models/* and two of their dependencies ship ES modules only: compile them too.
+  // These packages ship ES modules only: compile them too.
   resolver: '<rootDir>/test/support/esm-only-resolver.js',
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes-models|kubernetes-models|is-cidr|cidr-regex)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes-models|kubernetes-models|is-cidr|cidr-regex|age-encryption|@noble|@scure|sops-age)/)'],
 };

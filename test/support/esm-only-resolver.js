@@ -1,5 +1,5 @@
-// Jest resolves with the `require` condition; @kubernetes-models/* (and two of their dependencies)
-// export only `import`. Retry those with it. (At run time main.ts gets the same through
+// Jest resolves with the `require` condition; some packages (@kubernetes-models/*, age-encryption
+// and their dependencies) export only `import`. Retry those with it. (At run time main.ts gets the same through
 // `node --conditions=import`.)
 module.exports = (request, options) => {
   try {
