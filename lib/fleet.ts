@@ -1,12 +1,14 @@
+import { isIP } from 'node:net';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { AppConfig, ClusterConfig, GitSourceConfig, ReceiverConfig, WebhookExposureConfig } from './flux-cluster';
+import { AppConfig, ClusterConfig, GitSourceConfig, ReceiverConfig, SopsConfig, WebhookExposureConfig } from './flux-cluster';
 import { gitUrlProblem } from './git-source';
 import { parseGoDuration } from './go-duration';
 import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { cidrProblem } from './webhook-network-policy';
 import { NODE_PORT_MAX, NODE_PORT_MIN } from './webhook-receiver-service';
 import { ReceiverType } from './webhook-receiver';
+import { ageRecipientProblem } from './sops';
 
 /** The fleet: every cluster Flux runs on, by name. */
 export interface Fleet {
@@ -36,6 +38,11 @@ const durationProblem = (text: string): string | undefined => {
     return (error as Error).message;
   }
 };
+
+const hostProblem = (host: string): string | undefined =>
+  isIP(host) !== 0 || rfc1123SubdomainProblem(host.toLowerCase()) === undefined
+    ? undefined
+    : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
 
 const objectName = checked(rfc1123SubdomainProblem);
 const duration = checked(durationProblem);
@@ -82,6 +89,7 @@ const receiverSchema = z.strictObject({
 });
 
 const webhookSchema = z.strictObject({
+  address: checked(hostProblem).optional(),
   nodePort: z.number().int().superRefine((port, ctx) => {
     if (port < NODE_PORT_MIN || port > NODE_PORT_MAX) {
       ctx.addIssue({ code: 'custom', message: `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}` });
@@ -91,7 +99,24 @@ const webhookSchema = z.strictObject({
   allowFrom: z.array(checked(cidrProblem)).min(1, 'is empty: list CIDRs, or set networkPolicy: false').optional(),
 });
 
+const sopsSchema = z.strictObject({
+  ageRecipients: z.array(checked(ageRecipientProblem)).optional(),
+}).superRefine((sops, ctx) => {
+  const recipients = sops.ageRecipients ?? [];
+  if (recipients.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ageRecipients'],
+      message: 'has no recipient, but this cluster asks for encrypted secrets: add its age public key (npm run secrets -- age-key <cluster> --write-fleet), or remove sops',
+    });
+  }
+  recipients.forEach((recipient, index) => {
+    if (recipients.indexOf(recipient) !== index) ctx.addIssue({ code: 'custom', path: ['ageRecipients', index], message: `"${recipient}" is listed twice` });
+  });
+});
+
 const clusterSchema = z.strictObject({
+  sops: sopsSchema.optional(),
   namespace: checked(rfc1123LabelProblem).optional(),
   webhook: webhookSchema,
   sources: z.array(sourceSchema).min(1, 'needs at least one source'),
@@ -192,7 +217,8 @@ function toClusterConfig(name: string, cluster: ClusterInput): ClusterConfig {
   const sources: GitSourceConfig[] = cluster.sources;
   const apps: AppConfig[] = cluster.apps;
   const receivers: ReceiverConfig[] = cluster.receivers;
-  return { name, namespace: cluster.namespace, webhook, sources, apps, receivers };
+  const sops: SopsConfig | undefined = cluster.sops && { ageRecipients: cluster.sops.ageRecipients ?? [] };
+  return { name, namespace: cluster.namespace, webhook, sources, apps, receivers, sops };
 }
 
 /** `clusters.staging.apps[0].path` */

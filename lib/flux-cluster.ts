@@ -65,6 +65,8 @@ export interface ReceiverConfig {
 
 /** How the Receivers are exposed outside the cluster. */
 export interface WebhookExposureConfig {
+  /** A node's IP address or DNS name, for the Payload URL GitHub calls. @default - unknown */
+  readonly address?: string;
   /** NodePort of the `webhook-receiver` Service, in 30000-32767. */
   readonly nodePort: number;
   /** Add a NetworkPolicy admitting outside traffic to the webhook port. @default true */
@@ -83,6 +85,14 @@ export interface ClusterConfig {
   readonly apps: AppConfig[];
   readonly receivers: ReceiverConfig[];
   readonly webhook: WebhookExposureConfig;
+  /** Commit secrets SOPS-encrypted for these age recipients. @default - secrets stay local */
+  readonly sops?: SopsConfig;
+}
+
+/** SOPS encryption of a cluster's secrets, decrypted in the cluster by Flux. */
+export interface SopsConfig {
+  /** age public keys (`age1...`) that can decrypt; the cluster's private key is one of them. */
+  readonly ageRecipients: string[];
 }
 
 export interface FluxClusterProps {
@@ -111,7 +121,11 @@ export class FluxCluster extends Construct {
     receivers: 'receivers.yaml',
     networkPolicy: 'webhook-network-policy.yaml',
     tokenSecret: 'webhook-token-secret.yaml',
+    encryptedTokenSecret: 'webhook-token-secret.sops.yaml',
   } as const;
+
+  /** The Secret (in Flux's namespace) holding the age identities Flux decrypts SOPS files with. */
+  public static readonly SOPS_AGE_SECRET = 'sops-age';
 
   public readonly clusterName: string;
   public readonly namespace: string;
@@ -137,6 +151,7 @@ export class FluxCluster extends Construct {
         path: files.receiverServicePatch.replace('flux-system/', ''),
         target: { kind: 'Service', name: service.resource.name },
       }],
+      sopsAgeSecretName: config.sops === undefined ? undefined : FluxCluster.SOPS_AGE_SECRET,
     });
 
     const sourcesFile = new ManifestFile(this, 'Sources', { path: files.sources });

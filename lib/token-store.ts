@@ -74,6 +74,24 @@ export class TokenStore {
     }
   }
 
+  /** Path of a cluster's age identity (private key), in age-keygen's format. */
+  public ageKeyFile(cluster: string): string {
+    return join(this.directory, cluster, 'age.agekey');
+  }
+
+  /**
+   * Replaces the cluster's token with `token`, keeping the old one as `webhook-token.previous`:
+   * a rotation must not lose the token GitHub still signs with until it is updated.
+   */
+  public replaceToken(cluster: string, token: string): void {
+    checkToken(token, 'the new token');
+    const file = this.tokenFile(cluster);
+    const next = `${file}.next`;
+    this.writePrivate(next, token, { overwrite: true });
+    if (existsSync(file)) renameSync(file, `${file}.previous`);
+    renameSync(next, file);
+  }
+
   private ensurePrivateDirectory(directory: string): void {
     for (const folder of [this.directory, directory]) {
       mkdirSync(folder, { recursive: true, mode: 0o700 });
