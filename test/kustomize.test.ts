@@ -6,15 +6,15 @@ import { synthesize } from '../main';
 import { BASE_FLEET } from './support/fleet';
 import { workspace } from './support/tree';
 
-test('kubectl kustomize builds flux-system with webhook-receiver as NodePort 31234 -> http-webhook, the rest as bootstrap made it', () => {
+test('kubectl kustomize builds flux-system with webhook-receiver as NodePort 31234 -> http-webhook, the rest as bootstrap made it', async () => {
   const ws = workspace(BASE_FLEET);
-  synthesize({ ...ws, secrets: false });
+  await synthesize({ ...ws, secrets: false });
   const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
   for (const file of ['gotk-components.yaml', 'gotk-sync.yaml']) {
     copyFileSync(join(__dirname, 'fixtures', file), join(fluxSystem, file));
   }
   // Bootstrap files are foreign to synth: a second synth keeps them and the build still works.
-  synthesize({ ...ws, secrets: false });
+  await synthesize({ ...ws, secrets: false });
 
   const built = parseAllDocuments(execFileSync('kubectl', ['kustomize', fluxSystem], { encoding: 'utf8' })).map((document) => document.toJS());
   const find = (kind: string, name: string) => built.find((object) => object.kind === kind && object.metadata.name === name);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { synthesize } from '../main';
@@ -7,15 +7,45 @@ import { readTree, workspace } from './support/tree';
 
 const ROOT = join(__dirname, '..');
 
-test('the committed dist/ is exactly what the default fleet synthesizes', () => {
+test('the committed dist/ is exactly what the default fleet synthesizes, without any secret (as in CI)', async () => {
   const ws = workspace(readFileSync(join(ROOT, 'fleet.yaml'), 'utf8'));
-  synthesize({ ...ws, secrets: false });
-  expect(readTree(join(ROOT, 'dist'))).toEqual(readTree(ws.distDir));
+  // The encrypted Secrets are only kept, never made, without their token: start from the committed ones.
+  cpSync(join(ROOT, 'dist'), ws.distDir, { recursive: true });
+  const result = await synthesize({ ...ws, secrets: false });
+  expect(result.dist.changed).toBe(false);
+  expect(readFileSync(join(ws.root, '.sops.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, '.sops.yaml'), 'utf8'));
+  rmSync(ws.distDir, { recursive: true });
+  cpSync(join(ROOT, 'dist'), ws.distDir, { recursive: true, filter: (source) => !source.endsWith('.sops.yaml') });
+  await synthesize({ ...ws, env: {} });
+  const fresh = readTree(ws.distDir);
+  const committed = readTree(join(ROOT, 'dist'));
+  const plain = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([path]) => !path.endsWith('.sops.yaml')));
+  expect(plain(fresh)).toEqual(plain(committed));
 });
 
-test('the default fleet is the walkthrough on staging, and production reuses the same code', () => {
+test('no tracked file of this repository holds a plaintext token, a plaintext Secret or an age private key', () => {
+  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  expect(tracked).toContain('fleet.yaml');
+  const localTokens = ['staging', 'production']
+    .map((cluster) => join(ROOT, 'secrets', cluster, 'webhook-token'))
+    .filter(existsSync)
+    .map((file) => readFileSync(file, 'utf8'));
+  for (const file of tracked) {
+    if (!existsSync(join(ROOT, file))) continue;
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    expect({ file, privateKey: /AGE-SECRET-KEY-1[0-9A-Z]{20,}/.test(text) }).toEqual({ file, privateKey: false });
+    for (const token of localTokens) expect({ file, token: text.includes(token) }).toEqual({ file, token: false });
+    if (file.startsWith('dist/')) {
+      for (const object of parseAllDocuments(text).map((document) => document.toJS())) {
+        if (object?.kind === 'Secret') expect({ file, encrypted: typeof object.sops?.mac === 'string' }).toEqual({ file, encrypted: true });
+      }
+    }
+  }
+});
+
+test('the default fleet is the walkthrough on staging, and production reuses the same code', async () => {
   const ws = workspace(readFileSync(join(ROOT, 'fleet.yaml'), 'utf8'));
-  synthesize({ ...ws, secrets: false });
+  await synthesize({ ...ws, env: {} });
   const objects = (cluster: string, file: string) =>
     parseAllDocuments(readFileSync(join(ws.distDir, 'clusters', cluster, file), 'utf8')).map((document) => document.toJS());
   expect(objects('staging', 'sources.yaml')[0]).toMatchObject({ metadata: { name: 'instavote', namespace: 'flux-system' }, spec: { ref: { branch: 'main' } } });
@@ -31,12 +61,12 @@ test('the default fleet is the walkthrough on staging, and production reuses the
   expect(objects('production', 'flux-system/webhook-receiver-service.yaml')[0].spec.ports[0].nodePort).not.toBe(31234);
 });
 
-test('in a git checkout, the token and the plaintext Secret stay out of every tracked file', () => {
+test('in a git checkout, the token and the plaintext Secret stay out of every tracked file', async () => {
   const ws = workspace(readFileSync(join(ROOT, 'fleet.yaml'), 'utf8'));
   copyFileSync(join(ROOT, '.gitignore'), join(ws.root, '.gitignore'));
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ws.root, encoding: 'utf8' });
   git('init', '-q');
-  synthesize({ ...ws, env: {} });
+  await synthesize({ ...ws, env: {} });
   git('add', '-A');
   const tracked = git('ls-files').trim().split('\n');
   expect(tracked).toContain('dist/clusters/staging/receivers.yaml');

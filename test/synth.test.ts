@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync } fro
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseAllDocuments, parseDocument } from 'yaml';
-import { synthesize } from '../main';
+import { synthesize, SynthResult } from '../main';
 import { GENERATED_HEADER } from '../lib/render';
 import { tokenEnvironmentVariable } from '../lib/token-store';
 import { BASE_FLEET } from './support/fleet';
@@ -19,10 +19,13 @@ function objectsIn(file: string): any[] {
 
 describe('synth of a cluster', () => {
   const ws = workspace(BASE_FLEET);
-  const result = synthesize({ ...ws, env: {} });
+  let result: SynthResult;
+  beforeAll(async () => {
+    result = await synthesize({ ...ws, env: {} });
+  });
   const staging = join(ws.distDir, 'clusters', 'staging');
 
-  test('writes one file per concern, with the walkthrough objects, all in flux-system', () => {
+  test('writes one file per concern, with the walkthrough objects, all in flux-system', async () => {
     expect(Object.keys(readTree(staging)).sort()).toEqual([
       'apps.yaml', 'flux-system/kustomization.yaml', 'flux-system/webhook-receiver-service.yaml',
       'receivers.yaml', 'sources.yaml', 'webhook-network-policy.yaml',
@@ -49,7 +52,7 @@ describe('synth of a cluster', () => {
     }]);
   });
 
-  test('generates the token once (64 hex, no newline, 0600 in a 0700 folder) and writes the Secret there, never to dist', () => {
+  test('generates the token once (64 hex, no newline, 0600 in a 0700 folder) and writes the Secret there, never to dist', async () => {
     const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
     expect(result.generatedTokens).toEqual([tokenFile]);
     const token = readFileSync(tokenFile, 'utf8');
@@ -64,25 +67,25 @@ describe('synth of a cluster', () => {
       expect(content).not.toContain(token);
       expect(content).not.toMatch(/kind: Secret/);
     }
-    const again = synthesize({ ...ws, env: {} });
+    const again = await synthesize({ ...ws, env: {} });
     expect(again.generatedTokens).toEqual([]);
     expect(readFileSync(tokenFile, 'utf8')).toBe(token);
   });
 
-  test('is byte-for-byte the same on every run, and without any token', () => {
+  test('is byte-for-byte the same on every run, and without any token', async () => {
     const before = readTree(ws.distDir);
     const mtime = statSync(join(staging, 'apps.yaml')).mtimeMs;
-    expect(synthesize({ ...ws, env: {} }).dist.changed).toBe(false);
+    expect((await synthesize({ ...ws, env: {} })).dist.changed).toBe(false);
     expect(statSync(join(staging, 'apps.yaml')).mtimeMs).toBe(mtime);
     const bare = workspace(BASE_FLEET);
-    synthesize({ ...bare, secrets: false, env: {} });
+    await synthesize({ ...bare, secrets: false, env: {} });
     expect(existsSync(bare.secretsDir)).toBe(false);
     expect(readTree(bare.distDir)).toEqual(before);
   });
 });
 
 describe('ownership of dist/', () => {
-  test('keeps bootstrap files, takes over bootstrap\'s kustomization.yaml, removes stale generated files and folders', () => {
+  test('keeps bootstrap files, takes over bootstrap\'s kustomization.yaml, removes stale generated files and folders', async () => {
     const ws = workspace(BASE_FLEET);
     const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
     writeFile(join(fluxSystem, 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
@@ -93,7 +96,7 @@ describe('ownership of dist/', () => {
     writeFile(join(ws.distDir, 'clusters', 'staging', 'notes.md'), 'mine');
     chmodSync(join(fluxSystem, 'gotk-sync.yaml'), 0o640);
 
-    const result = synthesize({ ...ws, secrets: false });
+    const result = await synthesize({ ...ws, secrets: false });
     expect(result.dist.removed.sort()).toEqual(['clusters/gone/apps.yaml', 'clusters/staging/old-apps.yaml']);
     expect(readFileSync(join(fluxSystem, 'gotk-components.yaml'), 'utf8')).toBe(BOOTSTRAP_COMPONENTS);
     expect(modeOf(join(fluxSystem, 'gotk-sync.yaml'))).toBe(0o640);
@@ -103,24 +106,24 @@ describe('ownership of dist/', () => {
     expect(existsSync(join(ws.distDir, 'clusters', 'staging', 'old-apps.yaml'))).toBe(false);
   });
 
-  test('fails, changing nothing, where a file it did not write stands in the way', () => {
+  test('fails, changing nothing, where a file it did not write stands in the way', async () => {
     const ws = workspace(BASE_FLEET);
     writeFile(join(ws.distDir, 'clusters', 'staging', 'sources.yaml'), 'hand: written\n');
     writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'kustomization.yaml'), `${BOOTSTRAP_KUSTOMIZATION}patches:\n- path: mine.yaml\n`);
     const before = readTree(ws.distDir);
-    expect(() => synthesize({ ...ws, secrets: false })).toThrow(/flux-system\/kustomization\.yaml was not written by flux-infra, but synth generates that file: move it away[\s\S]*sources\.yaml was not written by flux-infra/);
+    await expect(synthesize({ ...ws, secrets: false })).rejects.toThrow(/flux-system\/kustomization\.yaml was not written by flux-infra, but synth generates that file: move it away[\s\S]*sources\.yaml was not written by flux-infra/);
     expect(readTree(ws.distDir)).toEqual(before);
   });
 
-  test('undoes a swap that was killed half-way, and ignores a half-built tree', () => {
+  test('undoes a swap that was killed half-way, and ignores a half-built tree', async () => {
     const ws = workspace(BASE_FLEET);
     writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
-    synthesize({ ...ws, secrets: false });
+    await synthesize({ ...ws, secrets: false });
     const good = readTree(ws.distDir);
     // Killed between the two renames: dist/ moved away, the new tree not yet in place.
     renameSync(ws.distDir, join(ws.root, '.dist.old'));
     writeFile(join(ws.root, '.dist.next', 'clusters', 'staging', 'apps.yaml'), 'half');
-    expect(synthesize({ ...ws, secrets: false }).dist.changed).toBe(false);
+    expect((await synthesize({ ...ws, secrets: false })).dist.changed).toBe(false);
     expect(readTree(ws.distDir)).toEqual(good);
     expect(existsSync(join(ws.root, '.dist.old'))).toBe(false);
     expect(existsSync(join(ws.root, '.dist.next'))).toBe(false);
@@ -136,41 +139,41 @@ describe('bad input leaves dist/ and the secrets exactly as they were', () => {
     ['a source that does not exist', ['clusters', 'staging', 'receivers', 0, 'sources', 0], 'missing'],
     ['a dependsOn cycle', ['clusters', 'staging', 'apps', 0, 'dependsOn'], ['vote-staging']],
   ];
-  test.each(mistakes)('fails on %s', (_what, path, value) => {
+  test.each(mistakes)('fails on %s', async (_what, path, value) => {
     const ws = workspace(BASE_FLEET);
     writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
-    synthesize({ ...ws, env: {} });
+    await synthesize({ ...ws, env: {} });
     const dist = readTree(ws.distDir);
     const secrets = readTree(ws.secretsDir);
     const document = parseDocument(BASE_FLEET);
     document.setIn(path, value);
     writeFile(ws.fleetFile, document.toString());
-    expect(() => synthesize({ ...ws, env: {} })).toThrow(/clusters\.staging\./);
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/clusters\.staging\./);
     expect(readTree(ws.distDir)).toEqual(dist);
     expect(readTree(ws.secretsDir)).toEqual(secrets);
   });
 
-  test('fails on a malformed token file or variable, naming it, and keeps the file', () => {
+  test('fails on a malformed token file or variable, naming it, and keeps the file', async () => {
     const ws = workspace(BASE_FLEET);
     const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
     writeFile(tokenFile, `${TOKEN}\n`);
-    expect(() => synthesize({ ...ws, env: {} })).toThrow(`webhook token in ${tokenFile} contains whitespace or a newline`);
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(`webhook token in ${tokenFile} contains whitespace or a newline`);
     expect(readFileSync(tokenFile, 'utf8')).toBe(`${TOKEN}\n`);
     expect(existsSync(ws.distDir)).toBe(false);
-    expect(() => synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: 'short' } })).toThrow('webhook token in FLUX_INFRA_WEBHOOK_TOKEN_STAGING is 5 characters long');
+    await expect(synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: 'short' } })).rejects.toThrow('webhook token in FLUX_INFRA_WEBHOOK_TOKEN_STAGING is 5 characters long');
   });
 });
 
-test('a token from the environment wins over the file and is not stored', () => {
+test('a token from the environment wins over the file and is not stored', async () => {
   const ws = workspace(BASE_FLEET);
   expect(tokenEnvironmentVariable('staging')).toBe('FLUX_INFRA_WEBHOOK_TOKEN_STAGING');
-  const result = synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+  const result = await synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
   expect(result.generatedTokens).toEqual([]);
   expect(existsSync(join(ws.secretsDir, 'staging', 'webhook-token'))).toBe(false);
   expect(readFileSync(join(ws.secretsDir, 'staging', 'webhook-token-secret.yaml'), 'utf8')).toContain(`token: ${TOKEN}`);
 });
 
-test('the synth command exits 1 with the field named, and dist/ untouched', () => {
+test('the synth command exits 1 with the field named, and dist/ untouched', async () => {
   const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 32768'));
   // As cdk8s.yaml runs it, from the workspace; tsx is found from this checkout.
   const tsx = pathToFileURL(require.resolve('tsx')).href;

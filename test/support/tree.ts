@@ -25,9 +25,17 @@ export function modeOf(path: string): number {
   return statSync(path).mode & 0o777;
 }
 
-/** A fresh folder laid out like a checkout: fleet.yaml, dist/, secrets/. */
-export function workspace(fleet: string): { root: string; fleetFile: string; distDir: string; secretsDir: string } {
+export interface Workspace {
+  readonly root: string;
+  readonly fleetFile: string;
+  readonly distDir: string;
+  readonly secretsDir: string;
+  readonly sopsConfigFile: string;
+}
+
+/** A fresh folder laid out like a checkout: fleet.yaml, dist/, secrets/, .sops.yaml. Pass it whole to synthesize(). */
+export function workspace(fleet: string): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'flux-infra-'));
   writeFile(join(root, 'fleet.yaml'), fleet);
-  return { root, fleetFile: join(root, 'fleet.yaml'), distDir: join(root, 'dist'), secretsDir: join(root, 'secrets') };
+  return { root, fleetFile: join(root, 'fleet.yaml'), distDir: join(root, 'dist'), secretsDir: join(root, 'secrets'), sopsConfigFile: join(root, '.sops.yaml') };
 }

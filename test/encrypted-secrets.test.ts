@@ -1,0 +1,197 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse, parseAllDocuments, parseDocument } from 'yaml';
+import { synthesize } from '../main';
+import { FluxCluster } from '../lib/flux-cluster';
+import { sopsDecrypt } from '../lib/sops';
+import { createAgeKey, rotateToken } from '../tools/secrets';
+import { ageKeygen, AgeKey } from './support/age';
+import { BASE_FLEET } from './support/fleet';
+import { TOKEN } from './support/synth';
+import { modeOf, readTree, workspace, Workspace, writeFile } from './support/tree';
+
+function fleetFor(recipients: string[], address?: string): string {
+  const document = parseDocument(BASE_FLEET);
+  document.setIn(['clusters', 'staging', 'sops'], { ageRecipients: recipients });
+  if (address) document.setIn(['clusters', 'staging', 'webhook', 'address'], address);
+  return document.toString();
+}
+
+function paths(ws: Workspace) {
+  return {
+    encrypted: join(ws.distDir, 'clusters', 'staging', FluxCluster.FILES.encryptedTokenSecret),
+    token: join(ws.secretsDir, 'staging', 'webhook-token'),
+    sopsConfig: ws.sopsConfigFile,
+  };
+}
+
+function options(ws: Workspace) {
+  return { ...ws, env: {} };
+}
+
+async function decryptedToken(file: string, key: AgeKey): Promise<string> {
+  return (await sopsDecrypt(readFileSync(file, 'utf8'), [key.identity])).documents[0].stringData.token;
+}
+
+describe('a cluster with age recipients', () => {
+  test('gets its token Secret encrypted into dist/, decryptable with its key, and no plaintext manifest', async () => {
+    const key = ageKeygen();
+    const ws = workspace(fleetFor([key.recipient]));
+    const result = await synthesize(options(ws));
+    const { encrypted, token, sopsConfig } = paths(ws);
+    expect(result.encrypted).toEqual(['clusters/staging/webhook-token-secret.sops.yaml (new)']);
+    expect(await decryptedToken(encrypted, key)).toBe(readFileSync(token, 'utf8'));
+    expect(readFileSync(encrypted, 'utf8')).not.toContain(readFileSync(token, 'utf8'));
+    expect(existsSync(join(ws.secretsDir, 'staging', 'webhook-token-secret.yaml'))).toBe(false);
+    expect(parse(readFileSync(sopsConfig, 'utf8'))).toEqual({
+      creation_rules: [{ path_regex: '^(dist/clusters/staging|secrets/staging)/.*\\.ya?ml$', encrypted_regex: '^(data|stringData)$', age: key.recipient }],
+    });
+  });
+
+  test('the flux-system kustomization makes Flux decrypt with Secret sops-age (kubectl kustomize)', async () => {
+    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    await synthesize(options(ws));
+    const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
+    for (const file of ['gotk-components.yaml', 'gotk-sync.yaml']) cpSync(join(__dirname, 'fixtures', file), join(fluxSystem, file));
+    const built = parseAllDocuments(execFileSync('kubectl', ['kustomize', fluxSystem], { encoding: 'utf8' })).map((document) => document.toJS());
+    const sync = built.find((object) => object.kind === 'Kustomization' && object.metadata.name === 'flux-system');
+    expect(sync.spec.decryption).toEqual({ provider: 'sops', secretRef: { name: 'sops-age' } });
+    expect(sync.spec.path).toBe('./dist/clusters/staging');
+    expect(built.find((object) => object.kind === 'Service' && object.metadata.name === 'webhook-receiver').spec.type).toBe('NodePort');
+  });
+
+  test('stays byte for byte the same: again, without secrets, and in a fresh clone with neither token nor key', async () => {
+    const key = ageKeygen();
+    const ws = workspace(fleetFor([key.recipient]));
+    await synthesize(options(ws));
+    const before = readTree(ws.distDir);
+    expect((await synthesize(options(ws))).dist.changed).toBe(false);
+    expect((await synthesize({ ...options(ws), secrets: false })).dist.changed).toBe(false);
+
+    const clone = workspace(fleetFor([key.recipient]));
+    cpSync(ws.distDir, clone.distDir, { recursive: true });
+    const result = await synthesize(options(clone));
+    expect(result.dist.changed).toBe(false);
+    expect(result.generatedTokens).toEqual([]);
+    expect(result.notes).toEqual([expect.stringContaining('staging: the webhook token is only in')]);
+    expect(existsSync(paths(clone).token)).toBe(false);
+    expect(readTree(clone.distDir)).toEqual(before);
+  });
+
+  test('is re-encrypted when the recipients or the token change, and only then', async () => {
+    const [a, b] = [ageKeygen(), ageKeygen()];
+    const ws = workspace(fleetFor([a.recipient]));
+    await synthesize(options(ws));
+    writeFile(ws.fleetFile, fleetFor([a.recipient, b.recipient]));
+    expect((await synthesize(options(ws))).encrypted).toEqual(['clusters/staging/webhook-token-secret.sops.yaml (age recipients changed)']);
+    for (const key of [a, b]) expect(await decryptedToken(paths(ws).encrypted, key)).toBe(readFileSync(paths(ws).token, 'utf8'));
+    expect((await synthesize({ ...options(ws), env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } })).encrypted)
+      .toEqual(['clusters/staging/webhook-token-secret.sops.yaml (token or Secret changed)']);
+    expect(await decryptedToken(paths(ws).encrypted, b)).toBe(TOKEN);
+  });
+});
+
+describe('bad input keeps dist/ and the secrets folder as they were', () => {
+  async function prepared() {
+    const key = ageKeygen();
+    const ws = workspace(fleetFor([key.recipient]));
+    await synthesize(options(ws));
+    return { key, ws, dist: readTree(ws.distDir), secrets: readTree(ws.secretsDir) };
+  }
+
+  test('fails where recipients changed but no token is at hand', async () => {
+    const { ws, dist } = await prepared();
+    writeFile(ws.fleetFile, fleetFor([ageKeygen().recipient]));
+    await expect(synthesize({ ...options(ws), secrets: false })).rejects.toThrow(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs the webhook token/);
+    expect(readTree(ws.distDir)).toEqual(dist);
+  });
+
+  test.each([
+    ['corrupt', (text: string) => text.replace(/\nsops:[\s\S]*$/, '\n'), /cannot be used: not a sops file: there is no sops: block/],
+    ['foreign', (text: string) => text.split('\n').slice(1).join('\n'), /cannot be used: it was not written by flux-infra/],
+    ['not YAML', () => '# Generated by flux-infra from the fleet file (npm run synth). Do not edit: change the fleet file.\n# flux-infra plaintext fingerprint: x\n: [', /cannot be used/],
+  ])('fails on a %s encrypted file, with or without the token, never overwriting it', async (_what, damage, message) => {
+    const { ws, secrets } = await prepared();
+    const { encrypted } = paths(ws);
+    writeFile(encrypted, damage(readFileSync(encrypted, 'utf8')));
+    const dist = readTree(ws.distDir);
+    await expect(synthesize(options(ws))).rejects.toThrow(message);
+    await expect(synthesize({ ...options(ws), secrets: false })).rejects.toThrow(message);
+    expect(readTree(ws.distDir)).toEqual(dist);
+    expect(readTree(ws.secretsDir)).toEqual(secrets);
+  });
+
+  test.each([
+    ['an invalid recipient', ['age1notakey'], /clusters\.staging\.sops\.ageRecipients\[0\]: "age1notakey" is not a valid age recipient/],
+    ['a private key as recipient', ['AGE-SECRET-KEY-1QQQ'], /clusters\.staging\.sops\.ageRecipients\[0\]: .*not an age recipient: it must start with age1/],
+    ['no recipient for a cluster that asks for encryption', [], /clusters\.staging\.sops\.ageRecipients: has no recipient, but this cluster asks for encrypted secrets/],
+  ])('fails on %s in the fleet file', async (_what, recipients, message) => {
+    const { ws, dist, secrets } = await prepared();
+    writeFile(ws.fleetFile, fleetFor(recipients as string[]));
+    await expect(synthesize(options(ws))).rejects.toThrow(message);
+    expect(readTree(ws.distDir)).toEqual(dist);
+    expect(readTree(ws.secretsDir)).toEqual(secrets);
+  });
+
+  test('fails on a hand-written .sops.yaml, and never replaces it', async () => {
+    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    writeFile(paths(ws).sopsConfig, 'creation_rules: []\n');
+    await expect(synthesize(options(ws))).rejects.toThrow(/\.sops\.yaml was not written by flux-infra/);
+    expect(readFileSync(paths(ws).sopsConfig, 'utf8')).toBe('creation_rules: []\n');
+    expect(existsSync(ws.distDir)).toBe(false);
+  });
+});
+
+describe('npm run secrets', () => {
+  test('age-key creates the private key (0600, age-keygen format) and adds the public key to the fleet file', async () => {
+    const ws = workspace(BASE_FLEET);
+    const result = await createAgeKey('staging', { ...ws, writeFleet: true, now: new Date('2026-11-25T00:00:00Z') });
+    expect(modeOf(result.keyFile)).toBe(0o600);
+    const text = readFileSync(result.keyFile, 'utf8');
+    expect(text).toMatch(new RegExp(`^# created: 2026-11-25T00:00:00Z\\n# public key: ${result.recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`));
+    // The real age CLI accepts the key file: it decrypts what is encrypted to the printed recipient.
+    const sealed = execFileSync('age', ['--encrypt', '-r', result.recipient, '-a'], { input: 'hello' });
+    expect(execFileSync('age', ['--decrypt', '-i', result.keyFile], { input: sealed }).toString()).toBe('hello');
+    expect(parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.sops).toEqual({ ageRecipients: [result.recipient] });
+    await expect(createAgeKey('staging', { ...ws })).rejects.toThrow(/age\.agekey exists already; it is kept/);
+    await expect(createAgeKey('nope', { ...ws })).rejects.toThrow('cluster "nope" is not in');
+  });
+
+  test('rotate-token makes a new token, keeps the old, re-encrypts, and gives the new Payload URL', async () => {
+    const key = ageKeygen();
+    const ws = workspace(fleetFor([key.recipient], '203.0.113.10'));
+    await synthesize(options(ws));
+    const old = readFileSync(paths(ws).token, 'utf8');
+    const result = await rotateToken('staging', options(ws));
+    expect(result.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.token).not.toBe(old);
+    expect(readFileSync(paths(ws).token, 'utf8')).toBe(result.token);
+    expect(readFileSync(`${paths(ws).token}.previous`, 'utf8')).toBe(old);
+    expect(await decryptedToken(paths(ws).encrypted, key)).toBe(result.token);
+    expect(result.urls).toEqual([{ receiver: 'instavote', path: expect.stringMatching(/^\/hook\/[0-9a-f]{64}$/), url: expect.stringMatching(/^http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}$/) }]);
+  });
+
+  test('rotate-token puts the old token back when synth fails', async () => {
+    const ws = workspace(BASE_FLEET);
+    await synthesize(options(ws));
+    const old = readFileSync(paths(ws).token, 'utf8');
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'sources.yaml'), 'hand: written\n');
+    await expect(rotateToken('staging', options(ws))).rejects.toThrow(/was not written by flux-infra/);
+    expect(readFileSync(paths(ws).token, 'utf8')).toBe(old);
+  });
+
+  test('the command prints what to update in GitHub, and exits 2 on bad usage', () => {
+    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=import', '--import', tsx, join(__dirname, '..', 'tools', 'secrets.ts'), ...args], { cwd: ws.root, encoding: 'utf8' });
+    const rotated = cli('rotate-token', 'staging');
+    expect(rotated.status).toBe(0);
+    expect(rotated.stdout).toContain('Commit and push dist/clusters/staging/webhook-token-secret.sops.yaml');
+    expect(rotated.stdout).toMatch(/Receiver instavote: Payload URL http:\/\/<node-address>:31234\/hook\/[0-9a-f]{64}/);
+    expect(cli('rotate-token').status).toBe(2);
+    expect(cli('rotate-token', 'nope').status).toBe(1);
+    rmSync(ws.root, { recursive: true });
+  });
+});
