@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, 
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BOOTSTRAP_FILES } from './flux-system-kustomization';
-import { GENERATED_HEADER } from './render';
+import { GENERATED_HEADER, GENERATED_MARKDOWN_HEADER } from './render';
 
 export interface OutputFile {
   /** Relative to the tree's root, with '/' separators. */
@@ -22,7 +22,7 @@ export interface TreeChange {
 
 /** Whether a file's text marks it as written by synth. */
 export function isGenerated(content: string): boolean {
-  return content.startsWith(`${GENERATED_HEADER}\n`);
+  return content.startsWith(`${GENERATED_HEADER}\n`) || content.startsWith(`${GENERATED_MARKDOWN_HEADER}\n`);
 }
 
 /**

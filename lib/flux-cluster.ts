@@ -122,11 +122,13 @@ export class FluxCluster extends Construct {
     networkPolicy: 'webhook-network-policy.yaml',
     tokenSecret: 'webhook-token-secret.yaml',
     encryptedTokenSecret: 'webhook-token-secret.sops.yaml',
+    readme: 'README.md',
   } as const;
 
   /** The Secret (in Flux's namespace) holding the age identities Flux decrypts SOPS files with. */
   public static readonly SOPS_AGE_SECRET = 'sops-age';
 
+  public readonly config: ClusterConfig;
   public readonly clusterName: string;
   public readonly namespace: string;
   public readonly sources = new Map<string, GitSource>();
@@ -137,6 +139,7 @@ export class FluxCluster extends Construct {
   public constructor(scope: Construct, id: string, props: FluxClusterProps) {
     super(scope, id);
     const config = props.config;
+    this.config = config;
     const files = FluxCluster.FILES;
     this.clusterName = config.name;
     this.namespace = config.namespace ?? 'flux-system';

@@ -27,7 +27,7 @@ describe('synth of a cluster', () => {
 
   test('writes one file per concern, with the walkthrough objects, all in flux-system', async () => {
     expect(Object.keys(readTree(staging)).sort()).toEqual([
-      'apps.yaml', 'flux-system/kustomization.yaml', 'flux-system/webhook-receiver-service.yaml',
+      'README.md', 'apps.yaml', 'flux-system/kustomization.yaml', 'flux-system/webhook-receiver-service.yaml',
       'receivers.yaml', 'sources.yaml', 'webhook-network-policy.yaml',
     ]);
     const [repo] = objectsIn(join(staging, 'sources.yaml'));

@@ -1,0 +1,93 @@
+// dist/clusters/<cluster>/README.md: the push chain of one cluster as a Mermaid diagram, and the
+// setup checklist. It holds no secret and no webhook path (the path is derived from the token).
+import { AppDeployment } from './app-deployment';
+import { FluxCluster } from './flux-cluster';
+import { GitSource } from './git-source';
+import { toGoDuration } from './go-duration';
+import { GENERATED_MARKDOWN_HEADER } from './render';
+import { WebhookReceiver } from './webhook-receiver';
+
+/** Mermaid node text: quotes and angle brackets would end or break the label. */
+function label(...lines: string[]): string {
+  return `"${lines.map((line) => line.replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;')).join('<br/>')}"`;
+}
+
+function id(prefix: string, name: string): string {
+  return `${prefix}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+}
+
+function sourceLines(source: GitSource): string[] {
+  return [`GitRepository ${source.name}`, `${source.ref.kind} ${source.ref.value}`, `polls every ${toGoDuration(source.interval)}`];
+}
+
+function appLines(app: AppDeployment): string[] {
+  return [`Kustomization ${app.name}`, app.path, `every ${toGoDuration(app.interval)}${app.prune ? ', prune' : ''}`];
+}
+
+/** The README of one cluster's tree. */
+export function clusterReadme(cluster: FluxCluster): string {
+  const { config } = cluster;
+  const nodePort = config.webhook.nodePort;
+  const namespace = cluster.namespace;
+  const receivers = [...cluster.receivers.values()];
+  const lines: string[] = ['flowchart LR'];
+  const repos = new Map<string, string>();
+  for (const source of cluster.sources.values()) {
+    if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
+  }
+  for (const [url, node] of repos) lines.push(`  ${node}[${label('GitHub repository', url)}]`);
+  lines.push(`  svc[${label('Service webhook-receiver', `NodePort ${nodePort} → http-webhook`)}]`);
+  for (const receiver of receivers) {
+    lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
+  }
+  for (const source of cluster.sources.values()) lines.push(`  ${id('src', source.name)}[${label(...sourceLines(source))}]`);
+  for (const app of cluster.apps.values()) lines.push(`  ${id('app', app.name)}[${label(...appLines(app))}]`);
+  const pushed = new Set<string>();
+  for (const receiver of receivers) {
+    for (const source of receiver.resources) {
+      const repo = repos.get((cluster.sources.get(source.name) as GitSource).url)!;
+      if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(`push: POST :${nodePort}/hook/...`)}| svc`);
+      pushed.add(repo);
+    }
+    lines.push(`  svc --> ${id('rcv', receiver.name)}`);
+    for (const source of receiver.resources) lines.push(`  ${id('rcv', receiver.name)} -->|reconcile now| ${id('src', source.name)}`);
+  }
+  for (const [url, node] of repos) {
+    for (const source of [...cluster.sources.values()].filter((candidate) => candidate.url === url)) {
+      lines.push(`  ${node} -.->|fetch| ${id('src', source.name)}`);
+    }
+  }
+  for (const app of cluster.apps.values()) lines.push(`  ${id('src', app.source.name)} --> ${id('app', app.name)}`);
+  for (const app of cluster.apps.values()) {
+    for (const dependency of app.dependsOn) lines.push(`  ${id('app', dependency.name)} -.->|dependsOn| ${id('app', app.name)}`);
+  }
+
+  const secretStep = config.sops
+    ? `The token Secret is committed encrypted (\`${FluxCluster.FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${FluxCluster.SOPS_AGE_SECRET} --from-file=age.agekey=secrets/${config.name}/age.agekey\``
+    : `Apply the token Secret (it is not in git): \`kubectl apply -f secrets/${config.name}/webhook-token-secret.yaml\``;
+  return [
+    GENERATED_MARKDOWN_HEADER,
+    `# Cluster ${config.name}`,
+    '',
+    `A push to a repository below makes GitHub call the Receiver through NodePort ${nodePort}; the Receiver asks its`,
+    'GitRepository to reconcile now, and every Kustomization on that source follows. Polling is the fallback.',
+    '',
+    '```mermaid',
+    ...lines,
+    '```',
+    '',
+    '## Setup checklist',
+    '',
+    `1. Bootstrap Flux on this directory: \`flux bootstrap github ... --path=dist/clusters/${config.name}\`.`,
+    `2. ${secretStep}`,
+    `3. Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
+    `4. Open NodePort ${nodePort} to GitHub's webhook addresses (firewall, security group); ${config.webhook.networkPolicy === false ? 'this cluster has no NetworkPolicy for it (networkPolicy: false)' : 'the NetworkPolicy `allow-webhooks-external` admits it in the cluster'}.`,
+    `5. Add the webhook in GitHub: \`npm run webhook -- github ${config.name}\`, or by hand with the Payload URL from \`npm run webhook -- url ${config.name}\`, content type \`application/json\`, the token as Secret, push events only.`,
+    `6. Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
+    '',
+    '| Receiver | Reconciles | Events |',
+    '| --- | --- | --- |',
+    ...receivers.map((receiver: WebhookReceiver) => `| ${receiver.name} | ${receiver.resources.map((source) => `GitRepository ${source.name}`).join(', ')} | ${receiver.events.join(', ') || 'all'} |`),
+    '',
+  ].join('\n');
+}
