@@ -2,35 +2,17 @@
 // The logic is exported apart from the command line so tests call it directly.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { synthesize, SynthResult } from '../main';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
+import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, runProgram } from './common';
 import { webhookPath } from '../lib/webhook-path';
 import { generateWebhookToken } from '../lib/webhook-token';
 import { webhookUrl } from '../lib/webhook-url';
 
-export interface PathsOptions {
-  /** @default 'fleet.yaml' */
-  readonly fleetFile?: string;
-  /** @default 'dist' */
-  readonly distDir?: string;
-  /** @default 'secrets' */
-  readonly secretsDir?: string;
-  /** @default '.sops.yaml' */
-  readonly sopsConfigFile?: string;
-}
-
-/** A mistake of the user's: printed as one line, exit code 1. */
-export class CommandError extends Error {}
-
-function clusterOf(fleetFile: string, name: string): ClusterConfig {
-  const cluster = parseFleet(readFileSync(fleetFile, 'utf8'), fleetFile).clusters.find((candidate) => candidate.name === name);
-  if (!cluster) throw new CommandError(`cluster "${name}" is not in ${fleetFile}`);
-  return cluster;
-}
 
 export interface AgeKeyResult {
   readonly recipient: string;
@@ -138,15 +120,13 @@ function rotationReport(result: RotationResult): string {
 
 export function buildProgram(): Command {
   const program = new Command('secrets')
-    .description('age keys and webhook tokens of the fleet\'s clusters')
-    .exitOverride()
-    .showHelpAfterError();
+    .description('age keys and webhook tokens of the fleet\'s clusters');
   program.command('age-key')
     .description('create a cluster\'s age key pair: the private key in secrets/<cluster>/age.agekey, the public key printed')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--write-fleet', 'also add the public key to the cluster\'s sops.ageRecipients in the fleet file')
     .action(async (cluster: string, flags: { writeFleet?: boolean }) => {
-      const result = await createAgeKey(cluster, { writeFleet: flags.writeFleet });
+      const result = await createAgeKey(cluster, { ...pathsFromEnvironment(), writeFleet: flags.writeFleet });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
       console.error(`  kubectl -n flux-system create secret generic ${FluxCluster.SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
@@ -156,23 +136,14 @@ export function buildProgram(): Command {
     .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update in GitHub')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
-      console.log(rotationReport(await rotateToken(cluster)));
+      console.log(rotationReport(await rotateToken(cluster, pathsFromEnvironment())));
     });
   return program;
 }
 
 /** Runs the command line; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
-export async function run(argv: string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    console.error(`error: ${(error as Error).message}`);
-    return 1;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
 }
 
 if (require.main === module) {

@@ -1,0 +1,41 @@
+// What the command-line tools share: the fleet's paths, one error type, and exit codes.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { parseFleet } from '../lib/fleet';
+import { ClusterConfig } from '../lib/flux-cluster';
+
+export { PathsOptions, pathsFromEnvironment } from '../lib/paths';
+
+/** A problem the user can fix, reported as one line with exit code 1. */
+export class CommandError extends Error {}
+
+/** The named cluster of the fleet file; a CommandError if the fleet file has none of that name. */
+export function clusterOf(fleetFile: string, name: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(fleetFile, 'utf8');
+  } catch {
+    throw new CommandError(`cannot read the fleet file ${fleetFile}`);
+  }
+  const cluster = parseFleet(text, fleetFile).clusters.find((candidate) => candidate.name === name);
+  if (!cluster) throw new CommandError(`cluster "${name}" is not in ${fleetFile}`);
+  return cluster;
+}
+
+/** Runs a commander program; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
+export async function runProgram(program: Command, argv: string[]): Promise<number> {
+  // Set on every command: subcommands made before this call do not inherit it.
+  const configure = (command: Command): void => {
+    command.exitOverride().showHelpAfterError();
+    command.commands.forEach(configure);
+  };
+  configure(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+}

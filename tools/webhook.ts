@@ -1,0 +1,85 @@
+// `npm run webhook -- <command>`: the GitHub side of the push flow, from the fleet file.
+// One file per command under tools/webhook/; this file only parses arguments and prints.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pathsFromEnvironment, runProgram } from './common';
+import { doctor } from './webhook/doctor';
+import { syncGithubHooks } from './webhook/github';
+import { DeliveryEvent, ping } from './webhook/ping';
+import { payloadUrls } from './webhook/url';
+
+function milliseconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('give a number of seconds, e.g. 5');
+  return seconds * 1000;
+}
+
+function print(json: boolean | undefined, data: unknown, text: string): void {
+  console.log(json ? JSON.stringify(data, null, 2) : text);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('webhook').description('the GitHub webhook of each cluster\'s Receivers: URL, test delivery, setup, checks');
+
+  program.command('url')
+    .description('print the Payload URL to paste into GitHub (no cluster needed)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--receiver <name>', 'only this Receiver')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { receiver?: string; json?: boolean }) => {
+      const result = await payloadUrls(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver });
+      print(flags.json, result, result.receivers.map((receiver) => result.receivers.length === 1 ? receiver.url : `${receiver.name}: ${receiver.url}`).join('\n'));
+    });
+
+  program.command('ping')
+    .description('send a delivery signed as GitHub signs it, and say what the answer means')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--receiver <name>', 'only this Receiver')
+    .addOption(new Option('--event <event>', 'the GitHub event to send').choices(['ping', 'push']).default('ping'))
+    .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
+    .option('--timeout <seconds>', 'how long to wait for an answer', milliseconds, 10_000)
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; json?: boolean }) => {
+      const outcomes = await ping(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });
+      print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
+      if (outcomes.some((outcome) => !outcome.accepted)) process.exitCode = 1;
+    });
+
+  program.command('github')
+    .description('create or update the repository webhook through GitHub\'s API (GITHUB_TOKEN)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--receiver <name>', 'only this Receiver')
+    .option('--dry-run', 'print the requests, secret masked, and change nothing')
+    .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', process.env.GITHUB_API_URL)
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; apiUrl?: string; json?: boolean }) => {
+      const changes = await syncGithubHooks(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, dryRun: flags.dryRun, apiUrl: flags.apiUrl });
+      if (flags.dryRun && !process.env.GITHUB_TOKEN) {
+        console.error('GITHUB_TOKEN is not set, so existing hooks were not looked up: a real run updates a hook that already points at this Receiver instead of adding one.');
+      }
+      print(flags.json, changes, changes.map((change) => flags.dryRun
+        ? `would ${change.action} the webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request.method} ${change.request.path}\n${JSON.stringify(change.request.body, null, 2)}`
+        : `${change.action === 'create' ? 'created' : 'updated'} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n') || 'no github Receiver in this cluster');
+    });
+
+  program.command('doctor')
+    .description('report every problem visible before a push, offline, one line each')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { json?: boolean }) => {
+      const report = await doctor(cluster, pathsFromEnvironment());
+      print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
+      if (report.problems.length > 0) process.exitCode = 1;
+    });
+  return program;
+}
+
+/** Runs the command line; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
+export function run(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,114 @@
+// `webhook doctor <cluster>`: every problem visible offline before a push, one line each.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { planSynth } from '../../main';
+import { readEncryptedSecret } from '../../lib/encrypted-secret';
+import { FleetError } from '../../lib/fleet';
+import { ClusterConfig, FluxCluster } from '../../lib/flux-cluster';
+import { clusterOf } from '../common';
+import { ContextOptions, findToken } from './context';
+
+export interface DoctorReport {
+  readonly cluster: string;
+  /** One line per problem; empty when all is well. */
+  readonly problems: string[];
+}
+
+function filesBelow(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
+  try {
+    return (await findToken(cluster, options)) ? [] : [`no webhook token here for ${cluster.name}: url, ping and github need it (npm run synth creates one; for an encrypted Secret, put the cluster's age key in secrets/${cluster.name}/age.agekey)`];
+  } catch (error) {
+    return [(error as Error).message];
+  }
+}
+
+function receiverProblems(cluster: ClusterConfig): string[] {
+  if (cluster.receivers.length === 0) return ['no Receiver: a push triggers nothing, every change waits for polling'];
+  const problems: string[] = [];
+  const triggered = new Set(cluster.receivers.flatMap((receiver) => receiver.sources));
+  for (const receiver of cluster.receivers) {
+    if (receiver.sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
+    const events = receiver.events ?? ['ping', 'push'];
+    if ((receiver.type ?? 'github') === 'github' && !events.some((event) => event.toLowerCase() === 'push')) {
+      problems.push(`Receiver ${receiver.name} does not accept push events (events: ${events.join(', ')}): GitHub's pushes get 400`);
+    }
+  }
+  for (const source of cluster.sources) {
+    if (!triggered.has(source.name)) problems.push(`source ${source.name} is in no Receiver's sources: pushes to ${source.url} wait for its polling interval`);
+  }
+  return problems;
+}
+
+function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
+  const problems: string[] = [];
+  const directory = join(distDir, 'clusters', cluster.name);
+  for (const file of filesBelow(directory).filter((path) => /\.ya?ml$/.test(path))) {
+    let objects: any[];
+    try {
+      objects = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS());
+    } catch {
+      continue;
+    }
+    if (objects.some((object) => object?.kind === 'Secret' && typeof object?.sops?.mac !== 'string')) {
+      problems.push(`${file} holds a plaintext Secret: anyone who can read the repository has it`);
+    }
+  }
+  if (!cluster.sops) return problems;
+  const encrypted = join(directory, FluxCluster.FILES.encryptedTokenSecret);
+  if (!existsSync(encrypted)) {
+    problems.push(`${encrypted} is missing, but the cluster has sops.ageRecipients: run npm run synth where the token is`);
+    return problems;
+  }
+  try {
+    const state = readEncryptedSecret(readFileSync(encrypted, 'utf8'));
+    const wanted = [...cluster.sops.ageRecipients].sort().join(',');
+    if ([...state.recipients].sort().join(',') !== wanted) {
+      problems.push(`${encrypted} is not encrypted for the fleet file's age recipients: run npm run synth where the token is`);
+    }
+  } catch (error) {
+    problems.push(`${encrypted} is not a usable encrypted Secret: ${(error as Error).message}`);
+  }
+  return problems;
+}
+
+async function distProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
+  const distDir = options.distDir ?? 'dist';
+  try {
+    const plan = await planSynth({ ...options, secrets: false });
+    const prefix = `clusters/${cluster.name}/`;
+    const stale = plan.files
+      .filter((file) => file.path.startsWith(prefix))
+      .filter((file) => !existsSync(join(distDir, file.path)) || readFileSync(join(distDir, file.path), 'utf8') !== file.content)
+      .map((file) => file.path);
+    return stale.length === 0 ? [] : [`${join(distDir, prefix)} is not what the fleet file synthesizes (${stale.join(', ')}): run npm run synth and commit dist/`];
+  } catch (error) {
+    return error instanceof FleetError ? [] : [(error as Error).message];
+  }
+}
+
+/** Runs every offline check of one cluster. A broken fleet file is itself the report. */
+export async function doctor(clusterName: string, options: ContextOptions = {}): Promise<DoctorReport> {
+  let cluster: ClusterConfig;
+  try {
+    cluster = clusterOf(options.fleetFile ?? 'fleet.yaml', clusterName);
+  } catch (error) {
+    if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
+    throw error;
+  }
+  const problems = [
+    ...await tokenProblems(cluster, options),
+    ...receiverProblems(cluster),
+    ...(cluster.webhook.address === undefined ? [`clusters.${cluster.name}.webhook.address is not set: the Payload URL cannot be made (add a node's IP address or DNS name)`] : []),
+    ...secretProblems(cluster, options.distDir ?? 'dist'),
+    ...await distProblems(cluster, options),
+  ];
+  return { cluster: clusterName, problems };
+}

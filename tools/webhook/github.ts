@@ -1,0 +1,140 @@
+// `webhook github <cluster>`: creates or updates the repository webhook through GitHub's REST API.
+import { Octokit } from '@octokit/rest';
+import { ClusterConfig } from '../../lib/flux-cluster';
+import { ReceiverType } from '../../lib/webhook-receiver';
+import { clusterOf, CommandError } from '../common';
+import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { fullName, GithubRepository, githubRepositoryOf } from './github-repository';
+
+export const MASK = '********';
+
+export interface HookRequest {
+  readonly method: 'POST' | 'PATCH';
+  readonly path: string;
+  readonly body: { name?: 'web'; active: true; events: string[]; config: { url: string; content_type: 'json'; insecure_ssl: '0'; secret: string } };
+}
+
+export interface HookChange {
+  readonly repository: string;
+  readonly receiver: string;
+  readonly action: 'create' | 'update';
+  /** Why an existing hook was chosen for update. */
+  readonly reason?: string;
+  /** As sent, with the secret masked. */
+  readonly request: HookRequest;
+  /** The hook's id, after a real run. */
+  readonly hookId?: number;
+}
+
+export interface GithubOptions extends ContextOptions {
+  readonly receiver?: string;
+  readonly dryRun?: boolean;
+  /** REST API root, for GitHub Enterprise (https://ghe.example.com/api/v3). @default https://api.github.com */
+  readonly apiUrl?: string;
+  /** @default process.env.GITHUB_TOKEN */
+  readonly githubToken?: string;
+}
+
+function masked(request: HookRequest): HookRequest {
+  return { ...request, body: { ...request.body, config: { ...request.body.config, secret: MASK } } };
+}
+
+/** A hook points at our Receiver if it has its host and path, or its host:port and an older /hook/ path (a rotated token). */
+function matchHook(hooks: { id: number; config: { url?: string } }[], url: string): { id: number; reason: string } | undefined {
+  const wanted = new URL(url);
+  const parsed = hooks.flatMap((hook) => {
+    try {
+      return [{ id: hook.id, url: new URL(hook.config.url ?? '') }];
+    } catch {
+      return [];
+    }
+  });
+  const same = parsed.find((hook) => hook.url.hostname === wanted.hostname && hook.url.pathname === wanted.pathname);
+  if (same) return { id: same.id, reason: 'same host and path' };
+  const stale = parsed.find((hook) => hook.url.host === wanted.host && hook.url.pathname.startsWith('/hook/'));
+  return stale && { id: stale.id, reason: `same host, older path ${stale.url.pathname} (the token changed)` };
+}
+
+/** GitHub's answer in the user's words. */
+function explainGithubError(error: any, repository: string): Error {
+  const status = error?.status;
+  const detail = error?.response?.data?.errors?.map((item: any) => item.message ?? item.code).join('; ') || error?.response?.data?.message || error?.message;
+  switch (status) {
+    case 401:
+      return new CommandError(`GitHub refused the token (401): GITHUB_TOKEN is missing, wrong or expired`);
+    case 403:
+    case 404:
+      return new CommandError(`GitHub answered ${status} for ${repository}: the repository does not exist for this token, or the token lacks admin rights on it (classic: admin:repo_hook scope; fine-grained: Webhooks read and write)`);
+    case 422:
+      return new CommandError(`GitHub refused the hook for ${repository} (422): ${detail}`);
+    default:
+      return new CommandError(`GitHub API call for ${repository} failed${status ? ` (${status})` : ''}: ${detail}`);
+  }
+}
+
+/** The GitHub repositories whose pushes a Receiver must hear: those of its sources. */
+function repositoriesOf(cluster: ClusterConfig, sources: string[], apiUrl: string | undefined): GithubRepository[] {
+  const repositories = new Map<string, GithubRepository>();
+  for (const name of sources) {
+    const source = cluster.sources.find((candidate) => candidate.name === name)!;
+    const repository = githubRepositoryOf(source.url);
+    if (repository.host !== 'github.com' && apiUrl === undefined) {
+      throw new CommandError(`source ${name} is on ${repository.host}, not github.com: give its API with --api-url (e.g. https://${repository.host}/api/v3)`);
+    }
+    repositories.set(fullName(repository), repository);
+  }
+  return [...repositories.values()];
+}
+
+/**
+ * Creates the webhook of each repository a github Receiver listens to, or updates the one that
+ * already points at it: URL, the token as secret, JSON, push events, active. With dryRun nothing
+ * is written (existing hooks are still looked up when a GitHub token is at hand).
+ */
+export async function syncGithubHooks(clusterName: string, options: GithubOptions = {}): Promise<HookChange[]> {
+  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const cluster = clusterOf(fleetFile, clusterName);
+  const { token } = await requireToken(cluster, options);
+  const githubToken = options.githubToken ?? (options.env ?? process.env).GITHUB_TOKEN;
+  if (!githubToken && !options.dryRun) {
+    throw new CommandError('GITHUB_TOKEN is not set: create a token with admin rights on the repositories (admin:repo_hook) and export it');
+  }
+  // Octokit logs failed requests itself; ours are explained once, below.
+  const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
+  const octokit = githubToken ? new Octokit({ auth: githubToken, baseUrl: options.apiUrl, userAgent: 'flux-infra', log: quiet }) : undefined;
+  const changes: HookChange[] = [];
+  for (const target of receiverTargets(cluster, token, options.receiver)) {
+    if ((target.receiver.type ?? ReceiverType.GITHUB) !== ReceiverType.GITHUB) continue;
+    const url = requireUrl(cluster, target, fleetFile);
+    for (const repository of repositoriesOf(cluster, target.receiver.sources, options.apiUrl)) {
+      const name = fullName(repository);
+      const config = { url, content_type: 'json' as const, insecure_ssl: '0' as const, secret: token };
+      let existing: { id: number; reason: string } | undefined;
+      try {
+        if (octokit) {
+          const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { owner: repository.owner, repo: repository.name, per_page: 100 });
+          existing = matchHook(hooks as any, url);
+        }
+      } catch (error) {
+        throw explainGithubError(error, name);
+      }
+      const request: HookRequest = existing
+        ? { method: 'PATCH', path: `/repos/${name}/hooks/${existing.id}`, body: { active: true, events: ['push'], config } }
+        : { method: 'POST', path: `/repos/${name}/hooks`, body: { name: 'web', active: true, events: ['push'], config } };
+      const change = { repository: name, receiver: target.receiver.name, action: existing ? 'update' as const : 'create' as const, reason: existing?.reason, request: masked(request) };
+      if (options.dryRun || !octokit) {
+        changes.push(change);
+        continue;
+      }
+      try {
+        const response = existing
+          ? await octokit.rest.repos.updateWebhook({ owner: repository.owner, repo: repository.name, hook_id: existing.id, ...request.body })
+          : await octokit.rest.repos.createWebhook({ owner: repository.owner, repo: repository.name, ...request.body });
+        changes.push({ ...change, hookId: response.data.id });
+      } catch (error) {
+        throw explainGithubError(error, name);
+      }
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,21 @@
+// `webhook url <cluster>`: the Payload URL to paste into GitHub, from the fleet file and the local token.
+import { clusterOf } from '../common';
+import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+
+export interface UrlResult {
+  readonly cluster: string;
+  readonly receivers: { name: string; namespace: string; path: string; url: string }[];
+}
+
+export async function payloadUrls(clusterName: string, options: ContextOptions & { receiver?: string } = {}): Promise<UrlResult> {
+  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const cluster = clusterOf(fleetFile, clusterName);
+  const { token } = await requireToken(cluster, options);
+  const receivers = receiverTargets(cluster, token, options.receiver).map((target) => ({
+    name: target.receiver.name,
+    namespace: target.namespace,
+    path: target.path,
+    url: requireUrl(cluster, target, fleetFile),
+  }));
+  return { cluster: clusterName, receivers };
+}
