@@ -1,0 +1,59 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/** Starts `handler` on an ephemeral loopback port. */
+export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface Delivery {
+  readonly headers: IncomingMessage['headers'];
+  readonly body: any;
+}
+
+/**
+ * A stand-in for notification-controller's receiver server, checking a delivery the way it does,
+ * with node:crypto only (independent of the code under test): 413 over 3 MiB, 404 unless the path is
+ * /hook/sha256(token+name+namespace), 400 unless X-Hub-Signature-256 is the HMAC-SHA256 of the raw
+ * body with `signingToken` and the event is in `events` (case-insensitive), else 200.
+ */
+export async function receiverServer(options: { token: string; name: string; namespace: string; events: string[]; signingToken?: string }) {
+  const deliveries: Delivery[] = [];
+  const path = `/hook/${createHash('sha256').update(options.token + options.name + options.namespace).digest('hex')}`;
+  const listening = await listen(async (request, response) => {
+    const body = await readBody(request, 3 * 1024 * 1024);
+    if (body === undefined) {
+      response.writeHead(413).end();
+      return;
+    }
+    if (request.method !== 'POST' || request.url !== path) {
+      response.writeHead(404).end();
+      return;
+    }
+    const expected = Buffer.from(`sha256=${createHmac('sha256', options.signingToken ?? options.token).update(body).digest('hex')}`);
+    const given = Buffer.from(String(request.headers['x-hub-signature-256'] ?? ''));
+    const event = String(request.headers['x-github-event'] ?? '').toLowerCase();
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || (options.events.length > 0 && !options.events.includes(event))) {
+      response.writeHead(400).end();
+      return;
+    }
+    deliveries.push({ headers: request.headers, body: JSON.parse(body.toString('utf8')) });
+    response.writeHead(200).end();
+  });
+  return { ...listening, path, deliveries };
+}

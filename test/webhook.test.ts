@@ -1,0 +1,300 @@
+import { createHmac } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { synthesize } from '../main';
+import { run } from '../tools/webhook';
+import { doctor } from '../tools/webhook/doctor';
+import { MASK, syncGithubHooks } from '../tools/webhook/github';
+import { ping } from '../tools/webhook/ping';
+import { payloadUrls } from '../tools/webhook/url';
+import { ageKeygen } from './support/age';
+import { BASE_FLEET } from './support/fleet';
+import { listen, receiverServer } from './support/servers';
+import { TOKEN } from './support/synth';
+import { workspace, Workspace, writeFile } from './support/tree';
+
+// The Receiver path for TOKEN + instavote + flux-system, computed with coreutils' sha256sum.
+const VECTOR_PATH = '/hook/b3bc2cd0c6a47fbbe44bf0516d8f41aad0a2092e9f8aeea653b095f162e60ac6';
+const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
+
+function fleetWith(changes: [(string | number)[], unknown][]): string {
+  const document = parseDocument(BASE_FLEET);
+  for (const [path, value] of changes) {
+    if (value === undefined) document.deleteIn(path);
+    else document.setIn(path, value);
+  }
+  return document.toString();
+}
+
+function withAddress(address = '203.0.113.10'): Workspace {
+  return workspace(fleetWith([[['clusters', 'staging', 'webhook', 'address'], address]]));
+}
+
+describe('url', () => {
+  test('is http://<address>:<nodePort>/hook/<sha256(token+name+namespace)>', async () => {
+    const ws = withAddress();
+    expect(await payloadUrls('staging', { ...ws, env: ENV })).toEqual({
+      cluster: 'staging',
+      receivers: [{ name: 'instavote', namespace: 'flux-system', path: VECTOR_PATH, url: `http://203.0.113.10:31234${VECTOR_PATH}` }],
+    });
+    expect((await payloadUrls('staging', { ...withAddress('2001:db8::7'), env: ENV })).receivers[0].url).toBe(`http://[2001:db8::7]:31234${VECTOR_PATH}`);
+    expect((await payloadUrls('staging', { ...withAddress('node1.example.org'), env: ENV })).receivers[0].url).toBe(`http://node1.example.org:31234${VECTOR_PATH}`);
+  });
+
+  test('uses the token synth stored, and says clearly what is missing', async () => {
+    const ws = withAddress();
+    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/no webhook token for staging here: not in FLUX_INFRA_WEBHOOK_TOKEN_STAGING, not in .*secrets\/staging\/webhook-token; run npm run synth/);
+    await synthesize({ ...ws, env: {} });
+    expect((await payloadUrls('staging', { ...ws, env: {} })).receivers[0].url).toMatch(/^http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}$/);
+    await expect(payloadUrls('staging', { ...workspace(BASE_FLEET), env: ENV })).rejects.toThrow('clusters.staging.webhook.address is not set');
+    await expect(payloadUrls('staging', { ...ws, env: ENV, receiver: 'other' })).rejects.toThrow('cluster staging has no receiver "other" (it has: instavote)');
+    await expect(payloadUrls('nope', { ...ws, env: ENV })).rejects.toThrow('cluster "nope" is not in');
+  });
+
+  test('the command prints the URL, or JSON, with exit codes 0, 1 and 2', async () => {
+    const ws = withAddress();
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const saved = { ...process.env };
+    Object.assign(process.env, { FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, ...ENV });
+    try {
+      expect(await run(['url', 'staging'])).toBe(0);
+      expect(log).toHaveBeenLastCalledWith(`http://203.0.113.10:31234${VECTOR_PATH}`);
+      expect(await run(['url', 'staging', '--json'])).toBe(0);
+      expect(JSON.parse(log.mock.calls.at(-1)![0]).receivers[0].path).toBe(VECTOR_PATH);
+      expect(await run(['url', 'nope'])).toBe(1);
+      expect(error).toHaveBeenLastCalledWith(expect.stringContaining('cluster "nope" is not in'));
+      expect(await run(['url'])).toBe(2);
+      expect(await run(['ping', 'staging', '--event', 'pull'])).toBe(2);
+      expect(await run(['frobnicate'])).toBe(2);
+    } finally {
+      process.env = saved;
+      log.mockRestore();
+      error.mockRestore();
+    }
+  });
+});
+
+describe('ping', () => {
+  const receiverOptions = { token: TOKEN, name: 'instavote', namespace: 'flux-system', events: ['ping', 'push'] };
+
+  test.each(['ping', 'push'] as const)('a %s delivery is accepted by a receiver that checks it like notification-controller', async (event) => {
+    const receiver = await receiverServer(receiverOptions);
+    try {
+      const [outcome] = await ping('staging', { ...workspace(BASE_FLEET), env: ENV, event, url: receiver.url });
+      expect(outcome).toMatchObject({ accepted: true, status: 200, receiver: 'instavote', url: `${receiver.url}${VECTOR_PATH}` });
+      expect(outcome.explanation).toBe('accepted: Receiver instavote checked the signature and asked GitRepository instavote to reconcile');
+      const [delivery] = receiver.deliveries;
+      expect(delivery.headers['content-type']).toBe('application/json');
+      expect(delivery.headers['x-github-event']).toBe(event);
+      expect(delivery.headers['x-github-delivery']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(delivery.headers['x-hub-signature']).toBe(`sha1=${createHmac('sha1', TOKEN).update(JSON.stringify(delivery.body)).digest('hex')}`);
+      expect(delivery.body.repository).toMatchObject({ full_name: 'lfs269/instavote', clone_url: 'https://github.com/lfs269/instavote.git' });
+      if (event === 'ping') expect(delivery.body).toMatchObject({ zen: expect.any(String), hook: { config: { content_type: 'json' } } });
+      else expect(delivery.body).toMatchObject({ ref: 'refs/heads/main', after: expect.stringMatching(/^[0-9a-f]{40}$/), commits: [expect.any(Object)] });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('reports a wrong token (signature) and an event the Receiver does not take as 400', async () => {
+    const ws = workspace(BASE_FLEET);
+    const otherKey = await receiverServer({ ...receiverOptions, signingToken: 'a-different-token-in-the-cluster-secret' });
+    const pingOnly = await receiverServer({ ...receiverOptions, events: ['ping'] });
+    try {
+      const [tampered] = await ping('staging', { ...ws, env: ENV, url: otherKey.url });
+      expect(tampered).toMatchObject({ accepted: false, status: 400 });
+      expect(tampered.explanation).toMatch(/^rejected \(400\): the signature does not match/);
+      const [event] = await ping('staging', { ...ws, env: ENV, event: 'push', url: pingOnly.url });
+      expect(event.explanation).toContain('the event "push" is not in the Receiver\'s events');
+    } finally {
+      await Promise.all([otherKey.close(), pingOnly.close()]);
+    }
+  });
+
+  test('reports a wrong path (stale token, other receiver) as 404', async () => {
+    const receiver = await receiverServer({ ...receiverOptions, name: 'another' });
+    try {
+      const [outcome] = await ping('staging', { ...workspace(BASE_FLEET), env: ENV, url: receiver.url });
+      expect(outcome).toMatchObject({ accepted: false, status: 404 });
+      expect(outcome.explanation).toMatch(/^no Receiver at that path \(404\): the token in the cluster differs/);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('reports a closed port, a silent firewall, and answers from outside the Receiver codes', async () => {
+    const ws = workspace(BASE_FLEET);
+    const closed = await listen(() => undefined);
+    await closed.close();
+    const [refused] = await ping('staging', { ...ws, env: ENV, url: closed.url });
+    expect(refused.explanation).toMatch(/^connection refused by 127\.0\.0\.1:\d+: nothing listens there; the NodePort patch is not applied/);
+
+    const silent = await listen(() => undefined);
+    const fixed = (status: number) => listen((_request: IncomingMessage, response) => response.writeHead(status).end());
+    const [events, notReady, missing] = await Promise.all([fixed(202), fixed(503), fixed(500)]);
+    try {
+      const [timeout] = await ping('staging', { ...ws, env: ENV, url: silent.url, timeoutMs: 300 });
+      expect(timeout.explanation).toMatch(/^no answer from 127\.0\.0\.1:\d+ within 0\.3s: a firewall or a NetworkPolicy drops/);
+      expect((await ping('staging', { ...ws, env: ENV, url: events.url }))[0].explanation).toMatch(/^answer 202 is none of a Receiver's: the URL probably reached notification-controller's events server/);
+      expect((await ping('staging', { ...ws, env: ENV, url: notReady.url }))[0].explanation).toMatch(/not ready or is suspended \(503\): usually its Secret webhook-token is missing/);
+      expect((await ping('staging', { ...ws, env: ENV, url: missing.url }))[0].explanation).toMatch(/\(500\): one of GitRepository instavote does not exist/);
+    } finally {
+      await Promise.all([silent, events, notReady, missing].map((server) => server.close()));
+    }
+  });
+});
+
+describe('github', () => {
+  interface Hook { id: number; name: string; active: boolean; events: string[]; config: Record<string, string> }
+
+  /** A stand-in for GitHub's REST API: list, create and update repository hooks, or fail with `failWith`. */
+  async function fakeGithub(hooks: Hook[] = [], failWith?: { status: number; body: unknown }) {
+    const requests: { method: string; url: string; auth?: string; body?: any }[] = [];
+    const api = await listen(async (request, response) => {
+      let raw = '';
+      for await (const chunk of request) raw += chunk;
+      const body = raw ? JSON.parse(raw) : undefined;
+      requests.push({ method: request.method!, url: request.url!, auth: request.headers.authorization, body });
+      const send = (status: number, data: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+      if (failWith) return send(failWith.status, failWith.body);
+      if (request.method === 'GET' && request.url!.startsWith('/repos/lfs269/instavote/hooks')) return send(200, hooks);
+      if (request.method === 'POST' && request.url === '/repos/lfs269/instavote/hooks') {
+        const hook = { id: 100 + hooks.length, ...body };
+        hooks.push(hook);
+        return send(201, hook);
+      }
+      const update = /^\/repos\/lfs269\/instavote\/hooks\/(\d+)$/.exec(request.url!);
+      if (request.method === 'PATCH' && update) {
+        const hook = hooks.find((candidate) => candidate.id === Number(update[1]))!;
+        Object.assign(hook, body);
+        return send(200, hook);
+      }
+      return send(404, { message: 'Not Found' });
+    });
+    return { ...api, hooks, requests };
+  }
+
+  const options = (apiUrl: string) => ({ ...withAddress(), env: ENV, apiUrl, githubToken: 'ghp_test' });
+
+  test('creates the hook once, then updates it in place: idempotent', async () => {
+    const github = await fakeGithub();
+    try {
+      const [created] = await syncGithubHooks('staging', options(github.url));
+      expect(created).toMatchObject({ action: 'create', repository: 'lfs269/instavote', receiver: 'instavote', hookId: 100 });
+      const post = github.requests.find((request) => request.method === 'POST')!;
+      expect(post.auth).toBe('token ghp_test');
+      expect(post.body).toEqual({
+        name: 'web', active: true, events: ['push'],
+        config: { url: `http://203.0.113.10:31234${VECTOR_PATH}`, content_type: 'json', insecure_ssl: '0', secret: TOKEN },
+      });
+      const [updated] = await syncGithubHooks('staging', options(github.url));
+      expect(updated).toMatchObject({ action: 'update', hookId: 100, reason: 'same host and path' });
+      expect(github.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
+      expect(github.requests.find((request) => request.method === 'PATCH')!.body).toEqual({ active: true, events: ['push'], config: post.body.config });
+      expect(github.hooks).toHaveLength(1);
+    } finally {
+      await github.close();
+    }
+  });
+
+  test('updates the hook left with an old path after a token rotation, instead of adding one', async () => {
+    const stale = { id: 7, name: 'web', active: true, events: ['push'], config: { url: 'http://203.0.113.10:31234/hook/0000', content_type: 'json' } };
+    const github = await fakeGithub([stale]);
+    try {
+      const [change] = await syncGithubHooks('staging', options(github.url));
+      expect(change).toMatchObject({ action: 'update', hookId: 7, reason: 'same host, older path /hook/0000 (the token changed)' });
+      expect(github.hooks[0].config.url).toBe(`http://203.0.113.10:31234${VECTOR_PATH}`);
+    } finally {
+      await github.close();
+    }
+  });
+
+  test('--dry-run writes nothing and masks the secret', async () => {
+    const github = await fakeGithub();
+    try {
+      const changes = await syncGithubHooks('staging', { ...options(github.url), dryRun: true });
+      expect(github.requests.map((request) => request.method)).toEqual(['GET']);
+      expect(changes[0].request).toMatchObject({ method: 'POST', path: '/repos/lfs269/instavote/hooks', body: { config: { secret: MASK } } });
+      expect(JSON.stringify(changes)).not.toContain(TOKEN);
+      const offline = await syncGithubHooks('staging', { ...withAddress(), env: ENV, dryRun: true, githubToken: '' });
+      expect(offline[0].request.body.config.secret).toBe(MASK);
+    } finally {
+      await github.close();
+    }
+  });
+
+  test.each([
+    [401, { message: 'Bad credentials' }, /GitHub refused the token \(401\): GITHUB_TOKEN is missing, wrong or expired/],
+    [404, { message: 'Not Found' }, /GitHub answered 404 for lfs269\/instavote: .*lacks admin rights/],
+    [422, { message: 'Validation Failed', errors: [{ message: 'Hook already exists on this repository' }] }, /refused the hook for lfs269\/instavote \(422\): Hook already exists on this repository/],
+  ])('explains GitHub\'s %s', async (status, body, message) => {
+    const github = await fakeGithub([], { status, body });
+    try {
+      await expect(syncGithubHooks('staging', options(github.url))).rejects.toThrow(message);
+    } finally {
+      await github.close();
+    }
+  });
+
+  test('needs GITHUB_TOKEN for a real run, and an API URL for repositories off github.com', async () => {
+    await expect(syncGithubHooks('staging', { ...withAddress(), env: ENV, githubToken: '' })).rejects.toThrow('GITHUB_TOKEN is not set');
+    const ghe = workspace(fleetWith([[['clusters', 'staging', 'webhook', 'address'], '203.0.113.10'], [['clusters', 'staging', 'sources', 0, 'url'], 'https://ghe.example.org/team/instavote']]));
+    await expect(syncGithubHooks('staging', { ...ghe, env: ENV, githubToken: 'x' })).rejects.toThrow('source instavote is on ghe.example.org, not github.com: give its API with --api-url');
+  });
+});
+
+describe('doctor', () => {
+  test('finds nothing wrong with a synthesized, complete cluster', async () => {
+    const ws = withAddress();
+    await synthesize({ ...ws, env: {} });
+    expect(await doctor('staging', { ...ws, env: {} })).toEqual({ cluster: 'staging', problems: [] });
+  });
+
+  test('reports each problem on one line', async () => {
+    const ws = workspace(fleetWith([
+      [['clusters', 'staging', 'sources', 1], { name: 'infra', url: 'https://github.com/org/infra' }],
+      [['clusters', 'staging', 'receivers', 0, 'events'], ['ping']],
+    ]));
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'extra-secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\nstringData:\n  password: hunter2\n');
+    const { problems } = await doctor('staging', { ...ws, env: {} });
+    expect(problems).toEqual([
+      expect.stringMatching(/^no webhook token here for staging/),
+      'Receiver instavote does not accept push events (events: ping): GitHub\'s pushes get 400',
+      'source infra is in no Receiver\'s sources: pushes to https://github.com/org/infra wait for its polling interval',
+      expect.stringMatching(/^clusters\.staging\.webhook\.address is not set/),
+      expect.stringMatching(/extra-secret\.yaml holds a plaintext Secret/),
+      expect.stringMatching(/dist\/clusters\/staging\/ is not what the fleet file synthesizes \(.*apps\.yaml.*\): run npm run synth/),
+    ]);
+  });
+
+  test('reports a Secret that should be encrypted and is not, or not for the right keys', async () => {
+    const ws = workspace(fleetWith([
+      [['clusters', 'staging', 'webhook', 'address'], '203.0.113.10'],
+      [['clusters', 'staging', 'sops'], { ageRecipients: ['age1rcdf89j5etn82nxsp8v82ax8felj9vuhu4sqczet2nhmtssrhurqpglwf9'] }],
+    ]));
+    const { problems } = await doctor('staging', { ...ws, env: ENV });
+    expect(problems).toEqual([
+      expect.stringMatching(/webhook-token-secret\.sops\.yaml is missing, but the cluster has sops\.ageRecipients/),
+      expect.stringMatching(/does not exist yet and there is no webhook token here to encrypt/),
+    ]);
+
+    await synthesize({ ...ws, env: ENV });
+    expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([]);
+    writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace(/age1\w+/, ageKeygen().recipient));
+    expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([
+      expect.stringMatching(/webhook-token-secret\.sops\.yaml is not encrypted for the fleet file's age recipients/),
+      expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs the webhook token/),
+    ]);
+  });
+
+  test('reports a cluster without receivers, and a broken fleet file as its problems', async () => {
+    const ws = workspace(fleetWith([[['clusters', 'staging', 'receivers'], []], [['clusters', 'staging', 'webhook', 'address'], '203.0.113.10']]));
+    await synthesize({ ...ws, env: {} });
+    expect((await doctor('staging', { ...ws, env: {} })).problems).toEqual(['no Receiver: a push triggers nothing, every change waits for polling']);
+    writeFile(ws.fleetFile, BASE_FLEET.replace('nodePort: 31234', 'nodePort: 99999'));
+    expect((await doctor('staging', { ...ws })).problems).toEqual([expect.stringContaining('clusters.staging.webhook.nodePort: 99999 is outside 30000-32767')]);
+  });
+});
