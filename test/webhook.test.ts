@@ -66,9 +66,14 @@ describe('url', () => {
       expect(JSON.parse(log.mock.calls.at(-1)![0]).receivers[0].path).toBe(VECTOR_PATH);
       expect(await run(['url', 'nope'])).toBe(1);
       expect(error).toHaveBeenLastCalledWith(expect.stringContaining('cluster "nope" is not in'));
-      expect(await run(['url'])).toBe(2);
-      expect(await run(['ping', 'staging', '--event', 'pull'])).toBe(2);
-      expect(await run(['frobnicate'])).toBe(2);
+      const usage: string[] = [];
+      const output = { writeOut: (text: string) => usage.push(text), writeErr: (text: string) => usage.push(text) };
+      expect(await run(['url'], output)).toBe(2);
+      expect(await run(['ping', 'staging', '--event', 'pull'], output)).toBe(2);
+      expect(await run(['frobnicate'], output)).toBe(2);
+      expect(usage.join('')).toContain("error: option '--event <event>' argument 'pull' is invalid. Allowed choices are ping, push.");
+      expect(await run(['ping', '--help'], output)).toBe(0);
+      expect(usage.join('')).toContain('--event <event>');
     } finally {
       process.env = saved;
       log.mockRestore();

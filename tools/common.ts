@@ -22,11 +22,18 @@ export function clusterOf(fleetFile: string, name: string): ClusterConfig {
   return cluster;
 }
 
+/** Where commander writes help and usage errors: stdout and stderr unless told. */
+export interface ProgramOutput {
+  readonly writeOut: (text: string) => void;
+  readonly writeErr: (text: string) => void;
+}
+
 /** Runs a commander program; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
-export async function runProgram(program: Command, argv: string[]): Promise<number> {
+export async function runProgram(program: Command, argv: string[], output?: ProgramOutput): Promise<number> {
   // Set on every command: subcommands made before this call do not inherit it.
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
+    if (output) command.configureOutput(output);
     command.commands.forEach(configure);
   };
   configure(program);

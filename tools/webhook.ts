@@ -1,7 +1,7 @@
 // `npm run webhook -- <command>`: the GitHub side of the push flow, from the fleet file.
 // One file per command under tools/webhook/; this file only parses arguments and prints.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { pathsFromEnvironment, runProgram } from './common';
+import { pathsFromEnvironment, ProgramOutput, runProgram } from './common';
 import { doctor } from './webhook/doctor';
 import { syncGithubHooks } from './webhook/github';
 import { DeliveryEvent, ping } from './webhook/ping';
@@ -74,8 +74,8 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
-export function run(argv: string[]): Promise<number> {
-  return runProgram(buildProgram(), argv);
+export function run(argv: string[], output?: ProgramOutput): Promise<number> {
+  return runProgram(buildProgram(), argv, output);
 }
 
 if (require.main === module) {
