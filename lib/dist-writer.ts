@@ -75,13 +75,22 @@ function listFiles(root: string): string[] {
   return found.sort();
 }
 
+/** Creates every folder the paths need, each once (a recursive mkdir per file costs a syscall per level). */
+function makeFolders(root: string, paths: readonly string[]): void {
+  mkdirSync(root, { recursive: true });
+  for (const folder of [...new Set(paths.map((path) => dirname(join(root, path))))].sort()) {
+    mkdirSync(folder, { recursive: true });
+  }
+}
+
 /**
  * Makes `root` hold exactly `files` as its generated files, leaving every other file as it is:
  * - a file synth generated earlier (it starts with GENERATED_HEADER) and no longer produces is removed;
  * - a file synth did not generate is never changed or removed (bootstrap's gotk-*.yaml), and one
  *   standing where a generated file must go is an error, before anything is written;
  * - the new tree is built beside `root` and swapped in with two renames, so a synth that fails
- *   or is killed leaves `root` as it was (an interrupted swap is undone by the next run).
+ *   or is killed leaves `root` as it was (an interrupted swap is undone by the next run). Files
+ *   that stay as they are are hard-linked into the new tree, not written again.
  */
 export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChange {
   recoverInterruptedWrite(root);
@@ -107,28 +116,24 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
   if (conflicts.length > 0) {
     throw new Error(conflicts.map((path) => `${join(root, path)} was not written by flux-infra, but synth generates that file: move it away (or merge it into the fleet file), then synth again`).join('\n'));
   }
-  const written = files.map((file) => file.path).filter((path) => !unchanged.has(path));
+  const toWrite = files.filter((file) => !unchanged.has(file.path));
+  const written = toWrite.map((file) => file.path);
   if (written.length === 0 && removed.length === 0) {
     return { written, removed, kept, changed: false };
   }
 
   const { next, old } = siblings(root);
-  mkdirSync(next, { recursive: true });
+  const linked = [...kept, ...unchanged];
   try {
-    for (const path of kept) {
-      const target = join(next, path);
-      mkdirSync(dirname(target), { recursive: true });
+    makeFolders(next, [...linked, ...written]);
+    for (const path of linked) {
       try {
-        linkSync(join(root, path), target);
+        linkSync(join(root, path), join(next, path));
       } catch {
-        copyFileSync(join(root, path), target);
+        copyFileSync(join(root, path), join(next, path));
       }
     }
-    for (const file of files) {
-      const target = join(next, file.path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, file.content);
-    }
+    for (const file of toWrite) writeFileSync(join(next, file.path), file.content);
   } catch (error) {
     rmSync(next, { recursive: true, force: true });
     throw error;

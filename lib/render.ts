@@ -1,4 +1,4 @@
-import { Yaml } from 'cdk8s';
+import { ApiObject, Chart, DependencyGraph, Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ManifestFile } from './manifest-file';
 
@@ -17,14 +17,33 @@ export interface RenderedFile {
 }
 
 /**
- * Renders every ManifestFile below `scope` to YAML text, sorted by path. Synthesizing a chart
- * runs the validations of its whole app, so keep one app per cluster: the cost then grows
- * with the cluster, not with the fleet. No I/O: writing is the caller's job.
+ * Runs every validation below `scope` once and throws them all together, each with its
+ * construct path, as cdk8s does before it writes anything.
+ */
+export function validateTree(scope: Construct): void {
+  const errors = scope.node.findAll().flatMap((construct) => construct.node.validate().map((error) => `[${construct.node.path}] ${error}`));
+  if (errors.length > 0) {
+    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+  }
+}
+
+/** The objects of one chart in the order cdk8s writes them (its dependency order). */
+function objectsOf(chart: Chart): any[] {
+  return new DependencyGraph(chart.node).topology()
+    .filter((construct): construct is ApiObject => construct instanceof ApiObject && Chart.of(construct) === chart)
+    .map((object) => object.toJson());
+}
+
+/**
+ * Renders every ManifestFile below `scope` to YAML text, sorted by path. The tree is validated
+ * once (Chart.toJson() would validate the whole app again for every chart, which makes the cost
+ * of a cluster grow with its number of files). No I/O: writing is the caller's job.
  */
 export function renderManifestFiles(scope: Construct): RenderedFile[] {
+  validateTree(scope);
   const files = ManifestFile.all(scope).map((file) => ({
     path: file.path,
-    content: `${GENERATED_HEADER}\n${Yaml.stringify(...file.toJson())}`,
+    content: `${GENERATED_HEADER}\n${Yaml.stringify(...objectsOf(file))}`,
     sensitive: file.sensitive,
   }));
   const seen = new Set<string>();
