@@ -1,12 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse, parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize } from '../main';
 import { FluxCluster } from '../lib/flux-cluster';
 import { sopsDecrypt } from '../lib/sops';
-import { createAgeKey, rotateToken } from '../tools/secrets';
+import { createAgeKey, rotateToken, run } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
@@ -182,16 +181,27 @@ describe('npm run secrets', () => {
     expect(readFileSync(paths(ws).token, 'utf8')).toBe(old);
   });
 
-  test('the command prints what to update in GitHub, and exits 2 on bad usage', () => {
+  test('the command prints what to update in GitHub, and exits 1 on failure, 2 on bad usage', async () => {
     const ws = workspace(fleetFor([ageKeygen().recipient]));
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--conditions=import', '--import', tsx, join(__dirname, '..', 'tools', 'secrets.ts'), ...args], { cwd: ws.root, encoding: 'utf8' });
-    const rotated = cli('rotate-token', 'staging');
-    expect(rotated.status).toBe(0);
-    expect(rotated.stdout).toContain('Commit and push dist/clusters/staging/webhook-token-secret.sops.yaml');
-    expect(rotated.stdout).toMatch(/Receiver instavote: Payload URL http:\/\/<node-address>:31234\/hook\/[0-9a-f]{64}/);
-    expect(cli('rotate-token').status).toBe(2);
-    expect(cli('rotate-token', 'nope').status).toBe(1);
-    rmSync(ws.root, { recursive: true });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const saved = { ...process.env };
+    Object.assign(process.env, { FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, FLUX_INFRA_SOPS_CONFIG: ws.sopsConfigFile });
+    const usage: string[] = [];
+    const output = { writeOut: (text: string) => usage.push(text), writeErr: (text: string) => usage.push(text) };
+    try {
+      expect(await run(['rotate-token', 'staging'], output)).toBe(0);
+      const report = String(log.mock.calls.at(-1)![0]);
+      expect(report).toContain('Commit and push dist/clusters/staging/webhook-token-secret.sops.yaml');
+      expect(report).toMatch(/Receiver instavote: Payload URL http:\/\/<node-address>:31234\/hook\/[0-9a-f]{64}/);
+      expect(await run(['rotate-token', 'nope'], output)).toBe(1);
+      expect(error).toHaveBeenLastCalledWith(expect.stringContaining('cluster "nope" is not in'));
+      expect(await run(['rotate-token'], output)).toBe(2);
+      expect(usage.join('')).toContain("missing required argument 'cluster'");
+    } finally {
+      process.env = saved;
+      log.mockRestore();
+      error.mockRestore();
+    }
   });
 });

@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize, SynthResult } from '../main';
 import { GENERATED_HEADER } from '../lib/render';
 import { tokenEnvironmentVariable } from '../lib/token-store';
 import { BASE_FLEET } from './support/fleet';
-import { TOKEN } from './support/synth';
+import { NODE_TS, NODE_TS_ENV, TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, writeFile } from './support/tree';
 
 const BOOTSTRAP_COMPONENTS = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n';
@@ -175,10 +174,9 @@ test('a token from the environment wins over the file and is not stored', async 
 
 test('the synth command exits 1 with the field named, and dist/ untouched', async () => {
   const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 32768'));
-  // As cdk8s.yaml runs it, from the workspace; tsx is found from this checkout.
-  const tsx = pathToFileURL(require.resolve('tsx')).href;
-  const run = spawnSync(process.execPath, ['--conditions=import', '--import', tsx, join(__dirname, '..', 'main.ts')], {
-    cwd: ws.root, env: { ...process.env, FLUX_INFRA_FLEET: ws.fleetFile }, encoding: 'utf8',
+  // As npm run synth runs it, from the workspace.
+  const run = spawnSync(process.execPath, [...NODE_TS, join(__dirname, '..', 'main.ts')], {
+    cwd: ws.root, env: { ...process.env, ...NODE_TS_ENV, FLUX_INFRA_FLEET: ws.fleetFile }, encoding: 'utf8',
   });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain('clusters.staging.webhook.nodePort: 32768 is outside 30000-32767');

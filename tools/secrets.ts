@@ -8,7 +8,7 @@ import { synthesize, SynthResult } from '../main';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
-import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, runProgram } from './common';
+import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram } from './common';
 import { webhookPath } from '../lib/webhook-path';
 import { generateWebhookToken } from '../lib/webhook-token';
 import { webhookUrl } from '../lib/webhook-url';
@@ -142,8 +142,8 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
-export function run(argv: string[]): Promise<number> {
-  return runProgram(buildProgram(), argv);
+export function run(argv: string[], output?: ProgramOutput): Promise<number> {
+  return runProgram(buildProgram(), argv, output);
 }
 
 if (require.main === module) {
