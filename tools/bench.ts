@@ -1,0 +1,132 @@
+// `npm run bench`: synth wall time and peak memory for fleets of 1 to 1000 clusters, each in a
+// fresh process, against the stock cdk8s way (cdk8s synth + ts-node with type-checking).
+// A benchmark, not a test: it prints numbers and whether the targets hold; it asserts nothing.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+const SIZES = [1, 10, 100, 1000];
+const RUNS = 3;
+
+/** A fleet of `clusters` clusters, each with 3 sources, 5 apps, one Receiver and a NodePort. */
+export function syntheticFleet(clusters: number): string {
+  const lines = ['clusters:'];
+  for (let index = 0; index < clusters; index++) {
+    const name = `c${String(index).padStart(4, '0')}`;
+    lines.push(`  ${name}:`, '    webhook:', `      nodePort: ${30000 + (index % 2768)}`, '    sources:');
+    for (let source = 0; source < 3; source++) {
+      lines.push(`      - name: src-${source}`, `        url: https://github.com/bench/app-${source}`, '        branch: main', '        interval: 1h');
+    }
+    lines.push('    apps:');
+    for (let app = 0; app < 5; app++) {
+      lines.push(`      - name: app-${app}`, `        source: src-${app % 3}`, `        path: ./deploy/app-${app}/${name}`, '        interval: 1h');
+    }
+    lines.push('    receivers:', '      - name: push', '        sources: [src-0, src-1, src-2]');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+interface Run {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+}
+
+/** Runs a command from the repository root with synth's paths in `workdir`, timing it and reading the peak RSS of every node process it started. */
+function measure(command: string, args: string[], workdir: string, fleetFile: string, startFrom?: string): Run {
+  rmSync(join(workdir, 'dist'), { recursive: true, force: true });
+  if (startFrom) cpSync(startFrom, join(workdir, 'dist'), { recursive: true });
+  // Flush the previous run's deletions first, so that the disk's write-back is not timed in this run.
+  spawnSync('sync');
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `--conditions=import --require ${join(__dirname, 'bench', 'peak-rss.cjs')}`,
+      FLUX_INFRA_FLEET: fleetFile,
+      FLUX_INFRA_DIST: join(workdir, 'dist'),
+      FLUX_INFRA_SECRETS: join(workdir, 'secrets'),
+      FLUX_INFRA_SOPS_CONFIG: join(workdir, '.sops.yaml'),
+      FLUX_INFRA_NO_SECRETS: '1',
+      CDK8S_CHECK_UPGRADE: 'false',
+    },
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
+  const peaks = [...result.stderr.matchAll(/flux-infra-bench maxrss_kb=(\d+)/g)].map((match) => Number(match[1]));
+  return { seconds, peakRssMb: Math.max(...peaks) / 1024 };
+}
+
+function median(runs: Run[]): Run {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { seconds: sorted[Math.floor(sorted.length / 2)].seconds, peakRssMb: Math.max(...runs.map((run) => run.peakRssMb)) };
+}
+
+function repeat(times: number, run: () => Run): Run {
+  return median(Array.from({ length: times }, run));
+}
+
+// What `npm run synth` runs, without npm's own start-up.
+const SYNTH = [process.execPath, ['-r', '@swc-node/register', 'main.ts']] as const;
+// The stock cdk8s template: `cdk8s synth` with `app: npx ts-node main.ts` (type-checked on every run).
+// Its tsconfig is CommonJS; node16 resolution finds the Flux types' `exports`.
+const BASELINE = [process.execPath, [
+  join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--no-check-upgrade', '--output', '',
+  '--app', 'npx ts-node -O \'{"module":"commonjs","moduleResolution":"node16"}\' main.ts',
+]] as const;
+
+function main(): void {
+  const workdir = mkdtempSync(join(tmpdir(), 'flux-infra-bench-'));
+  try {
+    const sizes = SIZES.map((clusters) => {
+      const fleetFile = join(workdir, `fleet-${clusters}.yaml`);
+      writeFileSync(fleetFile, syntheticFleet(clusters));
+      const run = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, fleetFile));
+      process.stderr.write(`  ${clusters} cluster(s): ${run.seconds.toFixed(2)} s\n`);
+      return { clusters, ...run, msPerCluster: (run.seconds * 1000) / clusters };
+    });
+    const baselineArgs = [...BASELINE[1]];
+    baselineArgs[4] = join(workdir, '.cdk8s.out');
+    const baseline = repeat(RUNS, () => measure(BASELINE[0], baselineArgs, workdir, join(workdir, 'fleet-1.yaml')));
+    // The default fleet's encrypted Secret is kept, not made, without its token: start from the committed dist/.
+    const defaultFleet = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, join(ROOT, 'fleet.yaml'), join(ROOT, 'dist')));
+    const at = (clusters: number) => sizes.find((size) => size.clusters === clusters)!.seconds;
+    const marginal10to100 = ((at(100) - at(10)) / 90) * 1000;
+    const marginal100to1000 = ((at(1000) - at(100)) / 900) * 1000;
+    const big = sizes.find((size) => size.clusters === 1000)!;
+    const report = {
+      node: process.version,
+      runsPerPoint: RUNS,
+      sizes,
+      baseline: { what: 'cdk8s synth + npx ts-node (type-checked), 1 cluster', ...baseline },
+      synthOneCluster: at(1),
+      ratioToBaseline: at(1) / baseline.seconds,
+      defaultFleet: { ...defaultFleet, ratioToBaseline: defaultFleet.seconds / baseline.seconds },
+      marginalMsPerCluster: { from10to100: marginal10to100, from100to1000: marginal100to1000, ratio: marginal100to1000 / marginal10to100 },
+      targets: {
+        defaultFleetAtMost04xBaseline: defaultFleet.seconds / baseline.seconds <= 0.4,
+        thousandClustersUnder10s: big.seconds < 10,
+        thousandClustersUnder1GiB: big.peakRssMb < 1024,
+        marginalCostFlat: marginal100to1000 / marginal10to100 <= 1.3,
+      },
+    };
+    const rows = [
+      '| clusters | wall (s) | per cluster (ms) | peak RSS (MiB) |',
+      '| ---: | ---: | ---: | ---: |',
+      ...sizes.map((size) => `| ${size.clusters} | ${size.seconds.toFixed(2)} | ${size.msPerCluster.toFixed(1)} | ${size.peakRssMb.toFixed(0)} |`),
+      `| default fleet (npm run synth) | ${defaultFleet.seconds.toFixed(2)} | | ${defaultFleet.peakRssMb.toFixed(0)} |`,
+      `| baseline: cdk8s synth + ts-node, 1 cluster | ${baseline.seconds.toFixed(2)} | | ${baseline.peakRssMb.toFixed(0)} |`,
+    ];
+    console.log(rows.join('\n'));
+    console.log(`\ndefault fleet / baseline: ${report.defaultFleet.ratioToBaseline.toFixed(2)}x; 1 cluster / baseline: ${report.ratioToBaseline.toFixed(2)}x`);
+    console.log(`marginal cost per cluster: ${marginal10to100.toFixed(2)} ms (10->100), ${marginal100to1000.toFixed(2)} ms (100->1000), ratio ${report.marginalMsPerCluster.ratio.toFixed(2)}`);
+    console.log(`\n${JSON.stringify(report, null, 2)}`);
+  } finally {
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) main();
