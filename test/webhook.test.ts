@@ -65,6 +65,12 @@ describe('url', () => {
       expect(await run(['url', 'staging', '--json'])).toBe(0);
       expect(JSON.parse(log.mock.calls.at(-1)![0]).receivers[0].path).toBe(VECTOR_PATH);
       expect(await run(['url', 'nope'])).toBe(1);
+      // A failed check exits 1 through the return value, never through process.exitCode.
+      expect(await run(['doctor', 'staging'])).toBe(1);
+      expect(log).toHaveBeenLastCalledWith(expect.stringContaining('problem: '));
+      expect(await run(['ping', 'staging', '--url', 'http://127.0.0.1:1'])).toBe(1);
+      expect(log).toHaveBeenLastCalledWith(expect.stringContaining('FAILED instavote: port 1 is on the list of ports fetch refuses'));
+      expect(process.exitCode).toBeUndefined();
       expect(error).toHaveBeenLastCalledWith(expect.stringContaining('cluster "nope" is not in'));
       const usage: string[] = [];
       const output = { writeOut: (text: string) => usage.push(text), writeErr: (text: string) => usage.push(text) };

@@ -9,6 +9,13 @@ export { PathsOptions, pathsFromEnvironment } from '../lib/paths';
 /** A problem the user can fix, reported as one line with exit code 1. */
 export class CommandError extends Error {}
 
+/** Ends a command that has printed its own report with a non-zero exit code (e.g. a failed check). */
+export class ExitCode extends Error {
+  public constructor(public readonly code: number) {
+    super(`exit code ${code}`);
+  }
+}
+
 /** The named cluster of the fleet file; a CommandError if the fleet file has none of that name. */
 export function clusterOf(fleetFile: string, name: string): ClusterConfig {
   let text: string;
@@ -39,10 +46,20 @@ export async function runProgram(program: Command, argv: string[], output?: Prog
   configure(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return 0;
   } catch (error) {
+    if (error instanceof ExitCode) return error.code;
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     console.error(`error: ${(error as Error).message}`);
     return 1;
+  }
+}
+
+/** Runs the program with the process's arguments when `entry` is the script node was started with. */
+export function runWhenMain(entry: NodeModule, build: () => Command): void {
+  if (require.main === entry) {
+    runProgram(build(), process.argv.slice(2)).then((code) => {
+      process.exitCode = code;
+    });
   }
 }

@@ -8,7 +8,7 @@ import { synthesize, SynthResult } from '../main';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
-import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram } from './common';
+import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { webhookPath } from '../lib/webhook-path';
 import { generateWebhookToken } from '../lib/webhook-token';
 import { webhookUrl } from '../lib/webhook-url';
@@ -146,8 +146,4 @@ export function run(argv: string[], output?: ProgramOutput): Promise<number> {
   return runProgram(buildProgram(), argv, output);
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+runWhenMain(module, buildProgram);

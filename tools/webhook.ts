@@ -1,7 +1,7 @@
 // `npm run webhook -- <command>`: the GitHub side of the push flow, from the fleet file.
 // One file per command under tools/webhook/; this file only parses arguments and prints.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { pathsFromEnvironment, ProgramOutput, runProgram } from './common';
+import { ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { doctor } from './webhook/doctor';
 import { syncGithubHooks } from './webhook/github';
 import { DeliveryEvent, ping } from './webhook/ping';
@@ -41,7 +41,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; json?: boolean }) => {
       const outcomes = await ping(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });
       print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
-      if (outcomes.some((outcome) => !outcome.accepted)) process.exitCode = 1;
+      if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });
 
   program.command('github')
@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { json?: boolean }) => {
       const report = await doctor(cluster, pathsFromEnvironment());
       print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
-      if (report.problems.length > 0) process.exitCode = 1;
+      if (report.problems.length > 0) throw new ExitCode(1);
     });
   return program;
 }
@@ -78,8 +78,4 @@ export function run(argv: string[], output?: ProgramOutput): Promise<number> {
   return runProgram(buildProgram(), argv, output);
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+runWhenMain(module, buildProgram);

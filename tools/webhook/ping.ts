@@ -89,6 +89,9 @@ function explainFailure(error: any, url: string, timeoutMs: number): DeliveryOut
   if (code === 'ECONNREFUSED') {
     return { accepted: false, explanation: `connection refused by ${host}: nothing listens there; the NodePort patch is not applied (kubectl -n flux-system get svc webhook-receiver), the port or node address is wrong, or a firewall rejects it` };
   }
+  if (error?.cause?.message === 'bad port') {
+    return { accepted: false, explanation: `port ${new URL(url).port} is on the list of ports fetch refuses to call: a NodePort (30000-32767) never is, so check the URL` };
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return { accepted: false, explanation: `cannot resolve ${host}: fix webhook.address in the fleet file` };
   }
