@@ -209,7 +209,33 @@ function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (pat
   cluster.receivers.forEach((receiver, index) => {
     receiver.sources.forEach((source, position) => mustExist(sources, 'source', source, [...base, 'receivers', index, 'sources', position]));
   });
+  const cycle = dependencyCycle(cluster.apps);
+  if (cycle) {
+    const index = cluster.apps.findIndex((app) => app.name === cycle[0]);
+    problems.push(problem([...base, 'apps', index, 'dependsOn'], `forms a cycle: ${cycle.join(' -> ')}; Flux would never apply these apps`));
+  }
   return problems;
+}
+
+/** The first dependsOn cycle among `apps` (names, first repeated at the end), if any; self-dependencies are reported apart. */
+function dependencyCycle(apps: readonly { name: string; dependsOn?: string[] }[]): string[] | undefined {
+  const edges = new Map(apps.map((app) => [app.name, (app.dependsOn ?? []).filter((name) => name !== app.name)]));
+  const done = new Set<string>();
+  const visit = (name: string, trail: string[]): string[] | undefined => {
+    if (trail.includes(name)) return [...trail.slice(trail.indexOf(name)), name];
+    if (done.has(name)) return undefined;
+    for (const next of edges.get(name) ?? []) {
+      const cycle = visit(next, [...trail, name]);
+      if (cycle) return cycle;
+    }
+    done.add(name);
+    return undefined;
+  };
+  for (const app of apps) {
+    const cycle = visit(app.name, []);
+    if (cycle) return cycle;
+  }
+  return undefined;
 }
 
 function toClusterConfig(name: string, cluster: ClusterInput): ClusterConfig {

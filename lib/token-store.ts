@@ -2,7 +2,7 @@
 // This file does I/O: main.ts and the command-line tools use it; constructs never do.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateWebhookToken, webhookTokenProblem } from './webhook-token';
+import { webhookTokenProblem } from './webhook-token';
 
 /** Where a cluster's token can come from instead of the file: `FLUX_INFRA_WEBHOOK_TOKEN_STAGING`. */
 export function tokenEnvironmentVariable(cluster: string): string {
@@ -13,8 +13,6 @@ export interface ResolvedToken {
   readonly token: string;
   /** Where it came from, for messages: an environment variable or a file path. */
   readonly origin: string;
-  /** True when this call generated it. */
-  readonly generated: boolean;
 }
 
 /** The local secrets folder: one 0700 directory per cluster, 0600 files. */
@@ -39,21 +37,11 @@ export class TokenStore {
     const variable = tokenEnvironmentVariable(cluster);
     const fromEnv = env[variable];
     if (fromEnv !== undefined && fromEnv !== '') {
-      return { token: checkToken(fromEnv, variable), origin: variable, generated: false };
+      return { token: checkToken(fromEnv, variable), origin: variable };
     }
     const file = this.tokenFile(cluster);
     if (!existsSync(file)) return undefined;
-    return { token: checkToken(readFileSync(file, 'utf8'), file), origin: file, generated: false };
-  }
-
-  /** The cluster's token, generated with a CSPRNG and stored (0600) when there is none yet. */
-  public readOrCreate(cluster: string, env: NodeJS.ProcessEnv): ResolvedToken {
-    const existing = this.read(cluster, env);
-    if (existing) return existing;
-    const token = generateWebhookToken();
-    const file = this.tokenFile(cluster);
-    this.writePrivate(file, token, { overwrite: false });
-    return { token, origin: file, generated: true };
+    return { token: checkToken(readFileSync(file, 'utf8'), file), origin: file };
   }
 
   /**

@@ -84,6 +84,15 @@ test('fails on dependsOn naming a missing app or the app itself, and receivers n
   ]);
 });
 
+test('fails on a dependsOn cycle, naming the apps', () => {
+  const document = parseDocument(BASE_FLEET);
+  document.setIn(['clusters', 'staging', 'apps', 0, 'dependsOn'], ['redis']);
+  document.addIn(['clusters', 'staging', 'apps'], { name: 'redis', source: 'instavote', path: './redis', dependsOn: ['vote-staging'] });
+  expect(problemsOf(document.toString())).toEqual([
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.staging\.apps\[0\]\.dependsOn: forms a cycle: vote-staging -> redis -> vote-staging; Flux would never apply these apps$/),
+  ]);
+});
+
 test('fails on YAML that does not parse, and on duplicate keys, with the line', () => {
   expect(problemsOf('clusters:\n  staging: [\n')[0]).toMatch(/^fleet\.yaml:\d+:\d+: /);
   expect(problemsOf('clusters:\n  staging: {}\n  staging: {}\n')).toEqual([expect.stringMatching(/^fleet\.yaml:3:3: Map keys must be unique/)]);

@@ -152,6 +152,18 @@ describe('bad input leaves dist/ and the secrets exactly as they were', () => {
     expect(readTree(ws.secretsDir)).toEqual(secrets);
   });
 
+  test('stores no new token when a later cluster fails', async () => {
+    const document = parseDocument(BASE_FLEET);
+    const broken = parseDocument(BASE_FLEET).getIn(['clusters', 'staging']) as any;
+    broken.setIn(['apps', 0, 'dependsOn'], ['vote-staging-2']);
+    broken.addIn(['apps'], { name: 'vote-staging-2', source: 'instavote', path: './two', dependsOn: ['vote-staging'] });
+    document.setIn(['clusters', 'zz-broken'], broken);
+    const ws = workspace(document.toString());
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/clusters\.zz-broken\.apps\[0\]\.dependsOn: forms a cycle: vote-staging -> vote-staging-2 -> vote-staging/);
+    expect(existsSync(ws.secretsDir)).toBe(false);
+    expect(existsSync(ws.distDir)).toBe(false);
+  });
+
   test('fails on a malformed token file or variable, naming it, and keeps the file', async () => {
     const ws = workspace(BASE_FLEET);
     const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
