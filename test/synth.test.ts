@@ -105,6 +105,17 @@ describe('ownership of dist/', () => {
     expect(existsSync(join(ws.distDir, 'clusters', 'staging', 'old-apps.yaml'))).toBe(false);
   });
 
+  test('leaves the NetworkPolicy out, and removes the old one, when a cluster turns it off', async () => {
+    const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 31234\n      allowFrom: [192.30.252.0/22]'));
+    await synthesize({ ...ws, secrets: false });
+    const policy = join(ws.distDir, 'clusters', 'staging', 'webhook-network-policy.yaml');
+    expect(objectsIn(policy)[0].spec.ingress[0].from).toEqual([{ ipBlock: { cidr: '192.30.252.0/22' } }]);
+    writeFile(ws.fleetFile, BASE_FLEET.replace('nodePort: 31234', 'nodePort: 31234\n      networkPolicy: false'));
+    const result = await synthesize({ ...ws, secrets: false });
+    expect(result.dist.removed).toEqual(['clusters/staging/webhook-network-policy.yaml']);
+    expect(existsSync(policy)).toBe(false);
+  });
+
   test('fails, changing nothing, where a file it did not write stands in the way', async () => {
     const ws = workspace(BASE_FLEET);
     writeFile(join(ws.distDir, 'clusters', 'staging', 'sources.yaml'), 'hand: written\n');
