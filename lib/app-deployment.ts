@@ -68,6 +68,13 @@ export interface AppDeploymentProps {
   readonly dependsOn?: AppDeployment[];
 }
 
+/** Why `path` is not a path inside a source, or undefined when it is one. */
+export function sourcePathProblem(path: string): string | undefined {
+  if (!path.startsWith('./')) return `"${path}" must be relative to the source root and start with "./", e.g. ./${path.replace(/^\/+/, '')}`;
+  if (path.split('/').includes('..')) return `"${path}" must not leave the source with ".."`;
+  return undefined;
+}
+
 /** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */
 export class AppDeployment extends Construct {
   public readonly name: string;
@@ -91,11 +98,9 @@ export class AppDeployment extends Construct {
     if (props.targetNamespace !== undefined) {
       assertObjectName(owner, 'targetNamespace', props.targetNamespace, 'label');
     }
-    if (!props.path.startsWith('./')) {
-      throw new Error(`${owner}: path "${props.path}" must be relative to the source root and start with "./", e.g. ./${props.path.replace(/^\/+/, '')}`);
-    }
-    if (props.path.split('/').includes('..')) {
-      throw new Error(`${owner}: path "${props.path}" must not leave the source with ".."`);
+    const pathProblem = sourcePathProblem(props.path);
+    if (pathProblem) {
+      throw new Error(`${owner}: path ${pathProblem}`);
     }
     this.path = props.path;
     this.interval = props.interval ?? Duration.hours(1);

@@ -6,7 +6,9 @@ import { gitUrlProblem } from './git-source';
 import { parseGoDuration } from './go-duration';
 import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { cidrProblem } from './webhook-network-policy';
-import { NODE_PORT_MAX, NODE_PORT_MIN } from './webhook-receiver-service';
+import { nodePortProblem } from './webhook-receiver-service';
+import { sourcePathProblem } from './app-deployment';
+import { gitCommitProblem, gitRefNameProblem } from './git-ref';
 import { ReceiverType } from './webhook-receiver';
 import { ageRecipientProblem } from './sops';
 
@@ -50,10 +52,10 @@ const duration = checked(durationProblem);
 const sourceSchema = z.strictObject({
   name: objectName,
   url: checked(gitUrlProblem),
-  branch: z.string().min(1).optional(),
-  tag: z.string().min(1).optional(),
+  branch: checked(gitRefNameProblem).optional(),
+  tag: checked(gitRefNameProblem).optional(),
   semver: z.string().min(1).optional(),
-  commit: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'must be a full lower-case commit id (40 or 64 hex characters)').optional(),
+  commit: checked(gitCommitProblem).optional(),
   interval: duration.optional(),
   timeout: duration.optional(),
   secretName: objectName.optional(),
@@ -68,10 +70,7 @@ const sourceSchema = z.strictObject({
 const appSchema = z.strictObject({
   name: objectName,
   source: z.string(),
-  path: z.string().superRefine((path, ctx) => {
-    if (!path.startsWith('./')) ctx.addIssue({ code: 'custom', message: `"${path}" must start with "./" (relative to the source root)` });
-    else if (path.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: `"${path}" must not leave the source with ".."` });
-  }),
+  path: checked(sourcePathProblem),
   interval: duration.optional(),
   retryInterval: duration.optional(),
   timeout: duration.optional(),
@@ -91,9 +90,8 @@ const receiverSchema = z.strictObject({
 const webhookSchema = z.strictObject({
   address: checked(hostProblem).optional(),
   nodePort: z.number().int().superRefine((port, ctx) => {
-    if (port < NODE_PORT_MIN || port > NODE_PORT_MAX) {
-      ctx.addIssue({ code: 'custom', message: `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}` });
-    }
+    const message = nodePortProblem(port);
+    if (message) ctx.addIssue({ code: 'custom', message });
   }),
   networkPolicy: z.boolean().optional(),
   allowFrom: z.array(checked(cidrProblem)).min(1, 'is empty: list CIDRs, or set networkPolicy: false').optional(),

@@ -7,12 +7,12 @@
 export class GitRef {
   /** Follows the head of a branch. */
   public static branch(name: string): GitRef {
-    return new GitRef('branch', checkRefName('branch', name));
+    return new GitRef('branch', checked('branch', name, gitRefNameProblem(name)));
   }
 
   /** Follows one tag. */
   public static tag(name: string): GitRef {
-    return new GitRef('tag', checkRefName('tag', name));
+    return new GitRef('tag', checked('tag', name, gitRefNameProblem(name)));
   }
 
   /** Follows the highest tag that satisfies a semver range, e.g. `>=1.0.0 <2.0.0`. */
@@ -25,10 +25,7 @@ export class GitRef {
 
   /** Pins one commit by its full SHA-1 (40 hex) or SHA-256 (64 hex) id. */
   public static commit(sha: string): GitRef {
-    if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) {
-      throw new Error(`commit "${sha}" must be a full lower-case commit id (40 or 64 hex characters)`);
-    }
-    return new GitRef('commit', sha);
+    return new GitRef('commit', checked('commit', sha, gitCommitProblem(sha)));
   }
 
   private constructor(public readonly kind: 'branch' | 'tag' | 'semver' | 'commit', public readonly value: string) {}
@@ -39,10 +36,18 @@ export class GitRef {
   }
 }
 
-function checkRefName(kind: string, name: string): string {
+/** Why `name` is not a Git branch or tag name, or undefined when it is one. */
+export function gitRefNameProblem(name: string): string | undefined {
   // git check-ref-format's rules, the ones a typo hits: no spaces, no '..', no leading '-'.
-  if (name === '' || /[\s~^:?*[\\]|\.\.|^-|\/$|\.lock$/.test(name)) {
-    throw new Error(`${kind} "${name}" is not a valid Git ${kind} name`);
-  }
-  return name;
+  return name === '' || /[\s~^:?*[\\]|\.\.|^-|\/$|\.lock$/.test(name) ? `"${name}" is not a valid Git ref name` : undefined;
+}
+
+/** Why `sha` is not a full commit id, or undefined when it is one. */
+export function gitCommitProblem(sha: string): string | undefined {
+  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha) ? undefined : `"${sha}" must be a full lower-case commit id (40 or 64 hex characters)`;
+}
+
+function checked(kind: string, value: string, problem: string | undefined): string {
+  if (problem) throw new Error(`${kind} ${problem}`);
+  return value;
 }

@@ -5,6 +5,11 @@ import { k8s } from '../imports/k8s';
 export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 
+/** Why `port` cannot be a NodePort, or undefined when it can. */
+export function nodePortProblem(port: number): string | undefined {
+  return Number.isInteger(port) && port >= NODE_PORT_MIN && port <= NODE_PORT_MAX ? undefined : `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}`;
+}
+
 export interface WebhookReceiverServiceProps {
   /** The port opened on every node, in 30000-32767; GitHub calls `http://<node>:<nodePort>/hook/...`. */
   readonly nodePort: number;
@@ -32,8 +37,9 @@ export class WebhookReceiverService extends Construct {
 
   public constructor(scope: Construct, id: string, props: WebhookReceiverServiceProps) {
     super(scope, id);
-    if (!Number.isInteger(props.nodePort) || props.nodePort < NODE_PORT_MIN || props.nodePort > NODE_PORT_MAX) {
-      throw new Error(`WebhookReceiverService: nodePort ${props.nodePort} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
+    const problem = nodePortProblem(props.nodePort);
+    if (problem) {
+      throw new Error(`WebhookReceiverService: nodePort ${problem}`);
     }
     this.nodePort = props.nodePort;
     this.resource = new k8s.KubeService(this, 'Resource', {

@@ -47,7 +47,7 @@ describe('GitSource', () => {
 
   test('fails on a bad name, a bad ref, a Secret of another namespace', () => {
     expect(() => new GitSource(Testing.chart(), 'Insta_Vote', { url: 'https://h/r' })).toThrow(/GitSource Insta_Vote: name "Insta_Vote" is not a valid RFC 1123 name/);
-    expect(() => GitRef.branch('has space')).toThrow(/branch "has space" is not a valid Git branch name/);
+    expect(() => GitRef.branch('has space')).toThrow(/branch "has space" is not a valid Git ref name/);
     expect(() => GitRef.commit('abc')).toThrow(/40 or 64 hex/);
     expect(() => new GitSource(Testing.chart(), 'x', { url: 'https://h/r', secret: secretFromName('s', 'other') }))
       .toThrow(/secret s is in namespace other; a GitRepository can only read Secrets of its own namespace \(flux-system\)/);
