@@ -76,7 +76,8 @@ export async function encryptSecretFile(plaintext: string, options: EncryptSecre
   ].join('\n');
 }
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
+/** Whether two recipient lists name the same keys, in any order. */
+export function sameRecipients(a: readonly string[], b: readonly string[]): boolean {
   const left = [...new Set(a)].sort();
   const right = [...new Set(b)].sort();
   return left.length === right.length && left.every((value, index) => value === right[index]);
@@ -116,7 +117,7 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
       throw new Error(`${request.file} cannot be used: ${(error as Error).message}. It is left as it is: restore it from git, or move it away and rotate the token`);
     }
   }
-  const recipientsChanged = state !== undefined && !sameSet(state.recipients, request.recipients);
+  const recipientsChanged = state !== undefined && !sameRecipients(state.recipients, request.recipients);
   const secretMoved = state !== undefined && (state.name !== request.name || state.namespace !== request.namespace);
   if (request.plaintext === undefined) {
     if (state === undefined) {

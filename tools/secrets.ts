@@ -8,10 +8,9 @@ import { synthesize, SynthResult } from '../main';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
+import { receiverTargets } from './webhook/context';
 import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
-import { webhookPath } from '../lib/webhook-path';
 import { generateWebhookToken } from '../lib/webhook-token';
-import { webhookUrl } from '../lib/webhook-url';
 
 
 export interface AgeKeyResult {
@@ -92,12 +91,8 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
     if (hadToken) renameSync(`${tokenFile}.previous`, tokenFile);
     throw error;
   }
-  const namespace = config.namespace ?? 'flux-system';
-  const urls = config.receivers.map((receiver) => {
-    const path = webhookPath(token, receiver.name, namespace);
-    const url = config.webhook.address === undefined ? undefined : webhookUrl(config.webhook.address, config.webhook.nodePort, path);
-    return { receiver: receiver.name, path, url };
-  });
+  const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token);
+  const urls = targets.map((target) => ({ receiver: target.receiver.name, path: target.path, url: target.url }));
   return { token, tokenFile, previousTokenFile: hadToken ? `${tokenFile}.previous` : undefined, synth, urls, cluster: config };
 }
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { planSynth } from '../../main';
-import { readEncryptedSecret } from '../../lib/encrypted-secret';
+import { readEncryptedSecret, sameRecipients } from '../../lib/encrypted-secret';
 import { FleetError } from '../../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../../lib/flux-cluster';
 import { clusterOf } from '../common';
@@ -69,8 +69,7 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   }
   try {
     const state = readEncryptedSecret(readFileSync(encrypted, 'utf8'));
-    const wanted = [...cluster.sops.ageRecipients].sort().join(',');
-    if ([...state.recipients].sort().join(',') !== wanted) {
+    if (!sameRecipients(state.recipients, cluster.sops.ageRecipients)) {
       problems.push(`${encrypted} is not encrypted for the fleet file's age recipients: run npm run synth where the token is`);
     }
   } catch (error) {
