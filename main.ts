@@ -1,16 +1,19 @@
 // The cdk8s app: reads the fleet file, builds one chart tree per cluster, and writes them to
 // dist/clusters/<cluster>/. All I/O of synth lives here; the constructs in lib/ do none.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { App } from 'cdk8s';
-import { OutputFile, TreeChange, writeGeneratedTree } from './lib/dist-writer';
+import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from './lib/dist-writer';
 import { planEncryptedSecret } from './lib/encrypted-secret';
+import { encryptedSecretFile, resolveClusterToken } from './lib/cluster-token';
+import { failpoint } from './lib/failpoint';
+import { withRecoveredRepository } from './lib/token-rotation';
 import { Fleet, parseFleet } from './lib/fleet';
 import { FluxCluster } from './lib/flux-cluster';
 import { renderManifestFiles } from './lib/render';
 import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './lib/sops-config';
 import { clusterReadme } from './lib/cluster-readme';
-import { TokenStore } from './lib/token-store';
+import { tokenEnvironmentVariable, TokenStore } from './lib/token-store';
 import { generateWebhookToken } from './lib/webhook-token';
 import { pathsFromEnvironment } from './lib/paths';
 
@@ -32,7 +35,7 @@ export interface SynthOptions {
   readonly secrets?: boolean;
   /** Where tokens given as environment variables are looked up. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
-  /** Tokens to use instead of the stored ones, by cluster (token rotation). @default none */
+  /** New tokens by cluster, written in place of the current ones (token rotation). @default none */
   readonly tokenOverrides?: ReadonlyMap<string, string>;
   /** The time written into newly encrypted files. @default now */
   readonly now?: Date;
@@ -62,22 +65,19 @@ export interface SynthResult extends SynthPlan {
   readonly generatedTokens: string[];
 }
 
-function readIfExists(file: string): string | undefined {
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-}
-
 /**
- * Computes every file synth writes, reading the fleet file, the existing encrypted Secrets and
- * the tokens, and writing nothing: a token a cluster needs for the first time is made here and
- * stored by `synthesize` only once the whole fleet has rendered.
+ * Computes every file synth writes, reading the fleet file, the committed encrypted Secrets and
+ * the tokens, and writing nothing: a token a new cluster needs is made here and stored by
+ * `synthesize` only once the whole fleet has rendered.
  */
 export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> {
   const fleetFile = options.fleetFile ?? 'fleet.yaml';
   const distDir = options.distDir ?? 'dist';
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
+  const secretsDir = options.secretsDir ?? 'secrets';
   const env = options.env ?? process.env;
   const withSecrets = options.secrets ?? true;
   const now = options.now ?? new Date();
+  const store = new TokenStore(secretsDir);
 
   let text: string;
   try {
@@ -87,7 +87,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   }
   const fleet = parseFleet(text, fleetFile);
   // Checked before anything is written: a hand-written .sops.yaml is never replaced.
-  const sopsConfig = planSopsConfig(options.sopsConfigFile ?? '.sops.yaml', distDir, options.secretsDir ?? 'secrets', fleet);
+  const sopsConfig = planSopsConfig(options.sopsConfigFile ?? '.sops.yaml', distDir, secretsDir, fleet);
 
   const distFiles: OutputFile[] = [];
   const secretManifests: { cluster: string; content: string }[] = [];
@@ -96,18 +96,19 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   const notes: string[] = [];
   for (const config of fleet.clusters) {
     const clusterDir = `clusters/${config.name}`;
-    const encryptedPath = `${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret}`;
-    const existingEncrypted = config.sops ? readIfExists(join(distDir, encryptedPath)) : undefined;
-
-    let token = options.tokenOverrides?.get(config.name);
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets });
+    notes.push(...resolved.warnings);
+    const rotated = options.tokenOverrides?.get(config.name);
+    let token = rotated ?? resolved.token;
     if (token === undefined && withSecrets) {
-      // A committed encrypted Secret means the cluster has a token already, elsewhere: never make a second one.
-      token = store.read(config.name, env)?.token;
-      if (token === undefined && existingEncrypted === undefined) {
+      if (resolved.committed !== undefined) {
+        notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here); kept as it is`);
+      } else if (hasGeneratedFiles(join(distDir, clusterDir))) {
+        // An existing cluster has a token elsewhere: a new one here would not match GitHub's.
+        notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; set ${tokenEnvironmentVariable(config.name)} or put the token in ${store.tokenFile(config.name)}, or give it a new one: npm run secrets -- rotate-token ${config.name}`);
+      } else {
         token = generateWebhookToken();
         newTokens.push({ cluster: config.name, token });
-      } else if (token === undefined) {
-        notes.push(`${config.name}: the webhook token is only in ${join(distDir, encryptedPath)} (encrypted); kept as it is`);
       }
     }
 
@@ -123,41 +124,52 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
       }
     }
     if (config.sops) {
-      const plaintext = rendered.find((file) => file.sensitive)?.content;
       const plan = await planEncryptedSecret({
-        file: join(distDir, encryptedPath),
-        existing: existingEncrypted,
-        plaintext,
+        file: encryptedSecretFile(distDir, config.name),
+        committed: resolved.committed,
+        plaintext: rendered.find((file) => file.sensitive)?.content,
+        rotated: rotated !== undefined,
+        verified: resolved.verified,
         recipients: config.sops.ageRecipients,
-        name: cluster.tokenSecret.name,
-        namespace: cluster.tokenSecret.namespace,
+        namespace: cluster.namespace,
+        cluster: config.name,
         now,
       });
-      if (plan.rewritten) encrypted.push(`${encryptedPath} (${plan.rewritten})`);
-      distFiles.push({ path: encryptedPath, content: plan.content });
+      if (plan.rewritten) encrypted.push(`${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret} (${plan.rewritten})`);
+      if (plan.note) notes.push(plan.note);
+      distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret}`, content: plan.content });
     }
     distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.readme}`, content: clusterReadme(cluster) });
   }
   return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes };
 }
 
-/** Synthesizes every cluster of the fleet file into `distDir`, or throws without writing it. */
+/** Synthesizes every cluster of the fleet file into `distDir`, holding the repository lock, or throws without writing it. */
 export async function synthesize(options: SynthOptions = {}): Promise<SynthResult> {
-  const plan = await planSynth(options);
+  return withRecoveredRepository(options.distDir ?? 'dist', options.secretsDir ?? 'secrets', async (recovered) => {
+    const result = await synthesizeHoldingLock(options);
+    return { ...result, notes: [...recovered, ...result.notes] };
+  });
+}
+
+/** `synthesize` for a caller that holds the repository lock and has recovered the repository (token rotation). */
+export async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
   const store = new TokenStore(options.secretsDir ?? 'secrets');
-  // Tokens first, then Secrets: if writing them fails, dist/ is still untouched, and dist/ never
-  // holds an encrypted token that is not also stored here.
+  const plan = await planSynth(options);
+  // Tokens first: dist/ never holds an encrypted token that is not also stored here.
   const generatedTokens = plan.newTokens.map(({ cluster, token }) => {
     const file = store.tokenFile(cluster);
     store.writePrivate(file, token, { overwrite: false });
     return file;
   });
+  failpoint('synth-tokens-stored');
+  const dist = writeGeneratedTree(options.distDir ?? 'dist', plan.files);
+  // After dist/: a failed write leaves the Secret manifests as they were, matching the tokens in use.
   const secretFiles = plan.secretManifests.map(({ cluster, content }) => {
     const file = store.secretManifestFile(cluster);
-    store.writePrivate(file, content, { overwrite: true });
+    if (store.readPrivate(file) !== content) store.writePrivate(file, content, { overwrite: true });
     return file;
   });
-  const dist = writeGeneratedTree(options.distDir ?? 'dist', plan.files);
   writeSopsConfig(plan.sopsConfig);
   return { ...plan, dist, secretFiles, generatedTokens };
 }

@@ -1,63 +1,126 @@
-// The committed, SOPS-encrypted form of a plaintext Secret manifest, and the rule that keeps it
-// byte-for-byte stable. No file I/O: the caller reads the existing file and writes the result.
+// The committed, SOPS-encrypted webhook-token Secret: what a well-formed one looks like, how it is
+// opened with a key, and when synth rewrites it. No file I/O: callers read and write the files.
 //
-// SOPS output is random (data key, IVs, lastmodified), so encrypting on every synth would change
-// the file every time. Instead the file carries, in a comment, a salted scrypt fingerprint of the
-// plaintext it encrypts. Synth re-encrypts only when the recipients or that plaintext (the token,
-// or anything else in the manifest) changed:
-// - with the token at hand, it rebuilds the plaintext and checks it against the fingerprint;
-// - without it (CI, a fresh clone), it cannot have changed the token, so it keeps the file as it
-//   is, provided the recipients and the Secret's name and namespace still match.
-// Why the fingerprint is safe to publish: it is scrypt (N=2^15, r=8, p=1) over the whole
-// manifest with a random 16-byte salt. A generated token has 256 random bits, so the fingerprint
-// cannot be inverted or guessed; for a hand-picked token each guess costs one scrypt run.
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
+// The committed file is the cluster's token: whoever holds one of its age keys reads the token
+// from it. It changes only when the token is rotated or when its recipients or namespace change;
+// otherwise synth keeps it byte for byte (SOPS output is random: data key, IVs, lastmodified). Nothing
+// in it but the SOPS ciphertexts depends on the token, so nobody can test token guesses offline.
+import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap } from 'yaml';
+import { AgeIdentity } from './age-identities';
 import { GENERATED_HEADER } from './render';
-import { readSopsMetadata, sopsEncrypt } from './sops';
+import { ageRecipientProblem, KUBERNETES_ENCRYPTED_REGEX, sopsDecrypt, sopsEncrypt } from './sops';
+import { tokenEnvironmentVariable } from './token-store';
+import { webhookTokenProblem } from './webhook-token';
 
-const FINGERPRINT_PREFIX = '# flux-infra plaintext fingerprint: ';
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const SOPS_KEYS = ['age', 'encrypted_regex', 'lastmodified', 'mac', 'version'];
+const SECRET_KEYS = ['apiVersion', 'kind', 'metadata', 'stringData', 'type', 'sops'];
+const ENC_STRING = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/=]+,iv:[A-Za-z0-9+/=]{44},tag:[A-Za-z0-9+/=]{24},type:str\]$/;
+const AGE_ARMOR = /^-----BEGIN AGE ENCRYPTED FILE-----\n[A-Za-z0-9+/=\n]+-----END AGE ENCRYPTED FILE-----\n?$/;
+/** A comment older versions wrote: a salted hash of the plaintext, which let weak tokens be guessed offline. */
+const LEGACY_FINGERPRINT = '# flux-infra plaintext fingerprint: ';
 
-/** `scrypt$N$r$p$salt$hash`, base64: lets synth tell whether `plaintext` changed without decrypting. */
-export function plaintextFingerprint(plaintext: string, salt: Buffer = randomBytes(16)): string {
-  const hash = scryptSync(plaintext, salt, 32, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-/** Whether `fingerprint` was made from exactly `plaintext`. */
-export function fingerprintMatches(fingerprint: string, plaintext: string): boolean {
-  const match = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(fingerprint);
-  if (!match || Number(match[1]) !== SCRYPT.N || Number(match[2]) !== SCRYPT.r || Number(match[3]) !== SCRYPT.p) return false;
-  const expected = Buffer.from(match[5], 'base64');
-  const actual = scryptSync(plaintext, Buffer.from(match[4], 'base64'), expected.length, SCRYPT);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
-}
-
-/** What can be read from an encrypted Secret file without its key. */
+/** What can be read from a well-formed encrypted Secret file without its key. */
 export interface EncryptedSecretState {
-  readonly fingerprint: string;
   readonly recipients: string[];
   readonly name: string;
   readonly namespace: string;
+  /** The file still carries the old plaintext fingerprint comment. */
+  readonly legacyFingerprint: boolean;
 }
 
-/** Reads an encrypted Secret file written by `encryptSecretFile`; throws, saying why, if it is not one. */
-export function readEncryptedSecret(text: string): EncryptedSecretState {
-  const lines = text.split('\n');
-  if (lines[0] !== GENERATED_HEADER) throw new Error('it was not written by flux-infra');
-  const fingerprintLine = lines.find((line) => line.startsWith(FINGERPRINT_PREFIX));
-  if (!fingerprintLine) throw new Error('its fingerprint comment is missing');
-  const metadata = readSopsMetadata(text);
-  const documents = parseAllDocuments(text);
-  const object = Array.isArray(documents) && documents.length === 1 ? documents[0].toJS() : undefined;
-  if (object?.kind !== 'Secret' || typeof object?.metadata?.name !== 'string') throw new Error('it does not hold exactly one Secret');
-  return {
-    fingerprint: fingerprintLine.slice(FINGERPRINT_PREFIX.length),
-    recipients: metadata.recipients,
-    name: object.metadata.name,
-    namespace: object.metadata.namespace ?? 'default',
+/** A committed file that is not what flux-infra writes, or that was edited. The message is one line. */
+export class EncryptedSecretError extends Error {}
+
+function scalarText(node: unknown): string | undefined {
+  return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+}
+
+/**
+ * Checks, without any key, that `text` is an encrypted Secret as flux-infra writes it: our header,
+ * one YAML document holding a v1 Secret whose `stringData.token` is a SOPS value, and a `sops:`
+ * block as sops 3.13 writes it (semver version, Flux's encrypted_regex, a quoted RFC 3339
+ * `lastmodified`, an encrypted mac, valid age stanzas). Throws EncryptedSecretError saying what is wrong.
+ */
+export function inspectEncryptedSecret(text: string): EncryptedSecretState {
+  const fail = (what: string): never => {
+    throw new EncryptedSecretError(what);
   };
+  if (!text.startsWith(`${GENERATED_HEADER}\n`)) fail('it was not written by flux-infra (no generated header)');
+  const documents = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: true });
+  if (!Array.isArray(documents) || documents.length !== 1) fail('it must hold exactly one YAML document');
+  const [document] = documents as ReturnType<typeof parseAllDocuments> & unknown[];
+  if (document.errors.length > 0) fail(`it is not valid YAML (${document.errors[0].message.split('\n')[0]})`);
+  const root = document.contents;
+  if (!isMap(root)) fail('it does not hold a Secret');
+  const secret = root as YAMLMap;
+  for (const pair of secret.items) {
+    const key = scalarText(pair.key);
+    if (key === undefined || !SECRET_KEYS.includes(key)) fail(`it has an unexpected top-level key "${String(key)}"`);
+  }
+  if (scalarText(secret.get('apiVersion', true)) !== 'v1' || scalarText(secret.get('kind', true)) !== 'Secret') fail('it does not hold a v1 Secret');
+  const metadata = secret.get('metadata');
+  const name = isMap(metadata) ? scalarText(metadata.get('name', true)) : undefined;
+  const namespace = isMap(metadata) ? scalarText(metadata.get('namespace', true)) : undefined;
+  if (name === undefined || namespace === undefined) fail('its Secret has no metadata.name or metadata.namespace');
+  const stringData = secret.get('stringData');
+  if (!isMap(stringData) || stringData.items.length !== 1 || !ENC_STRING.test(scalarText(stringData.get('token', true)) ?? '')) {
+    fail('its stringData must hold exactly the encrypted key token (ENC[AES256_GCM,...,type:str])');
+  }
+
+  const sops = secret.get('sops');
+  if (!isMap(sops)) fail('it has no sops: block');
+  const block = sops as YAMLMap;
+  const keys = block.items.map((pair) => scalarText(pair.key));
+  const unknown = keys.find((key) => key === undefined || !SOPS_KEYS.includes(key));
+  if (unknown !== undefined || keys.length !== SOPS_KEYS.length) {
+    fail(`its sops: block must have exactly ${SOPS_KEYS.join(', ')}${unknown === undefined ? '' : ` (found "${String(unknown)}")`}`);
+  }
+  if (!/^\d+\.\d+\.\d+$/.test(scalarText(block.get('version', true)) ?? '')) fail('its sops.version is not a semver version (sops --decrypt refuses it)');
+  if (scalarText(block.get('encrypted_regex', true)) !== KUBERNETES_ENCRYPTED_REGEX) fail(`its sops.encrypted_regex is not ${KUBERNETES_ENCRYPTED_REGEX}`);
+  const lastModified = block.get('lastmodified', true);
+  if (!isScalar(lastModified) || lastModified.type !== Scalar.QUOTE_DOUBLE || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(String(lastModified.value))) {
+    fail('its sops.lastmodified is not a quoted RFC 3339 time in seconds and UTC');
+  }
+  if (!ENC_STRING.test(scalarText(block.get('mac', true)) ?? '')) fail('its sops.mac is not an encrypted MAC');
+  const age = block.get('age');
+  if (!isSeq(age) || age.items.length === 0) fail('its sops.age lists no recipient');
+  const recipients = (age as { items: unknown[] }).items.map((entry, index) => {
+    const recipient = isMap(entry) ? scalarText(entry.get('recipient', true)) : undefined;
+    const enc = isMap(entry) ? scalarText(entry.get('enc', true)) : undefined;
+    if (!isMap(entry) || entry.items.length !== 2 || recipient === undefined || enc === undefined) fail(`its sops.age[${index}] must have exactly enc and recipient`);
+    const problem = ageRecipientProblem(recipient!);
+    if (problem) fail(`its sops.age[${index}].recipient: ${problem}`);
+    if (!AGE_ARMOR.test(enc!)) fail(`its sops.age[${index}].enc is not an armored age file`);
+    return recipient!;
+  });
+  return { recipients, name: name!, namespace: namespace!, legacyFingerprint: text.includes(`\n${LEGACY_FINGERPRINT}`) };
+}
+
+/** The token a committed file holds, opened with one of `identities`; undefined when none of them is a recipient. */
+export interface OpenedSecret {
+  readonly token: string;
+  /** The identity that opened it. */
+  readonly identity: AgeIdentity;
+}
+
+/**
+ * Opens a well-formed encrypted Secret with the first identity whose public key is one of its
+ * recipients, verifying the MAC as `sops --decrypt` does. Returns undefined when no identity at hand
+ * is a recipient; throws EncryptedSecretError when one is but the file does not open (edited).
+ */
+export async function openEncryptedSecret(text: string, state: EncryptedSecretState, identities: readonly AgeIdentity[]): Promise<OpenedSecret | undefined> {
+  const identity = identities.find((candidate) => state.recipients.includes(candidate.recipient));
+  if (identity === undefined) return undefined;
+  let secret: any;
+  try {
+    secret = (await sopsDecrypt(text, [identity.identity])).documents[0];
+  } catch (error) {
+    throw new EncryptedSecretError(`it does not open with the key in ${identity.origin}, one of its recipients, so it was edited after encryption: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const token = String(secret?.stringData?.token ?? '');
+  const problem = webhookTokenProblem(token);
+  if (problem) throw new EncryptedSecretError(`the token it holds ${problem}`);
+  return { token, identity };
 }
 
 export interface EncryptSecretFileOptions {
@@ -65,12 +128,11 @@ export interface EncryptSecretFileOptions {
   readonly now: Date;
 }
 
-/** The committed file: header, fingerprint, then the manifest encrypted with SOPS for the recipients. */
+/** The committed file: header, a note, then the manifest encrypted with SOPS for the recipients. */
 export async function encryptSecretFile(plaintext: string, options: EncryptSecretFileOptions): Promise<string> {
   const encrypted = await sopsEncrypt(plaintext, options);
   return [
     GENERATED_HEADER,
-    `${FINGERPRINT_PREFIX}${plaintextFingerprint(plaintext)}`,
     '# Encrypted with SOPS for the age recipients below; Flux decrypts it (spec.decryption). Do not edit: rotate the token instead.',
     encrypted,
   ].join('\n');
@@ -83,54 +145,72 @@ export function sameRecipients(a: readonly string[], b: readonly string[]): bool
   return left.length === right.length && left.every((value, index) => value === right[index]);
 }
 
+/** Why a committed file must be encrypted again for the fleet as it is now, or undefined when it may stay. */
+export function reencryptionReason(state: EncryptedSecretState, recipients: readonly string[], namespace: string): string | undefined {
+  if (!sameRecipients(state.recipients, recipients)) return 'its age recipients changed';
+  if (state.namespace !== namespace) return `the Flux namespace changed from ${state.namespace} to ${namespace}`;
+  return undefined;
+}
+
 export interface EncryptedSecretRequest {
   /** Where the file lives, for messages. */
   readonly file: string;
-  /** The file's current text, if it exists. */
-  readonly existing?: string;
-  /** The plaintext manifest, when the token is at hand. */
+  readonly cluster: string;
+  /** The committed file, checked, if there is one. */
+  readonly committed?: { readonly text: string; readonly state: EncryptedSecretState };
+  /** The plaintext manifest, when a token is at hand. */
   readonly plaintext?: string;
+  /** The plaintext holds a new token (rotation): encrypt it whatever the committed file holds. */
+  readonly rotated: boolean;
+  /** The plaintext holds the committed token, read with a key. */
+  readonly verified: boolean;
   readonly recipients: readonly string[];
-  /** The Secret the file must hold. */
-  readonly name: string;
+  /** The namespace the Secret must be in. */
   readonly namespace: string;
   readonly now: Date;
 }
 
 export interface EncryptedSecretResult {
   readonly content: string;
-  /** Why the file was (re)written, or undefined when the existing one was kept byte for byte. */
+  /** Why the file was (re)written, or undefined when the committed one was kept byte for byte. */
   readonly rewritten?: string;
+  /** Something the user should know, when the file was kept. */
+  readonly note?: string;
 }
 
 /**
- * Decides the content of the encrypted Secret file: the existing bytes when nothing it encrypts
- * changed, a fresh encryption otherwise. Throws when the existing file is corrupt or foreign
- * (it is never overwritten then) or when it must change but no token is at hand.
+ * Decides the content of the committed encrypted Secret. The committed file is kept byte for byte
+ * unless a rotation gives a new token, or its recipients or namespace changed; re-encrypting it
+ * then needs the committed token read with a key (a local, unverified token might be stale and
+ * would undo a rotation made elsewhere). A cluster without a committed file gets the local token.
  */
 export async function planEncryptedSecret(request: EncryptedSecretRequest): Promise<EncryptedSecretResult> {
-  let state: EncryptedSecretState | undefined;
-  if (request.existing !== undefined) {
-    try {
-      state = readEncryptedSecret(request.existing);
-    } catch (error) {
-      throw new Error(`${request.file} cannot be used: ${(error as Error).message}. It is left as it is: restore it from git, or move it away and rotate the token`);
+  const encrypt = async (rewritten: string) => ({
+    content: await encryptSecretFile(request.plaintext!, { recipients: request.recipients, now: request.now }),
+    rewritten,
+  });
+  const { committed } = request;
+  if (committed === undefined) {
+    if (request.plaintext === undefined) {
+      throw new Error(`${request.file} does not exist yet and there is no webhook token here to encrypt: set ${tokenEnvironmentVariable(request.cluster)}, or run npm run secrets -- rotate-token ${request.cluster}`);
     }
+    return encrypt('new');
   }
-  const recipientsChanged = state !== undefined && !sameRecipients(state.recipients, request.recipients);
-  const secretMoved = state !== undefined && (state.name !== request.name || state.namespace !== request.namespace);
-  if (request.plaintext === undefined) {
-    if (state === undefined) {
-      throw new Error(`${request.file} does not exist yet and there is no webhook token here to encrypt: run synth where the token is, or rotate the token`);
+  if (request.rotated && request.plaintext !== undefined) return encrypt('token rotated');
+  const reason = reencryptionReason(committed.state, request.recipients, request.namespace);
+  const canReencrypt = request.verified && request.plaintext !== undefined;
+  if (reason !== undefined) {
+    if (!canReencrypt) {
+      throw new Error(`${request.file} must be re-encrypted (${reason}), which needs a key that opens it now (secrets/${request.cluster}/age.agekey, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
     }
-    if (recipientsChanged || secretMoved) {
-      throw new Error(`${request.file} must be re-encrypted (${recipientsChanged ? 'its age recipients changed' : 'the Secret was renamed'}), which needs the webhook token: run synth where the token is, or rotate the token`);
-    }
-    return { content: request.existing! };
+    return encrypt(reason);
   }
-  if (state !== undefined && !recipientsChanged && fingerprintMatches(state.fingerprint, request.plaintext)) {
-    return { content: request.existing! };
+  if (committed.state.legacyFingerprint) {
+    if (canReencrypt) return encrypt('dropped the plaintext fingerprint older versions wrote');
+    return {
+      content: committed.text,
+      note: `${request.file} still carries the plaintext fingerprint older versions wrote, which lets weak tokens be guessed offline: run npm run synth where its age key is, or rotate the token`,
+    };
   }
-  const rewritten = state === undefined ? 'new' : recipientsChanged ? 'age recipients changed' : 'token or Secret changed';
-  return { content: await encryptSecretFile(request.plaintext, { recipients: request.recipients, now: request.now }), rewritten };
+  return { content: committed.text };
 }

@@ -158,6 +158,7 @@ export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
     problems.push(...crossReferenceProblems(cluster, ['clusters', name], problem));
     return toClusterConfig(name, cluster);
   });
+  problems.push(...sharedUrlProblems(clusters, problem));
   if (problems.length > 0) throw new FleetError(problems);
   return { clusters };
 }
@@ -234,6 +235,26 @@ function dependencyCycle(apps: readonly { name: string; dependsOn?: string[] }[]
     if (cycle) return cycle;
   }
   return undefined;
+}
+
+/**
+ * Two clusters whose Receivers would be reached at the same address and port: GitHub could not
+ * tell them apart, and `webhook github` for one would take over the other's hooks.
+ */
+function sharedUrlProblems(clusters: readonly ClusterConfig[], problem: (path: Path, message: string) => string): string[] {
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  for (const cluster of clusters) {
+    if (cluster.webhook.address === undefined) continue;
+    const origin = `${cluster.webhook.address.toLowerCase()}:${cluster.webhook.nodePort}`;
+    const owner = owners.get(origin);
+    if (owner === undefined) {
+      owners.set(origin, cluster.name);
+    } else {
+      problems.push(problem(['clusters', cluster.name, 'webhook', 'nodePort'], `clusters ${owner} and ${cluster.name} both receive webhooks at ${origin}: give each cluster its own address or nodePort`));
+    }
+  }
+  return problems;
 }
 
 function toClusterConfig(name: string, cluster: ClusterInput): ClusterConfig {

@@ -190,7 +190,7 @@ export class FluxCluster extends Construct {
     }
 
     this.tokenSecret = props.webhookToken === undefined
-      ? secretFromName('webhook-token', namespace)
+      ? secretFromName(WebhookTokenSecret.DEFAULT_NAME, namespace)
       : new WebhookTokenSecret(new ManifestFile(this, 'TokenSecret', { path: files.tokenSecret, sensitive: true }), 'Secret', {
         token: props.webhookToken,
         namespace,

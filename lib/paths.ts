@@ -1,5 +1,6 @@
 // Where synth and the tools find the fleet file and write: the defaults, relative to the working
 // directory, unless the environment says otherwise (tests, other layouts).
+import { dirname, join, resolve } from 'node:path';
 
 export interface PathsOptions {
   /** @default 'fleet.yaml' */
@@ -22,3 +23,11 @@ export function pathsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Requ
   };
 }
 
+
+/**
+ * The repository lock that synth, rotate-token and age-key hold while they write: beside `dist/`,
+ * so that every command working on the same dist/ and secrets/ takes the same lock.
+ */
+export function lockFileFor(distDir: string): string {
+  return join(dirname(resolve(distDir)), '.flux-infra.lock');
+}

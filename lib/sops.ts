@@ -250,7 +250,8 @@ export async function sopsDecrypt(text: string, identities: readonly string[]): 
   });
   const stored = gcmDecrypt(String(sops.get('mac')), dataKey, metadata.lastModified, 'sops.mac').bytes;
   const computed = mac.digest('hex').toUpperCase();
-  if (stored !== computed) throw new Error(`MAC mismatch: the file has ${stored}, its contents give ${computed}`);
+  // Never print either digest: a MAC of the plaintext lets anyone test guesses of a weak token offline.
+  if (stored !== computed) throw new Error('MAC mismatch: a value, a key or the metadata was edited after encryption');
   return { documents: plain };
 }
 

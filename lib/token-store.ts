@@ -1,6 +1,7 @@
 // Local, git-ignored storage of webhook tokens and of the plaintext Secret manifests made from them.
 // This file does I/O: main.ts and the command-line tools use it; constructs never do.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { webhookTokenProblem } from './webhook-token';
 
@@ -29,55 +30,89 @@ export class TokenStore {
     return join(this.directory, cluster, 'webhook-token-secret.yaml');
   }
 
-  /**
-   * The cluster's token: from its environment variable, else from its file. Returns undefined
-   * when neither exists; a malformed token is an error (it would never match GitHub's).
-   */
-  public read(cluster: string, env: NodeJS.ProcessEnv): ResolvedToken | undefined {
+  /** The token its environment variable gives, if set; a malformed one is an error. */
+  public fromEnvironment(cluster: string, env: NodeJS.ProcessEnv): ResolvedToken | undefined {
     const variable = tokenEnvironmentVariable(cluster);
-    const fromEnv = env[variable];
-    if (fromEnv !== undefined && fromEnv !== '') {
-      return { token: checkToken(fromEnv, variable), origin: variable };
-    }
+    const value = env[variable];
+    return value === undefined || value === '' ? undefined : { token: checkToken(value, variable), origin: variable };
+  }
+
+  /** The token in the cluster's token file, if there is one; a malformed one is an error. */
+  public fromFile(cluster: string): ResolvedToken | undefined {
     const file = this.tokenFile(cluster);
-    if (!existsSync(file)) return undefined;
-    return { token: checkToken(readFileSync(file, 'utf8'), file), origin: file };
+    const text = this.readPrivate(file);
+    return text === undefined ? undefined : { token: checkToken(text, file), origin: file };
+  }
+
+  /** Removes what a killed writer left in the cluster's folder (`*.tmp`). Call it holding the repository lock. */
+  public removeTemporaryFiles(cluster: string): void {
+    const folder = join(this.directory, cluster);
+    if (!existsSync(folder)) return;
+    for (const name of readdirSync(folder)) {
+      if (name.endsWith('.tmp')) rmSync(join(folder, name), { force: true });
+    }
   }
 
   /**
-   * Writes a 0600 file in a 0700 folder, atomically (temp file + rename), so a reader never
-   * sees half a file. With overwrite false an existing file is an error, never replaced.
+   * Writes a 0600 file in a 0700 folder, atomically: a temporary file created exclusively, synced,
+   * then renamed over the file (or, with overwrite false, linked to it, which fails if the file
+   * exists: no check-then-write race). A reader never sees half a file; a kill leaves at most a
+   * `*.tmp` file, which `removeTemporaryFiles` clears.
    */
   public writePrivate(file: string, content: string, options: { overwrite: boolean }): void {
     this.ensurePrivateDirectory(join(file, '..'));
-    if (!options.overwrite && existsSync(file)) {
-      throw new Error(`${file} already exists; refusing to replace it`);
-    }
-    const temporary = `${file}.${process.pid}.tmp`;
+    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
-      renameSync(temporary, file);
+      const descriptor = openSync(temporary, 'wx', 0o600);
+      try {
+        writeSync(descriptor, content);
+        fsyncSync(descriptor);
+      } finally {
+        closeSync(descriptor);
+      }
+      if (options.overwrite) {
+        renameSync(temporary, file);
+        return;
+      }
+      try {
+        linkSync(temporary, file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${file} already exists; refusing to replace it`);
+        throw error;
+      }
     } finally {
       rmSync(temporary, { force: true });
     }
   }
 
+  /** Reads a private file, or undefined when it does not exist. */
+  public readPrivate(file: string): string | undefined {
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  /** Removes a private file if it exists. */
+  public remove(file: string): void {
+    rmSync(file, { force: true });
+  }
+
+  /** Path of the token a rotation replaced: GitHub may still sign with it until it is updated. */
+  public previousTokenFile(cluster: string): string {
+    return `${this.tokenFile(cluster)}.previous`;
+  }
+
+  /** Path of a local token that differed from the committed one, kept aside by `take-token`. */
+  public staleTokenFile(cluster: string): string {
+    return `${this.tokenFile(cluster)}.stale`;
+  }
+
+  /** Path of the journal of a token rotation under way (see token-rotation.ts). */
+  public rotationJournalFile(cluster: string): string {
+    return join(this.directory, cluster, 'rotation.json');
+  }
+
   /** Path of a cluster's age identity (private key), in age-keygen's format. */
   public ageKeyFile(cluster: string): string {
     return join(this.directory, cluster, 'age.agekey');
-  }
-
-  /**
-   * Replaces the cluster's token with `token`, keeping the old one as `webhook-token.previous`:
-   * a rotation must not lose the token GitHub still signs with until it is updated.
-   */
-  public replaceToken(cluster: string, token: string): void {
-    checkToken(token, 'the new token');
-    const file = this.tokenFile(cluster);
-    const next = `${file}.next`;
-    this.writePrivate(next, token, { overwrite: true });
-    if (existsSync(file)) renameSync(file, `${file}.previous`);
-    renameSync(next, file);
   }
 
   private ensurePrivateDirectory(directory: string): void {
@@ -88,7 +123,7 @@ export class TokenStore {
   }
 }
 
-function checkToken(token: string, origin: string): string {
+export function checkToken(token: string, origin: string): string {
   const problem = webhookTokenProblem(token);
   if (problem) {
     throw new Error(`webhook token in ${origin} ${problem}`);

@@ -26,6 +26,9 @@ export interface WebhookTokenSecretProps {
  * so it must never be written to a committed file as it is.
  */
 export class WebhookTokenSecret extends Construct implements ISecretReference {
+  /** The Secret's name unless told otherwise: the one the walkthrough and `flux create receiver` use. */
+  public static readonly DEFAULT_NAME = 'webhook-token';
+
   /** The data key notification-controller reads. */
   public static readonly TOKEN_KEY = 'token';
 
@@ -35,7 +38,7 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
 
   public constructor(scope: Construct, id: string, props: WebhookTokenSecretProps) {
     super(scope, id);
-    this.name = props.name ?? 'webhook-token';
+    this.name = props.name ?? WebhookTokenSecret.DEFAULT_NAME;
     this.namespace = props.namespace ?? 'flux-system';
     assertObjectName(`WebhookTokenSecret ${this.name}`, 'name', this.name);
     assertObjectName(`WebhookTokenSecret ${this.name}`, 'namespace', this.namespace, 'label');

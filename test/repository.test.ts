@@ -14,8 +14,8 @@ test('the committed dist/ is exactly what the default fleet synthesizes, without
   const result = await synthesize({ ...ws, secrets: false });
   expect(result.dist.changed).toBe(false);
   expect(readFileSync(join(ws.root, '.sops.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, '.sops.yaml'), 'utf8'));
+  // From an empty dist/ (new clusters, new tokens), every file but the encrypted one is the same.
   rmSync(ws.distDir, { recursive: true });
-  cpSync(join(ROOT, 'dist'), ws.distDir, { recursive: true, filter: (source) => !source.endsWith('.sops.yaml') });
   await synthesize({ ...ws, env: {} });
   const fresh = readTree(ws.distDir);
   const committed = readTree(join(ROOT, 'dist'));

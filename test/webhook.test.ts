@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -202,7 +202,7 @@ describe('github', () => {
         config: { url: `http://203.0.113.10:31234${VECTOR_PATH}`, content_type: 'json', insecure_ssl: '0', secret: TOKEN },
       });
       const [updated] = await syncGithubHooks('staging', options(github.url));
-      expect(updated).toMatchObject({ action: 'update', hookId: 100, reason: 'same host and path' });
+      expect(updated).toMatchObject({ action: 'update', hookId: 100, reason: 'same URL' });
       expect(github.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
       expect(github.requests.find((request) => request.method === 'PATCH')!.body).toEqual({ active: true, events: ['push'], config: post.body.config });
       expect(github.hooks).toHaveLength(1);
@@ -211,13 +211,29 @@ describe('github', () => {
     }
   });
 
-  test('updates the hook left with an old path after a token rotation, instead of adding one', async () => {
-    const stale = { id: 7, name: 'web', active: true, events: ['push'], config: { url: 'http://203.0.113.10:31234/hook/0000', content_type: 'json' } };
-    const github = await fakeGithub([stale]);
+  test('updates the hook of the token before the last rotation, and never a hook that only shares the host and port', async () => {
+    const previous = 'fedcba9876543210'.repeat(4);
+    const previousPath = `/hook/${createHash('sha256').update(`${previous}instavoteflux-system`).digest('hex')}`;
+    const rotated = { id: 7, name: 'web', active: true, events: ['push'], config: { url: `http://203.0.113.10:31234${previousPath}`, content_type: 'json' } };
+    const foreign = { id: 8, name: 'web', active: true, events: ['push'], config: { url: 'http://203.0.113.10:31234/hook/0000', content_type: 'json' } };
+    const ws = withAddress();
+    const github = await fakeGithub([foreign, rotated]);
     try {
-      const [change] = await syncGithubHooks('staging', options(github.url));
-      expect(change).toMatchObject({ action: 'update', hookId: 7, reason: 'same host, older path /hook/0000 (the token changed)' });
-      expect(github.hooks[0].config.url).toBe(`http://203.0.113.10:31234${VECTOR_PATH}`);
+      writeFile(join(ws.secretsDir, 'staging', 'webhook-token.previous'), previous);
+      const [change] = await syncGithubHooks('staging', { ...ws, env: ENV, apiUrl: github.url, githubToken: 'ghp_test' });
+      expect(change).toMatchObject({ action: 'update', hookId: 7, reason: 'the URL before the last token rotation' });
+      expect(github.hooks.find((hook) => hook.id === 7)!.config.url).toBe(`http://203.0.113.10:31234${VECTOR_PATH}`);
+      expect(github.hooks.find((hook) => hook.id === 8)!.config.url).toBe('http://203.0.113.10:31234/hook/0000');
+
+      // Without the previous token here, the same-host hook may be another cluster's: a new hook is made.
+      const fresh = await fakeGithub([foreign]);
+      try {
+        const [created] = await syncGithubHooks('staging', options(fresh.url));
+        expect(created).toMatchObject({ action: 'create' });
+        expect(fresh.hooks.find((hook) => hook.id === 8)!.config.url).toBe('http://203.0.113.10:31234/hook/0000');
+      } finally {
+        await fresh.close();
+      }
     } finally {
       await github.close();
     }
@@ -296,8 +312,8 @@ describe('doctor', () => {
     expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([]);
     writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace(/age1\w+/, ageKeygen().recipient));
     expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([
-      expect.stringMatching(/webhook-token-secret\.sops\.yaml is not encrypted for the fleet file's age recipients/),
-      expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs the webhook token/),
+      expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\): run npm run synth where a key opens it, or rotate the token/),
+      expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs a key that opens it now/),
     ]);
   });
 

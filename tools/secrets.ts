@@ -1,10 +1,16 @@
 // `npm run secrets -- <command>`: a cluster's age key pair and webhook token rotation.
 // The logic is exported apart from the command line so tests call it directly.
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
 import { isMap, isSeq, parseDocument } from 'yaml';
-import { synthesize, SynthResult } from '../main';
+import { synthesizeHoldingLock, SynthResult } from '../main';
+import { resolveClusterToken } from '../lib/cluster-token';
+import { failpoint } from '../lib/failpoint';
+import { lockFileFor } from '../lib/paths';
+import { withLock } from '../lib/repository-lock';
+import { beginRotation, finishRotation, undoRotation, withRecoveredRepository } from '../lib/token-rotation';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
@@ -19,40 +25,60 @@ export interface AgeKeyResult {
   readonly fleetUpdated: boolean;
 }
 
+export interface AgeKeyOptions extends PathsOptions {
+  /** Add the public key to the cluster's sops.ageRecipients in the fleet file. */
+  readonly writeFleet?: boolean;
+  /** Make the public key the cluster's only recipient (a cluster made your own). Implies writeFleet. */
+  readonly replaceRecipients?: boolean;
+  /** A hybrid post-quantum key (age1pq1..., sops 3.12+ and Flux 2.9+ decrypt it). @default X25519 */
+  readonly postQuantum?: boolean;
+  readonly now?: Date;
+}
+
 /**
  * Creates a cluster's age identity in the secrets folder (0600, age-keygen's format) and returns
- * its public key; with `writeFleet`, adds that key to the cluster's `sops.ageRecipients`,
- * keeping the fleet file's comments. An existing key is never replaced.
+ * its public key; with `writeFleet`, adds that key to the cluster's `sops.ageRecipients` (or, with
+ * `replaceRecipients`, makes it the only one), keeping the fleet file's comments. An existing key
+ * is never replaced. Holds the repository lock.
  */
-export async function createAgeKey(cluster: string, options: PathsOptions & { writeFleet?: boolean; now?: Date } = {}): Promise<AgeKeyResult> {
+export async function createAgeKey(cluster: string, options: AgeKeyOptions = {}): Promise<AgeKeyResult> {
   const fleetFile = options.fleetFile ?? 'fleet.yaml';
   clusterOf(fleetFile, cluster);
   const store = new TokenStore(options.secretsDir ?? 'secrets');
   const keyFile = store.ageKeyFile(cluster);
-  if (existsSync(keyFile)) {
-    throw new CommandError(`${keyFile} exists already; it is kept. To use another key, move it away first (the Secret in the cluster must change with it)`);
+  return withLock(lockFileFor(options.distDir ?? 'dist'), async () => {
+    if (existsSync(keyFile)) {
+      throw new CommandError(`${keyFile} exists already; it is kept. To use another key, move it away first (the Secret in the cluster must change with it)`);
+    }
+    const identity = options.postQuantum ? await generateHybridIdentity() : await generateX25519Identity();
+    const recipient = await identityToRecipient(identity);
+    let fleetText: string | undefined;
+    if (options.writeFleet || options.replaceRecipients) {
+      const document = parseDocument(readFileSync(fleetFile, 'utf8'));
+      const path = ['clusters', cluster, 'sops', 'ageRecipients'];
+      const existing = document.getIn(path);
+      if (isSeq(existing) && !options.replaceRecipients) existing.add(recipient);
+      else if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(path, [recipient]);
+      else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
+      fleetText = document.toString({ lineWidth: 0, flowCollectionPadding: false });
+      parseFleet(fleetText, fleetFile);
+    }
+    const created = (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    store.writePrivate(keyFile, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { overwrite: false });
+    if (fleetText !== undefined) writeFileAtomically(fleetFile, fleetText);
+    return { recipient, keyFile, fleetUpdated: fleetText !== undefined };
+  });
+}
+
+/** Replaces `file` in one step (temporary file created exclusively, then renamed), so it is never half-written. */
+function writeFileAtomically(file: string, content: string): void {
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, content, { flag: 'wx' });
+    renameSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
   }
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  let fleetText: string | undefined;
-  if (options.writeFleet) {
-    const document = parseDocument(readFileSync(fleetFile, 'utf8'));
-    const path = ['clusters', cluster, 'sops', 'ageRecipients'];
-    const existing = document.getIn(path);
-    if (isSeq(existing)) existing.add(recipient);
-    else if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(path, [recipient]);
-    else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
-    fleetText = document.toString({ lineWidth: 0, flowCollectionPadding: false });
-    parseFleet(fleetText, fleetFile);
-  }
-  const created = (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  store.writePrivate(keyFile, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { overwrite: false });
-  if (fleetText !== undefined) {
-    const temporary = `${fleetFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, fleetText);
-    renameSync(temporary, fleetFile);
-  }
-  return { recipient, keyFile, fleetUpdated: fleetText !== undefined };
 }
 
 export interface RotationResult {
@@ -66,34 +92,78 @@ export interface RotationResult {
 }
 
 /**
- * Gives a cluster a new token: stores it (the old one kept as `webhook-token.previous`), then
- * synthesizes, which re-encrypts the Secret in `dist/` (or rewrites the local Secret manifest).
- * If synth fails, the old token is put back.
+ * Gives a cluster a new token, holding the repository lock: journals the rotation, synthesizes
+ * with the new token (re-encrypting the committed Secret, or rewriting the local Secret manifest),
+ * then stores it, keeping the one it replaces as `webhook-token.previous`. A failure or a kill at
+ * any point leaves either the whole rotation or none of it (see lib/token-rotation.ts).
  */
 export async function rotateToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv; now?: Date } = {}): Promise<RotationResult> {
   const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const distDir = options.distDir ?? 'dist';
+  const secretsDir = options.secretsDir ?? 'secrets';
   const config = clusterOf(fleetFile, cluster);
   const env = options.env ?? process.env;
   const variable = tokenEnvironmentVariable(cluster);
   if (env[variable]) {
     throw new CommandError(`${variable} is set and would win over the new token: unset it (or rotate it where it is set)`);
   }
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
-  const tokenFile = store.tokenFile(cluster);
-  const hadToken = existsSync(tokenFile);
-  const token = generateWebhookToken();
-  store.replaceToken(cluster, token);
-  let synth: SynthResult;
-  try {
-    synth = await synthesize({ ...options, fleetFile, env, now: options.now });
-  } catch (error) {
-    rmSync(tokenFile, { force: true });
-    if (hadToken) renameSync(`${tokenFile}.previous`, tokenFile);
-    throw error;
-  }
-  const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token);
-  const urls = targets.map((target) => ({ receiver: target.receiver.name, path: target.path, url: target.url }));
-  return { token, tokenFile, previousTokenFile: hadToken ? `${tokenFile}.previous` : undefined, synth, urls, cluster: config };
+  const store = new TokenStore(secretsDir);
+  return withRecoveredRepository(distDir, secretsDir, async () => {
+    const current = await resolveClusterToken(config, { distDir, secretsDir, env });
+    const token = generateWebhookToken();
+    const journal = beginRotation(store, distDir, cluster, token, current.token);
+    failpoint('rotation-journaled');
+    let synth: SynthResult;
+    try {
+      synth = await synthesizeHoldingLock({ ...options, fleetFile, env, tokenOverrides: new Map([[cluster, token]]) });
+    } catch (error) {
+      undoRotation(store, distDir, journal);
+      throw error;
+    }
+    failpoint('rotation-synthesized');
+    finishRotation(store, journal);
+    const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token);
+    const urls = targets.map((target) => ({ receiver: target.receiver.name, path: target.path, url: target.url }));
+    const previousTokenFile = current.token === undefined ? undefined : store.previousTokenFile(cluster);
+    return { token, tokenFile: store.tokenFile(cluster), previousTokenFile, synth, urls, cluster: config };
+  });
+}
+
+export interface TakeTokenResult {
+  readonly tokenFile: string;
+  /** Where a differing local token was kept aside. */
+  readonly staleFile?: string;
+  readonly changed: boolean;
+}
+
+/**
+ * Makes the local token file hold the committed token (read with a key), keeping a local token that
+ * differed as `webhook-token.stale`: what a clone does after pulling a rotation made elsewhere.
+ */
+export async function takeToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<TakeTokenResult> {
+  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const distDir = options.distDir ?? 'dist';
+  const secretsDir = options.secretsDir ?? 'secrets';
+  const config = clusterOf(fleetFile, cluster);
+  const store = new TokenStore(secretsDir);
+  return withRecoveredRepository(distDir, secretsDir, async () => {
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...(options.env ?? process.env), [tokenEnvironmentVariable(cluster)]: undefined } });
+    if (!resolved.verified || resolved.token === undefined) {
+      throw new CommandError(resolved.committed === undefined
+        ? `${cluster} has no committed encrypted Secret to take the token from: get the token from whoever has it into ${store.tokenFile(cluster)}, or rotate it`
+        : `no age key here opens ${resolved.committed.file} (recipients: ${resolved.committed.state.recipients.join(', ')}): put one in ${store.ageKeyFile(cluster)} or SOPS_AGE_KEY_FILE`);
+    }
+    const tokenFile = store.tokenFile(cluster);
+    const local = store.readPrivate(tokenFile);
+    if (local === resolved.token) return { tokenFile, changed: false };
+    let staleFile: string | undefined;
+    if (local !== undefined) {
+      staleFile = store.staleTokenFile(cluster);
+      store.writePrivate(staleFile, local, { overwrite: true });
+    }
+    store.writePrivate(tokenFile, resolved.token, { overwrite: true });
+    return { tokenFile, staleFile, changed: true };
+  });
 }
 
 function rotationReport(result: RotationResult): string {
@@ -120,18 +190,35 @@ export function buildProgram(): Command {
     .description('create a cluster\'s age key pair: the private key in secrets/<cluster>/age.agekey, the public key printed')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--write-fleet', 'also add the public key to the cluster\'s sops.ageRecipients in the fleet file')
-    .action(async (cluster: string, flags: { writeFleet?: boolean }) => {
-      const result = await createAgeKey(cluster, { ...pathsFromEnvironment(), writeFleet: flags.writeFleet });
+    .option('--replace-recipients', 'make the public key the cluster\'s only recipient in the fleet file (make a cluster your own; then rotate-token)')
+    .option('--post-quantum', 'a hybrid post-quantum key (age1pq1...; needs sops 3.12+ and Flux 2.9+)')
+    .action(async (cluster: string, flags: { writeFleet?: boolean; replaceRecipients?: boolean; postQuantum?: boolean }) => {
+      const result = await createAgeKey(cluster, { ...pathsFromEnvironment(), ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
       console.error(`  kubectl -n flux-system create secret generic ${FluxCluster.SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
-      console.error(result.fleetUpdated ? 'added to the fleet file; now run npm run synth' : 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)');
+      console.error(!result.fleetUpdated
+        ? 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)'
+        : flags.replaceRecipients
+          ? `it is now the only recipient in the fleet file; give the cluster a token encrypted for it: npm run secrets -- rotate-token ${cluster}`
+          : 'added to the fleet file; now run npm run synth where a key opens the committed Secret (or rotate the token)');
     });
   program.command('rotate-token')
     .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update in GitHub')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
-      console.log(rotationReport(await rotateToken(cluster, pathsFromEnvironment())));
+      const result = await rotateToken(cluster, pathsFromEnvironment());
+      for (const note of result.synth.notes) console.error(`note: ${note}`);
+      console.log(rotationReport(result));
+    });
+  program.command('take-token')
+    .description('replace the local token file with the committed token (after pulling a rotation made in another clone)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .action(async (cluster: string) => {
+      const result = await takeToken(cluster, pathsFromEnvironment());
+      console.log(!result.changed
+        ? `${result.tokenFile} already holds the committed token`
+        : `${result.tokenFile} now holds the committed token${result.staleFile ? ` (the stale one is kept in ${result.staleFile})` : ''}`);
     });
   return program;
 }

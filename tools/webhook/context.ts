@@ -1,11 +1,10 @@
 // What every webhook command needs: the cluster from the fleet file, its token, its Receivers' URLs.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ClusterConfig, FluxCluster, ReceiverConfig } from '../../lib/flux-cluster';
-import { sopsDecrypt } from '../../lib/sops';
+import { existsSync } from 'node:fs';
+import { resolveClusterToken } from '../../lib/cluster-token';
+import { interruptedWriteProblem } from '../../lib/dist-writer';
+import { ClusterConfig, ReceiverConfig } from '../../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/token-store';
 import { webhookPath } from '../../lib/webhook-path';
-import { webhookTokenProblem } from '../../lib/webhook-token';
 import { webhookUrl } from '../../lib/webhook-url';
 import { clusterOf, CommandError, PathsOptions } from '../common';
 
@@ -18,34 +17,46 @@ export interface FoundToken {
   readonly token: string;
   /** Where it came from: a variable, a file, or the committed encrypted Secret. */
   readonly origin: string;
+  /** Read from the committed Secret with a key, so it is the cluster's token. */
+  readonly verified: boolean;
+  /** A stale local token, or one that could not be checked: the commands print these on stderr. */
+  readonly warnings: string[];
+  /** Only the stale-token warnings: problems, not just risks. */
+  readonly stale: string[];
 }
 
 /**
- * The cluster's token, from where synth keeps it: its environment variable, its token file, or
- * else the committed encrypted Secret opened with the cluster's local age key.
- * Undefined when none of these is here; an error when one is there but malformed.
+ * The cluster's token as synth decides it (lib/cluster-token.ts): the committed encrypted Secret
+ * where a key opens it, else its environment variable or token file. Undefined when none is here;
+ * an error when one is there but malformed or edited.
  */
 export async function findToken(cluster: ClusterConfig, options: ContextOptions = {}): Promise<FoundToken | undefined> {
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
-  const local = store.read(cluster.name, options.env ?? process.env);
-  if (local) return local;
-  const encrypted = join(options.distDir ?? 'dist', 'clusters', cluster.name, FluxCluster.FILES.encryptedTokenSecret);
-  const keyFile = store.ageKeyFile(cluster.name);
-  if (!cluster.sops || !existsSync(encrypted) || !existsSync(keyFile)) return undefined;
-  const identities = readFileSync(keyFile, 'utf8').split('\n').filter((line) => line.startsWith('AGE-SECRET-KEY-'));
-  const secret = (await sopsDecrypt(readFileSync(encrypted, 'utf8'), identities)).documents[0];
-  const token = String(secret?.stringData?.token ?? Buffer.from(String(secret?.data?.token ?? ''), 'base64').toString('utf8'));
-  const problem = webhookTokenProblem(token);
-  if (problem) throw new CommandError(`the token in ${encrypted} ${problem}`);
-  return { token, origin: `${encrypted} (decrypted with ${keyFile})` };
+  const distDir = options.distDir ?? 'dist';
+  const secretsDir = options.secretsDir ?? 'secrets';
+  const problem = interruptedWriteProblem(distDir);
+  if (problem) throw new CommandError(problem);
+  const journal = new TokenStore(secretsDir).rotationJournalFile(cluster.name);
+  if (existsSync(journal)) {
+    throw new CommandError(`a token rotation of ${cluster.name} was interrupted (${journal}): run npm run synth, which finishes or undoes it`);
+  }
+  const resolved = await resolveClusterToken(cluster, { distDir, secretsDir, env: options.env ?? process.env });
+  if (resolved.token === undefined) return undefined;
+  const warnings = [...resolved.warnings];
+  if (resolved.committed !== undefined && !resolved.verified) {
+    warnings.push(`${resolved.origin} is not checked against the committed ${resolved.committed.file}: no age key for it here; if a rotation was pulled, this token is stale`);
+  }
+  return { token: resolved.token, origin: resolved.origin!, verified: resolved.verified, warnings, stale: resolved.warnings };
 }
 
-/** The token, or a CommandError saying where it was looked for. */
+/** The token, or a CommandError saying where it was looked for. Prints its warnings on stderr. */
 export async function requireToken(cluster: ClusterConfig, options: ContextOptions = {}): Promise<FoundToken> {
   const found = await findToken(cluster, options);
-  if (found) return found;
+  if (found) {
+    for (const warning of found.warnings) console.error(`warning: ${warning}`);
+    return found;
+  }
   const store = new TokenStore(options.secretsDir ?? 'secrets');
-  throw new CommandError(`no webhook token for ${cluster.name} here: not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no ${store.ageKeyFile(cluster.name)} to decrypt the committed one` : ''}; run npm run synth (it creates one) or npm run secrets -- rotate-token ${cluster.name}`);
+  throw new CommandError(`no webhook token for ${cluster.name} here: not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}; run npm run synth (it creates one for a new cluster) or npm run secrets -- rotate-token ${cluster.name}`);
 }
 
 export interface ReceiverTarget {

@@ -3,9 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { planSynth } from '../../main';
-import { readEncryptedSecret, sameRecipients } from '../../lib/encrypted-secret';
+import { encryptedSecretFile, readCommittedSecret } from '../../lib/cluster-token';
+import { reencryptionReason } from '../../lib/encrypted-secret';
 import { FleetError } from '../../lib/fleet';
-import { ClusterConfig, FluxCluster } from '../../lib/flux-cluster';
+import { ClusterConfig } from '../../lib/flux-cluster';
+import { tokenEnvironmentVariable } from '../../lib/token-store';
 import { clusterOf } from '../common';
 import { ContextOptions, findToken } from './context';
 
@@ -24,7 +26,9 @@ function filesBelow(directory: string): string[] {
 
 async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
   try {
-    return (await findToken(cluster, options)) ? [] : [`no webhook token here for ${cluster.name}: url, ping and github need it (npm run synth creates one; for an encrypted Secret, put the cluster's age key in secrets/${cluster.name}/age.agekey)`];
+    const found = await findToken(cluster, options);
+    if (found) return found.stale;
+    return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in secrets/${cluster.name}/age.agekey or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in secrets/${cluster.name}/webhook-token`}, or rotate it)`];
   } catch (error) {
     return [(error as Error).message];
   }
@@ -62,19 +66,21 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
     }
   }
   if (!cluster.sops) return problems;
-  const encrypted = join(directory, FluxCluster.FILES.encryptedTokenSecret);
+  const encrypted = encryptedSecretFile(distDir, cluster.name);
   if (!existsSync(encrypted)) {
     problems.push(`${encrypted} is missing, but the cluster has sops.ageRecipients: run npm run synth where the token is`);
     return problems;
   }
+  // A malformed or edited file is reported by tokenProblems, which reads it first.
+  let committed;
   try {
-    const state = readEncryptedSecret(readFileSync(encrypted, 'utf8'));
-    if (!sameRecipients(state.recipients, cluster.sops.ageRecipients)) {
-      problems.push(`${encrypted} is not encrypted for the fleet file's age recipients: run npm run synth where the token is`);
-    }
-  } catch (error) {
-    problems.push(`${encrypted} is not a usable encrypted Secret: ${(error as Error).message}`);
+    committed = readCommittedSecret(cluster, distDir);
+  } catch {
+    return problems;
   }
+  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, cluster.namespace ?? 'flux-system');
+  if (reason) problems.push(`${encrypted} must be re-encrypted (${reason}): run npm run synth where a key opens it, or rotate the token`);
+  if (committed?.state.legacyFingerprint) problems.push(`${encrypted} carries the plaintext fingerprint older versions wrote, which lets weak tokens be guessed offline: run npm run synth where its key is, or rotate the token`);
   return problems;
 }
 

@@ -1,7 +1,9 @@
 // `webhook github <cluster>`: creates or updates the repository webhook through GitHub's REST API.
 import { Octokit } from '@octokit/rest';
 import { ClusterConfig } from '../../lib/flux-cluster';
+import { TokenStore } from '../../lib/token-store';
 import { ReceiverType } from '../../lib/webhook-receiver';
+import { webhookTokenProblem } from '../../lib/webhook-token';
 import { clusterOf, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { fullName, GithubRepository, githubRepositoryOf } from './github-repository';
@@ -39,20 +41,30 @@ function masked(request: HookRequest): HookRequest {
   return { ...request, body: { ...request.body, config: { ...request.body.config, secret: MASK } } };
 }
 
-/** A hook points at our Receiver if it has its host and path, or its host:port and an older /hook/ path (a rotated token). */
-function matchHook(hooks: { id: number; config: { url?: string } }[], url: string): { id: number; reason: string } | undefined {
-  const wanted = new URL(url);
-  const parsed = hooks.flatMap((hook) => {
+/**
+ * The hook that points at this Receiver: one whose URL is its current one, or the one before the
+ * last rotation (from `webhook-token.previous`). Never a hook that merely shares a host and port:
+ * that may be another cluster's, or a rotation this clone does not know about.
+ */
+function matchHook(hooks: { id: number; config: { url?: string } }[], url: string, previousUrl: string | undefined): { id: number; reason: string } | undefined {
+  const normalized = (text: string | undefined) => {
     try {
-      return [{ id: hook.id, url: new URL(hook.config.url ?? '') }];
+      return new URL(text ?? '').href;
     } catch {
-      return [];
+      return undefined;
     }
-  });
-  const same = parsed.find((hook) => hook.url.hostname === wanted.hostname && hook.url.pathname === wanted.pathname);
-  if (same) return { id: same.id, reason: 'same host and path' };
-  const stale = parsed.find((hook) => hook.url.host === wanted.host && hook.url.pathname.startsWith('/hook/'));
-  return stale && { id: stale.id, reason: `same host, older path ${stale.url.pathname} (the token changed)` };
+  };
+  const same = hooks.find((hook) => normalized(hook.config.url) === normalized(url));
+  if (same) return { id: same.id, reason: 'same URL' };
+  const previous = previousUrl === undefined ? undefined : hooks.find((hook) => normalized(hook.config.url) === normalized(previousUrl));
+  return previous && { id: previous.id, reason: 'the URL before the last token rotation' };
+}
+
+/** The token the last rotation replaced, if this clone made it and it is well formed. */
+function readPreviousToken(cluster: ClusterConfig, options: ContextOptions): string | undefined {
+  const store = new TokenStore(options.secretsDir ?? 'secrets');
+  const previous = store.readPrivate(store.previousTokenFile(cluster.name));
+  return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
 
 /** GitHub's answer in the user's words. */
@@ -103,9 +115,11 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
   const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
   const octokit = githubToken ? new Octokit({ auth: githubToken, baseUrl: options.apiUrl, userAgent: 'flux-infra', log: quiet }) : undefined;
   const changes: HookChange[] = [];
+  const previousToken = readPreviousToken(cluster, options);
   for (const target of receiverTargets(cluster, token, options.receiver)) {
     if ((target.receiver.type ?? ReceiverType.GITHUB) !== ReceiverType.GITHUB) continue;
     const url = requireUrl(cluster, target, fleetFile);
+    const previousUrl = previousToken === undefined ? undefined : receiverTargets(cluster, previousToken, target.receiver.name)[0].url;
     for (const repository of repositoriesOf(cluster, target.receiver.sources, options.apiUrl)) {
       const name = fullName(repository);
       const config = { url, content_type: 'json' as const, insecure_ssl: '0' as const, secret: token };
@@ -113,7 +127,7 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
       try {
         if (octokit) {
           const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { owner: repository.owner, repo: repository.name, per_page: 100 });
-          existing = matchHook(hooks as any, url);
+          existing = matchHook(hooks as any, url, previousUrl);
         }
       } catch (error) {
         throw explainGithubError(error, name);

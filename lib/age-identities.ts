@@ -1,0 +1,55 @@
+// The age identities (private keys) at hand for a cluster, from where sops itself looks for them,
+// plus the cluster's own key file. This file does I/O: synth and the tools use it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { identityToRecipient } from 'age-encryption';
+import { TokenStore } from './token-store';
+
+export interface AgeIdentity {
+  /** `AGE-SECRET-KEY-1...` (X25519) or `AGE-SECRET-KEY-PQ-1...` (hybrid post-quantum). */
+  readonly identity: string;
+  /** Its public key, `age1...`. */
+  readonly recipient: string;
+  /** Where it was found, for messages: a file path or a variable name. */
+  readonly origin: string;
+}
+
+/** The identities in an age key file's text (age-keygen's format: `#` comments, one key per line). */
+export function identitiesIn(text: string): string[] {
+  return text.split(/\s+/).filter((word) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(word));
+}
+
+function readKeyFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every identity that may open a cluster's committed Secret: `secrets/<cluster>/age.agekey`, then
+ * what sops reads: `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`, and `sops/age/keys.txt` in the user's config
+ * folder (`XDG_CONFIG_HOME`, else `HOME/.config`, both from `env`). Duplicates are dropped.
+ */
+export async function ageIdentitiesFor(cluster: string, store: TokenStore, env: NodeJS.ProcessEnv): Promise<AgeIdentity[]> {
+  const found: { identity: string; origin: string }[] = [];
+  const fromFile = (file: string | undefined) => {
+    if (file === undefined || !existsSync(file)) return;
+    for (const identity of identitiesIn(readKeyFile(file) ?? '')) found.push({ identity, origin: file });
+  };
+  fromFile(store.ageKeyFile(cluster));
+  fromFile(env.SOPS_AGE_KEY_FILE || undefined);
+  for (const identity of identitiesIn(env.SOPS_AGE_KEY ?? '')) found.push({ identity, origin: 'SOPS_AGE_KEY' });
+  const configHome = env.XDG_CONFIG_HOME || (env.HOME ? join(env.HOME, '.config') : undefined);
+  fromFile(configHome === undefined ? undefined : join(configHome, 'sops', 'age', 'keys.txt'));
+
+  const seen = new Set<string>();
+  const identities: AgeIdentity[] = [];
+  for (const { identity, origin } of found) {
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    identities.push({ identity, origin, recipient: await identityToRecipient(identity) });
+  }
+  return identities;
+}

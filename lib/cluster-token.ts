@@ -1,0 +1,110 @@
+// The one place that decides a cluster's webhook token, for synth, rotate-token and every webhook
+// command. This file does I/O (dist/, secrets/, the environment); constructs never do.
+//
+// Where a cluster has sops.ageRecipients, the committed encrypted Secret is the token: whoever holds
+// one of its age keys reads the token from it, and a local copy that differs is stale (a rotation
+// made in another clone). Without a key, the local token is used as it is, unverified.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgeIdentity, ageIdentitiesFor } from './age-identities';
+import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
+import { ClusterConfig, FluxCluster } from './flux-cluster';
+import { tokenEnvironmentVariable, TokenStore } from './token-store';
+import { WebhookTokenSecret } from './webhook-token-secret';
+
+export interface CommittedSecret {
+  /** The file's path. */
+  readonly file: string;
+  /** Its bytes, kept as they are unless something it encrypts changed. */
+  readonly text: string;
+  readonly state: EncryptedSecretState;
+}
+
+export interface ClusterToken {
+  /** The token to use, or undefined when none is here. */
+  readonly token?: string;
+  /** Where it came from, for messages. */
+  readonly origin?: string;
+  /** The token is the committed one, read with a key: it is what the cluster gets. */
+  readonly verified: boolean;
+  /** The committed encrypted Secret, for clusters with age recipients that have one. */
+  readonly committed?: CommittedSecret;
+  /** What the user should know: a stale local token. */
+  readonly warnings: string[];
+}
+
+export interface ClusterTokenOptions {
+  readonly distDir: string;
+  readonly secretsDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  /**
+   * Read tokens and keys at all. Off (CI), only the committed file is read and checked.
+   * @default true
+   */
+  readonly secrets?: boolean;
+}
+
+/** Path of a cluster's committed encrypted Secret. */
+export function encryptedSecretFile(distDir: string, cluster: string): string {
+  return join(distDir, 'clusters', cluster, FluxCluster.FILES.encryptedTokenSecret);
+}
+
+/** Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and the fix otherwise. */
+export function readCommittedSecret(cluster: ClusterConfig, distDir: string): CommittedSecret | undefined {
+  const file = encryptedSecretFile(distDir, cluster.name);
+  if (!cluster.sops || !existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  let state: EncryptedSecretState;
+  try {
+    state = inspectEncryptedSecret(text);
+  } catch (error) {
+    if (!(error instanceof EncryptedSecretError)) throw error;
+    throw committedFileError(file, error.message);
+  }
+  if (state.name !== WebhookTokenSecret.DEFAULT_NAME) {
+    throw committedFileError(file, `it holds Secret ${state.name}, but the Receivers read ${WebhookTokenSecret.DEFAULT_NAME}`);
+  }
+  return { file, text, state };
+}
+
+function committedFileError(file: string, what: string): Error {
+  return new Error(`${file}: ${what}; it is left as it is: restore it from git (git checkout -- ${file}), or rotate the token`);
+}
+
+/**
+ * The cluster's token and where it came from. For a cluster with age recipients and a committed
+ * Secret that a key at hand opens, that Secret's token, and:
+ * - its environment variable holding another token is an error (it would be encrypted over a rotation);
+ * - a local token file holding another one is stale: a warning says how to replace it.
+ * Otherwise the variable, else the token file. A committed file that is malformed or does not
+ * open with its own recipient's key is an error.
+ */
+export async function resolveClusterToken(cluster: ClusterConfig, options: ClusterTokenOptions): Promise<ClusterToken> {
+  const store = new TokenStore(options.secretsDir);
+  const committed = readCommittedSecret(cluster, options.distDir);
+  if (options.secrets === false) return { verified: false, committed, warnings: [] };
+
+  const local = store.fromEnvironment(cluster.name, options.env) ?? store.fromFile(cluster.name);
+  if (committed === undefined) return { ...local, verified: false, warnings: [] };
+
+  const identities: AgeIdentity[] = await ageIdentitiesFor(cluster.name, store, options.env);
+  let opened;
+  try {
+    opened = await openEncryptedSecret(committed.text, committed.state, identities);
+  } catch (error) {
+    if (!(error instanceof EncryptedSecretError)) throw error;
+    throw committedFileError(committed.file, error.message);
+  }
+  if (opened === undefined) return { ...local, verified: false, committed, warnings: [] };
+
+  const origin = `${committed.file} (opened with ${opened.identity.origin})`;
+  const warnings: string[] = [];
+  if (local !== undefined && local.token !== opened.token) {
+    const variable = tokenEnvironmentVariable(cluster.name);
+    if (local.origin === variable) {
+      throw new Error(`${variable} holds another token than the committed ${committed.file}: unset it (to change the token, run npm run secrets -- rotate-token ${cluster.name})`);
+    }
+    warnings.push(`${local.origin} is stale: the committed ${committed.file} holds another token (rotated in another clone?), and that one is used; to replace the local copy run npm run secrets -- take-token ${cluster.name}`);
+  }
+  return { token: opened.token, origin, verified: true, committed, warnings };
+}
