@@ -55,6 +55,7 @@ export function finishRotation(store: TokenStore, journal: RotationJournal): voi
   if (store.readPrivate(store.tokenFile(cluster)) !== journal.token) {
     store.writePrivate(store.tokenFile(cluster), journal.token, { overwrite: true });
   }
+  failpoint('rotation-token-stored');
   store.remove(store.rotationJournalFile(cluster));
 }
 

@@ -101,3 +101,16 @@ test('fails on YAML that does not parse, and on duplicate keys, with the line', 
   expect(problemsOf('')).toEqual(['fleet.yaml: clusters: is required (record)']);
   expect(problemsOf('clusters: {}\n')).toEqual(['fleet.yaml:1:11: clusters: lists no cluster']);
 });
+
+test('fails on two clusters that would receive webhooks at one address and port, naming both', () => {
+  const document = parseDocument(BASE_FLEET);
+  document.setIn(['clusters', 'staging', 'webhook', 'address'], 'Hooks.example.com');
+  const production = parseDocument(BASE_FLEET).getIn(['clusters', 'staging']) as any;
+  production.setIn(['webhook', 'address'], 'hooks.example.com');
+  document.setIn(['clusters', 'production'], production);
+  expect(problemsOf(document.toString())).toEqual([
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.production\.webhook\.nodePort: clusters staging and production both receive webhooks at hooks\.example\.com:31234: give each cluster its own address or nodePort$/),
+  ]);
+  production.setIn(['webhook', 'nodePort'], 31235);
+  expect(parseFleet(document.toString()).clusters).toHaveLength(2);
+});

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { synthesizeHoldingLock, SynthResult } from '../main';
 import { resolveClusterToken } from '../lib/cluster-token';
 import { failpoint } from '../lib/failpoint';
@@ -54,13 +54,7 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
     const recipient = await identityToRecipient(identity);
     let fleetText: string | undefined;
     if (options.writeFleet || options.replaceRecipients) {
-      const document = parseDocument(readFileSync(fleetFile, 'utf8'));
-      const path = ['clusters', cluster, 'sops', 'ageRecipients'];
-      const existing = document.getIn(path);
-      if (isSeq(existing) && !options.replaceRecipients) existing.add(recipient);
-      else if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(path, [recipient]);
-      else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
-      fleetText = document.toString({ lineWidth: 0, flowCollectionPadding: false });
+      fleetText = withRecipient(readFileSync(fleetFile, 'utf8'), cluster, recipient, options.replaceRecipients ?? false);
       parseFleet(fleetText, fleetFile);
     }
     const created = (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -68,6 +62,31 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
     if (fleetText !== undefined) writeFileAtomically(fleetFile, fleetText);
     return { recipient, keyFile, fleetUpdated: fleetText !== undefined };
   });
+}
+
+/**
+ * The fleet file with `recipient` added to (or replacing) the cluster's age recipients. An existing
+ * list is edited in the text itself, so every other byte, comments and their alignment included,
+ * stays as it was; a cluster without sops gets the block through the YAML library.
+ */
+function withRecipient(text: string, cluster: string, recipient: string, replace: boolean): string {
+  const document = parseDocument(text);
+  const list = document.getIn(['clusters', cluster, 'sops', 'ageRecipients'], true);
+  if (isSeq(list) && list.range && list.items.length > 0) {
+    const [start, end] = list.range;
+    if (list.flow) {
+      const items = replace ? [recipient] : [...list.items.map((item) => String(isScalar(item) ? item.value : item)), recipient];
+      return `${text.slice(0, start)}[${items.join(', ')}]${text.slice(end)}`;
+    }
+    const indent = ' '.repeat(start - text.lastIndexOf('\n', start - 1) - 1);
+    const lastItemEnd = (list.items.at(-1) as { range?: [number, number, number] }).range?.[1] ?? end;
+    return replace
+      ? `${text.slice(0, start)}- ${recipient}${text.slice(lastItemEnd)}`
+      : `${text.slice(0, lastItemEnd)}\n${indent}- ${recipient}${text.slice(lastItemEnd)}`;
+  }
+  if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(['clusters', cluster, 'sops', 'ageRecipients'], [recipient]);
+  else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
+  return document.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 /** Replaces `file` in one step (temporary file created exclusively, then renamed), so it is never half-written. */

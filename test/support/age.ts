@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,4 +24,15 @@ export function ageKeygen(): AgeKey {
 /** The data key of a sops `enc` armor, decrypted by the real age CLI. */
 export function ageDecrypt(armored: string, key: AgeKey): Buffer {
   return execFileSync('age', ['--decrypt', '-i', key.file], { input: armored });
+}
+
+/** A new key pair from the age library, its key file written into `folder` (age-keygen's format). */
+export async function ageKeyIn(folder: string): Promise<AgeKey> {
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, `${recipient.slice(4, 12)}.agekey`);
+  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
+  return { file, identity, recipient };
 }

@@ -1,0 +1,38 @@
+import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { join } from 'node:path';
+import { NODE_TS, NODE_TS_ENV } from './synth';
+import { Workspace } from './tree';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The scripts package.json runs, by npm script name. */
+export const SCRIPTS = { synth: 'main.ts', secrets: 'tools/secrets.ts', webhook: 'tools/webhook.ts' } as const;
+
+/** The environment a command gets in `ws`: its paths, no token or key from this machine, plus `extra`. */
+function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...NODE_TS_ENV };
+  for (const name of Object.keys(env)) {
+    if (/^(FLUX_INFRA_|SOPS_AGE_|GITHUB_)/.test(name)) delete env[name];
+  }
+  return {
+    ...env,
+    FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, FLUX_INFRA_SOPS_CONFIG: ws.sopsConfigFile,
+    XDG_CONFIG_HOME: join(ws.root, '.config'),
+    ...extra,
+  };
+}
+
+/** Runs an npm script's program as `npm run <script> -- <args>` would, in a real process, from `ws`. */
+export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...NODE_TS, join(ROOT, SCRIPTS[script]), ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
+}
+
+/** The same, started without waiting: resolves with its exit status and output. */
+export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  const child = spawn(process.execPath, [...NODE_TS, join(ROOT, SCRIPTS[script]), ...args], { cwd: ws.root, env: environment(ws, env) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+}
