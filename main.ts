@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { App } from 'cdk8s';
 import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from './lib/dist-writer';
 import { planEncryptedSecret } from './lib/encrypted-secret';
-import { encryptedSecretFile, resolveClusterToken } from './lib/cluster-token';
+import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './lib/cluster-token';
 import { failpoint } from './lib/failpoint';
 import { withRecoveredRepository } from './lib/token-rotation';
 import { Fleet, parseFleet } from './lib/fleet';
@@ -55,6 +55,8 @@ export interface SynthPlan {
   readonly encrypted: string[];
   /** Things the user should know that are not errors. */
   readonly notes: string[];
+  /** The token each committed encrypted Secret holds, where known: recorded beside the token file. */
+  readonly committedTokens: { cluster: string; content: string; token: string }[];
 }
 
 export interface SynthResult extends SynthPlan {
@@ -94,6 +96,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   const newTokens: { cluster: string; token: string }[] = [];
   const encrypted: string[] = [];
   const notes: string[] = [];
+  const committedTokens: { cluster: string; content: string; token: string }[] = [];
   for (const config of fleet.clusters) {
     const clusterDir = `clusters/${config.name}`;
     const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets });
@@ -137,11 +140,13 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
       });
       if (plan.rewritten) encrypted.push(`${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret} (${plan.rewritten})`);
       if (plan.note) notes.push(plan.note);
+      const held = plan.rewritten ? token : resolved.verified ? resolved.token : undefined;
+      if (held !== undefined) committedTokens.push({ cluster: config.name, content: plan.content, token: held });
       distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret}`, content: plan.content });
     }
     distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.readme}`, content: clusterReadme(cluster) });
   }
-  return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes };
+  return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
 }
 
 /** Synthesizes every cluster of the fleet file into `distDir`, holding the repository lock, or throws without writing it. */
@@ -171,6 +176,7 @@ export async function synthesizeHoldingLock(options: SynthOptions = {}): Promise
     return file;
   });
   writeSopsConfig(plan.sopsConfig);
+  for (const { cluster, content, token } of plan.committedTokens) recordCommittedToken(store, cluster, content, token);
   return { ...plan, dist, secretFiles, generatedTokens };
 }
 

@@ -14,6 +14,19 @@ export interface AgeIdentity {
   readonly origin: string;
 }
 
+/** Public keys by identity: deriving one is an X25519 (or ML-KEM) computation, repeated for every cluster otherwise. */
+const recipients = new Map<string, Promise<string>>();
+
+async function recipientOf(identity: string, origin: string): Promise<string> {
+  if (!recipients.has(identity)) recipients.set(identity, identityToRecipient(identity));
+  try {
+    return await recipients.get(identity)!;
+  } catch {
+    recipients.delete(identity);
+    throw new Error(`${origin} holds an age identity that is not valid: copy it again from age-keygen's output`);
+  }
+}
+
 /** The identities in an age key file's text (age-keygen's format: `#` comments, one key per line). */
 export function identitiesIn(text: string): string[] {
   return text.split(/\s+/).filter((word) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(word));
@@ -49,7 +62,7 @@ export async function ageIdentitiesFor(cluster: string, store: TokenStore, env: 
   for (const { identity, origin } of found) {
     if (seen.has(identity)) continue;
     seen.add(identity);
-    identities.push({ identity, origin, recipient: await identityToRecipient(identity) });
+    identities.push({ identity, origin, recipient: await recipientOf(identity, origin) });
   }
   return identities;
 }

@@ -4,6 +4,7 @@
 // Where a cluster has sops.ageRecipients, the committed encrypted Secret is the token: whoever holds
 // one of its age keys reads the token from it, and a local copy that differs is stale (a rotation
 // made in another clone). Without a key, the local token is used as it is, unverified.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
@@ -31,6 +32,45 @@ export interface ClusterToken {
   readonly committed?: CommittedSecret;
   /** What the user should know: a stale local token. */
   readonly warnings: string[];
+  /** The token is known to be stale and no key is here to read the right one: commands must not use it. */
+  readonly stale?: boolean;
+}
+
+/** sha256 of a text, hex: identifies committed bytes and tokens in the local record. */
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * What `secrets/<cluster>/webhook-token.committed` holds: the hashes of the committed file's bytes and
+ * of the token file's token when a key showed that the one holds the other. While both still match,
+ * the token file is the committed token without opening the file again (age's X25519 is the
+ * costly part of a synth), and without a key a committed file that changed since (a pulled
+ * rotation) is told apart from one that did not. It stays in the local, 0600 secrets folder.
+ */
+function committedRecord(committedText: string, token: string): string {
+  return `${JSON.stringify({ committed: digest(committedText), token: digest(token) })}\n`;
+}
+
+/** Records that the token file holds `token`, the token of the committed file `committedText`, if it does. */
+export function recordCommittedToken(store: TokenStore, cluster: string, committedText: string, token: string): void {
+  if (store.fromFile(cluster)?.token !== token) return;
+  const record = committedRecord(committedText, token);
+  if (store.readPrivate(store.committedRecordFile(cluster)) !== record) store.writePrivate(store.committedRecordFile(cluster), record, { overwrite: true });
+}
+
+type RecordMatch = 'matches' | 'committed-changed' | 'none';
+
+function recordMatch(store: TokenStore, cluster: string, committedText: string, token: string): RecordMatch {
+  const text = store.readPrivate(store.committedRecordFile(cluster));
+  if (text === undefined) return 'none';
+  try {
+    const record = JSON.parse(text);
+    if (record.token !== digest(token)) return 'none';
+    return record.committed === digest(committedText) ? 'matches' : 'committed-changed';
+  } catch {
+    return 'none';
+  }
 }
 
 export interface ClusterTokenOptions {
@@ -84,8 +124,14 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
   const committed = readCommittedSecret(cluster, options.distDir);
   if (options.secrets === false) return { verified: false, committed, warnings: [] };
 
-  const local = store.fromEnvironment(cluster.name, options.env) ?? store.fromFile(cluster.name);
+  const fromEnvironment = store.fromEnvironment(cluster.name, options.env);
+  const fromFile = store.fromFile(cluster.name);
+  const local = fromEnvironment ?? fromFile;
   if (committed === undefined) return { ...local, verified: false, warnings: [] };
+  const record = fromFile === undefined ? 'none' : recordMatch(store, cluster.name, committed.text, fromFile.token);
+  if (record === 'matches' && (fromEnvironment === undefined || fromEnvironment.token === fromFile!.token)) {
+    return { token: fromFile!.token, origin: fromFile!.origin, verified: true, committed, warnings: [] };
+  }
 
   const identities: AgeIdentity[] = await ageIdentitiesFor(cluster.name, store, options.env);
   let opened;
@@ -95,7 +141,13 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
     if (!(error instanceof EncryptedSecretError)) throw error;
     throw committedFileError(committed.file, error.message);
   }
-  if (opened === undefined) return { ...local, verified: false, committed, warnings: [] };
+  if (opened === undefined) {
+    // No key: a token file checked against an older committed file is stale (a rotation was pulled).
+    const warnings = record === 'committed-changed' && local === fromFile
+      ? [`${fromFile!.origin} is stale: ${committed.file} changed since this token was checked against it (a rotation pulled?); put an age key that opens it in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE and run npm run secrets -- take-token ${cluster.name}`]
+      : [];
+    return { ...local, verified: false, stale: warnings.length > 0, committed, warnings };
+  }
 
   const origin = `${committed.file} (opened with ${opened.identity.origin})`;
   const warnings: string[] = [];

@@ -105,6 +105,14 @@ export class TokenStore {
     return `${this.tokenFile(cluster)}.stale`;
   }
 
+  /**
+   * Path of the record that the token file holds the token of the committed encrypted Secret whose
+   * bytes have a given hash, as checked with a key (see cluster-token.ts).
+   */
+  public committedRecordFile(cluster: string): string {
+    return `${this.tokenFile(cluster)}.committed`;
+  }
+
   /** Path of the journal of a token rotation under way (see token-rotation.ts). */
   public rotationJournalFile(cluster: string): string {
     return join(this.directory, cluster, 'rotation.json');

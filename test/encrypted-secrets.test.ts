@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize } from '../main';
@@ -114,13 +114,23 @@ describe('bad input keeps dist/ and the secrets folder as they were', () => {
     return { key, ws, dist: readTree(ws.distDir), secrets: readTree(ws.secretsDir) };
   }
 
-  test('fails where recipients changed but no token is at hand', async () => {
+  test('fails where recipients changed but no token known to be the committed one is at hand', async () => {
     const { ws, dist } = await prepared();
     writeFile(ws.fleetFile, fleetFor([ageKeygen().recipient]));
     await expect(synthesize({ ...options(ws), secrets: false })).rejects.toThrow(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs a key that opens it now/);
-    // A local token is not enough: it may be stale.
+    // A local token never checked against the committed file is not enough: it may be stale.
+    rmSync(`${paths(ws).token}.committed`);
     await expect(synthesize(options(ws))).rejects.toThrow(/must be re-encrypted \(its age recipients changed\), which needs a key that opens it now .*rotate-token staging/);
     expect(readTree(ws.distDir)).toEqual(dist);
+  });
+
+  test('re-encrypts with a local token that a key showed to be the committed one, while the file is unchanged', async () => {
+    const { ws } = await prepared();
+    expect(JSON.parse(readFileSync(`${paths(ws).token}.committed`, 'utf8'))).toEqual({ committed: expect.stringMatching(/^[0-9a-f]{64}$/), token: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const other = ageKeygen();
+    writeFile(ws.fleetFile, fleetFor([other.recipient]));
+    expect((await synthesize(options(ws))).encrypted).toEqual(['clusters/staging/webhook-token-secret.sops.yaml (its age recipients changed)']);
+    expect(await decryptedToken(paths(ws).encrypted, other)).toBe(readFileSync(paths(ws).token, 'utf8'));
   });
 
   test.each([

@@ -92,6 +92,13 @@ describe('two clones of one repository', () => {
     expect(git(b.root, 'status', '--porcelain')).toBe('');
     expect(read(encryptedFile(b))).toBe(read(encryptedFile(a)));
 
+    // Without the key, the token checked against the old committed file is known to be stale.
+    const keyless = { ...b, secretsDir: `${b.root}-keyless` };
+    roots.push(keyless.secretsDir);
+    cpSync(b.secretsDir, keyless.secretsDir, { recursive: true });
+    rmSync(join(keyless.secretsDir, 'staging', 'age.agekey'));
+    await expect(payloadUrls('staging', { ...keyless, env: {} })).rejects.toThrow(/webhook-token is stale: .* changed since this token was checked against it \(a rotation pulled\?\)/);
+
     const url = runScript(b, 'webhook', ['url', 'staging']);
     expect(url.status).toBe(0);
     expect(url.stdout.trim()).toBe(`http://203.0.113.10:31234${hookPath(rotated)}`);

@@ -10,8 +10,8 @@ const ROOT = join(__dirname, '..');
 const SIZES = [1, 10, 100, 1000];
 const RUNS = 3;
 
-/** A fleet of `clusters` clusters, each with 3 sources, 5 apps, one Receiver and a NodePort. */
-export function syntheticFleet(clusters: number): string {
+/** A fleet of `clusters` clusters, each with 3 sources, 5 apps, one Receiver and a NodePort, and with `ageRecipient` its token Secret encrypted. */
+export function syntheticFleet(clusters: number, ageRecipient?: string): string {
   const lines = ['clusters:'];
   for (let index = 0; index < clusters; index++) {
     const name = `c${String(index).padStart(4, '0')}`;
@@ -24,6 +24,7 @@ export function syntheticFleet(clusters: number): string {
       lines.push(`      - name: app-${app}`, `        source: src-${app % 3}`, `        path: ./deploy/app-${app}/${name}`, '        interval: 1h');
     }
     lines.push('    receivers:', '      - name: push', '        sources: [src-0, src-1, src-2]');
+    if (ageRecipient) lines.push('    sops:', `      ageRecipients: [${ageRecipient}]`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -33,10 +34,22 @@ interface Run {
   readonly peakRssMb: number;
 }
 
+interface MeasureOptions {
+  /** Copied in as dist/ before the run. @default an empty dist/ */
+  readonly startFrom?: string;
+  /** Keep dist/ and secrets/ as the previous run left them (a re-synth). @default false */
+  readonly keep?: boolean;
+  /** Read and make tokens, with this environment (keys). @default no secrets */
+  readonly secretsEnv?: NodeJS.ProcessEnv;
+}
+
 /** Runs a command from the repository root with synth's paths in `workdir`, timing it and reading the peak RSS of every node process it started. */
-function measure(command: string, args: string[], workdir: string, fleetFile: string, startFrom?: string): Run {
-  rmSync(join(workdir, 'dist'), { recursive: true, force: true });
-  if (startFrom) cpSync(startFrom, join(workdir, 'dist'), { recursive: true });
+function measure(command: string, args: string[], workdir: string, fleetFile: string, options: MeasureOptions = {}): Run {
+  if (!options.keep) {
+    rmSync(join(workdir, 'dist'), { recursive: true, force: true });
+    rmSync(join(workdir, 'secrets'), { recursive: true, force: true });
+  }
+  if (options.startFrom) cpSync(options.startFrom, join(workdir, 'dist'), { recursive: true });
   // Flush the previous run's deletions first, so that the disk's write-back is not timed in this run.
   spawnSync('sync');
   const started = process.hrtime.bigint();
@@ -50,14 +63,33 @@ function measure(command: string, args: string[], workdir: string, fleetFile: st
       FLUX_INFRA_DIST: join(workdir, 'dist'),
       FLUX_INFRA_SECRETS: join(workdir, 'secrets'),
       FLUX_INFRA_SOPS_CONFIG: join(workdir, '.sops.yaml'),
-      FLUX_INFRA_NO_SECRETS: '1',
       CDK8S_CHECK_UPGRADE: 'false',
+      ...(options.secretsEnv ?? { FLUX_INFRA_NO_SECRETS: '1' }),
     },
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
   const peaks = [...result.stderr.matchAll(/flux-infra-bench maxrss_kb=(\d+)/g)].map((match) => Number(match[1]));
   return { seconds, peakRssMb: Math.max(...peaks) / 1024 };
+}
+
+/**
+ * 1000 clusters whose token Secrets are committed encrypted, with the key at hand: the first synth
+ * (new tokens, each encrypted) and a re-synth where nothing changed (each committed Secret opened
+ * and its MAC checked, then kept).
+ */
+async function sopsFleet(workdir: string): Promise<{ first: Run; noop: Run }> {
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+  const identity = await generateX25519Identity();
+  const keyFile = join(workdir, 'bench.agekey');
+  writeFileSync(keyFile, `${identity}\n`, { mode: 0o600 });
+  const fleetFile = join(workdir, 'fleet-sops-1000.yaml');
+  writeFileSync(fleetFile, syntheticFleet(1000, await identityToRecipient(identity)));
+  const secretsEnv = { SOPS_AGE_KEY_FILE: keyFile };
+  const first = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, fleetFile, { secretsEnv }));
+  const noop = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, fleetFile, { secretsEnv, keep: true }));
+  process.stderr.write(`  1000 SOPS clusters: first ${first.seconds.toFixed(2)} s, no-op ${noop.seconds.toFixed(2)} s\n`);
+  return { first, noop };
 }
 
 function median(runs: Run[]): Run {
@@ -78,7 +110,7 @@ const BASELINE = [process.execPath, [
   '--app', 'npx ts-node -O \'{"module":"commonjs","moduleResolution":"node16"}\' main.ts',
 ]] as const;
 
-function main(): void {
+async function main(): Promise<void> {
   const workdir = mkdtempSync(join(tmpdir(), 'flux-infra-bench-'));
   try {
     const sizes = SIZES.map((clusters) => {
@@ -92,7 +124,8 @@ function main(): void {
     baselineArgs[4] = join(workdir, '.cdk8s.out');
     const baseline = repeat(RUNS, () => measure(BASELINE[0], baselineArgs, workdir, join(workdir, 'fleet-1.yaml')));
     // The default fleet's encrypted Secret is kept, not made, without its token: start from the committed dist/.
-    const defaultFleet = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, join(ROOT, 'fleet.yaml'), join(ROOT, 'dist')));
+    const defaultFleet = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, join(ROOT, 'fleet.yaml'), { startFrom: join(ROOT, 'dist') }));
+    const sops = await sopsFleet(workdir);
     const at = (clusters: number) => sizes.find((size) => size.clusters === clusters)!.seconds;
     const marginal10to100 = ((at(100) - at(10)) / 90) * 1000;
     const marginal100to1000 = ((at(1000) - at(100)) / 900) * 1000;
@@ -102,6 +135,7 @@ function main(): void {
       runsPerPoint: RUNS,
       sizes,
       baseline: { what: 'cdk8s synth + npx ts-node (type-checked), 1 cluster', ...baseline },
+      sops1000: sops,
       synthOneCluster: at(1),
       ratioToBaseline: at(1) / baseline.seconds,
       defaultFleet: { ...defaultFleet, ratioToBaseline: defaultFleet.seconds / baseline.seconds },
@@ -111,12 +145,16 @@ function main(): void {
         thousandClustersUnder10s: big.seconds < 10,
         thousandClustersUnder1GiB: big.peakRssMb < 1024,
         marginalCostFlat: marginal100to1000 / marginal10to100 <= 1.3,
+        thousandSopsClustersFirstSynthUnder15s: sops.first.seconds < 15,
+        thousandSopsClustersNoopUnder10s: sops.noop.seconds < 10,
       },
     };
     const rows = [
       '| clusters | wall (s) | per cluster (ms) | peak RSS (MiB) |',
       '| ---: | ---: | ---: | ---: |',
       ...sizes.map((size) => `| ${size.clusters} | ${size.seconds.toFixed(2)} | ${size.msPerCluster.toFixed(1)} | ${size.peakRssMb.toFixed(0)} |`),
+      `| 1000 with SOPS, first synth (key at hand) | ${sops.first.seconds.toFixed(2)} | ${sops.first.seconds.toFixed(1)} | ${sops.first.peakRssMb.toFixed(0)} |`,
+      `| 1000 with SOPS, nothing changed | ${sops.noop.seconds.toFixed(2)} | ${sops.noop.seconds.toFixed(1)} | ${sops.noop.peakRssMb.toFixed(0)} |`,
       `| default fleet (npm run synth) | ${defaultFleet.seconds.toFixed(2)} | | ${defaultFleet.peakRssMb.toFixed(0)} |`,
       `| baseline: cdk8s synth + ts-node, 1 cluster | ${baseline.seconds.toFixed(2)} | | ${baseline.peakRssMb.toFixed(0)} |`,
     ];
@@ -129,4 +167,4 @@ function main(): void {
   }
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

@@ -6,7 +6,7 @@ import { generateHybridIdentity, generateX25519Identity, identityToRecipient } f
 import { Command } from 'commander';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { synthesizeHoldingLock, SynthResult } from '../main';
-import { resolveClusterToken } from '../lib/cluster-token';
+import { recordCommittedToken, resolveClusterToken } from '../lib/cluster-token';
 import { failpoint } from '../lib/failpoint';
 import { lockFileFor } from '../lib/paths';
 import { withLock } from '../lib/repository-lock';
@@ -141,6 +141,8 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
     }
     failpoint('rotation-synthesized');
     finishRotation(store, journal);
+    const committed = synth.committedTokens.find((entry) => entry.cluster === cluster);
+    if (committed) recordCommittedToken(store, cluster, committed.content, token);
     const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token);
     const urls = targets.map((target) => ({ receiver: target.receiver.name, path: target.path, url: target.url }));
     const previousTokenFile = current.token === undefined ? undefined : store.previousTokenFile(cluster);
@@ -181,6 +183,7 @@ export async function takeToken(cluster: string, options: PathsOptions & { env?:
       store.writePrivate(staleFile, local, { overwrite: true });
     }
     store.writePrivate(tokenFile, resolved.token, { overwrite: true });
+    recordCommittedToken(store, cluster, resolved.committed!.text, resolved.token);
     return { tokenFile, staleFile, changed: true };
   });
 }

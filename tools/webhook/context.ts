@@ -41,6 +41,7 @@ export async function findToken(cluster: ClusterConfig, options: ContextOptions 
   }
   const resolved = await resolveClusterToken(cluster, { distDir, secretsDir, env: options.env ?? process.env });
   if (resolved.token === undefined) return undefined;
+  if (resolved.stale) throw new CommandError(resolved.warnings.join('; '));
   const warnings = [...resolved.warnings];
   if (resolved.committed !== undefined && !resolved.verified) {
     warnings.push(`${resolved.origin} is not checked against the committed ${resolved.committed.file}: no age key for it here; if a rotation was pulled, this token is stale`);
