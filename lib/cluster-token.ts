@@ -56,7 +56,7 @@ function committedRecord(committedText: string, token: string): string {
 export function recordCommittedToken(store: TokenStore, cluster: string, committedText: string, token: string): void {
   if (store.fromFile(cluster)?.token !== token) return;
   const record = committedRecord(committedText, token);
-  if (store.readPrivate(store.committedRecordFile(cluster)) !== record) store.writePrivate(store.committedRecordFile(cluster), record, { overwrite: true });
+  if (store.readPrivate(store.committedRecordFile(cluster)) !== record) store.writePrivate(store.committedRecordFile(cluster), record, { overwrite: true, durable: false });
 }
 
 type RecordMatch = 'matches' | 'committed-changed' | 'none';

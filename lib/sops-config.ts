@@ -1,9 +1,9 @@
 // `.sops.yaml`: the rules the sops CLI uses when someone encrypts by hand, generated to match what
 // synth encrypts. Flux never reads it. This file does I/O: main.ts uses it; constructs never do.
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
+import { writeFileAtomically } from './atomic-file';
 import { isGenerated } from './dist-writer';
 import { Fleet } from './fleet';
 import { GENERATED_HEADER } from './render';
@@ -57,11 +57,5 @@ export function writeSopsConfig(plan: SopsConfigPlan): void {
     rmSync(plan.file, { force: true });
     return;
   }
-  const temporary = `${plan.file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, plan.content, { flag: 'wx' });
-    renameSync(temporary, plan.file);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  writeFileAtomically(plan.file, plan.content);
 }

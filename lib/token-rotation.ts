@@ -7,9 +7,9 @@
 // the new token; the journal is then removed. A journal found later means the rotation was cut
 // short: if the token file already holds the new token it is finished, otherwise every file is put
 // back as it was, so a retried rotation starts from the token GitHub still has.
-import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomically } from './atomic-file';
 import { encryptedSecretFile } from './cluster-token';
 import { recoverInterruptedWrite } from './dist-writer';
 import { failpoint } from './failpoint';
@@ -59,27 +59,13 @@ export function finishRotation(store: TokenStore, journal: RotationJournal): voi
   store.remove(store.rotationJournalFile(cluster));
 }
 
-/** Writes `content` to `file` atomically, or removes the file when `content` is null. For dist/, not secrets. */
-function restorePublic(file: string, content: string | null): void {
-  if (content === null) {
-    rmSync(file, { force: true });
-    return;
-  }
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, content, { flag: 'wx' });
-    renameSync(temporary, file);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
-}
-
 /** Puts back every file a rotation may have changed, and removes its journal. */
 export function undoRotation(store: TokenStore, distDir: string, journal: RotationJournal): void {
   const { cluster } = journal;
   const encrypted = encryptedSecretFile(distDir, cluster);
   if (store.readPrivate(encrypted) !== (journal.encrypted ?? undefined) && existsSync(join(encrypted, '..'))) {
-    restorePublic(encrypted, journal.encrypted);
+    if (journal.encrypted === null) rmSync(encrypted, { force: true });
+    else writeFileAtomically(encrypted, journal.encrypted);
   }
   const restorePrivate = (file: string, content: string | null) => {
     if (content === null) store.remove(file);

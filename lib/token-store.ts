@@ -18,6 +18,9 @@ export interface ResolvedToken {
 
 /** The local secrets folder: one 0700 directory per cluster, 0600 files. */
 export class TokenStore {
+  /** Folders made private already by this store: once each, not once per file. */
+  private readonly privateFolders = new Set<string>();
+
   public constructor(public readonly directory: string) {}
 
   /** Path of a cluster's token file. */
@@ -57,16 +60,17 @@ export class TokenStore {
    * Writes a 0600 file in a 0700 folder, atomically: a temporary file created exclusively, synced,
    * then renamed over the file (or, with overwrite false, linked to it, which fails if the file
    * exists: no check-then-write race). A reader never sees half a file; a kill leaves at most a
-   * `*.tmp` file, which `removeTemporaryFiles` clears.
+   * `*.tmp` file, which `removeTemporaryFiles` clears. Synced to disk unless `durable` is false.
    */
-  public writePrivate(file: string, content: string, options: { overwrite: boolean }): void {
+  public writePrivate(file: string, content: string, options: { overwrite: boolean; durable?: boolean }): void {
     this.ensurePrivateDirectory(join(file, '..'));
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       const descriptor = openSync(temporary, 'wx', 0o600);
       try {
         writeSync(descriptor, content);
-        fsyncSync(descriptor);
+        // A token must survive a power cut once synth has used it; a cache (durable: false) need not.
+        if (options.durable ?? true) fsyncSync(descriptor);
       } finally {
         closeSync(descriptor);
       }
@@ -125,8 +129,10 @@ export class TokenStore {
 
   private ensurePrivateDirectory(directory: string): void {
     for (const folder of [this.directory, directory]) {
+      if (this.privateFolders.has(folder)) continue;
       mkdirSync(folder, { recursive: true, mode: 0o700 });
       chmodSync(folder, 0o700);
+      this.privateFolders.add(folder);
     }
   }
 }

@@ -1,11 +1,11 @@
 // `npm run secrets -- <command>`: a cluster's age key pair and webhook token rotation.
 // The logic is exported apart from the command line so tests call it directly.
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { synthesizeHoldingLock, SynthResult } from '../main';
+import { writeFileAtomically } from '../lib/atomic-file';
 import { recordCommittedToken, resolveClusterToken } from '../lib/cluster-token';
 import { failpoint } from '../lib/failpoint';
 import { lockFileFor } from '../lib/paths';
@@ -87,17 +87,6 @@ function withRecipient(text: string, cluster: string, recipient: string, replace
   if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(['clusters', cluster, 'sops', 'ageRecipients'], [recipient]);
   else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
   return document.toString({ lineWidth: 0, flowCollectionPadding: false });
-}
-
-/** Replaces `file` in one step (temporary file created exclusively, then renamed), so it is never half-written. */
-function writeFileAtomically(file: string, content: string): void {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, content, { flag: 'wx' });
-    renameSync(temporary, file);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
 }
 
 export interface RotationResult {
