@@ -2,6 +2,10 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
+  // Temporary files of the whole run live in one folder, removed at the end (see global-setup.js).
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   // SWC strips types only: `npm test` type-checks with tsc first, so jest stays fast.
   transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   // These packages ship ES modules only: compile them too.

@@ -7,6 +7,7 @@ import { FluxCluster } from '../lib/flux-cluster';
 import { sopsDecrypt } from '../lib/sops';
 import { createAgeKey, rotateToken, run } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
+import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, Workspace, writeFile } from './support/tree';
@@ -36,7 +37,7 @@ async function decryptedToken(file: string, key: AgeKey): Promise<string> {
 
 describe('a cluster with age recipients', () => {
   test('gets its token Secret encrypted into dist/, decryptable with its key, and no plaintext manifest', async () => {
-    const key = ageKeygen();
+    const key = await ageKeygen();
     const ws = workspace(fleetFor([key.recipient]));
     const result = await synthesize(options(ws));
     const { encrypted, token, sopsConfig } = paths(ws);
@@ -49,8 +50,8 @@ describe('a cluster with age recipients', () => {
     });
   });
 
-  test('the flux-system kustomization makes Flux decrypt with Secret sops-age (kubectl kustomize)', async () => {
-    const ws = workspace(fleetFor([ageKeygen().recipient]));
+  testWith('kubectl', 'the flux-system kustomization makes Flux decrypt with Secret sops-age (kubectl kustomize)', async () => {
+    const ws = workspace(fleetFor([(await ageKeygen()).recipient]));
     await synthesize(options(ws));
     const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
     for (const file of ['gotk-components.yaml', 'gotk-sync.yaml']) cpSync(join(__dirname, 'fixtures', file), join(fluxSystem, file));
@@ -62,7 +63,7 @@ describe('a cluster with age recipients', () => {
   });
 
   test('stays byte for byte the same: again, without secrets, and in a fresh clone with neither token nor key', async () => {
-    const key = ageKeygen();
+    const key = await ageKeygen();
     const ws = workspace(fleetFor([key.recipient]));
     await synthesize(options(ws));
     const before = readTree(ws.distDir);
@@ -80,7 +81,7 @@ describe('a cluster with age recipients', () => {
   });
 
   test('is re-encrypted when the recipients change, with the committed token read with a key, and only then', async () => {
-    const [a, b] = [ageKeygen(), ageKeygen()];
+    const [a, b] = await Promise.all([ageKeygen(), ageKeygen()]);
     const ws = workspace(fleetFor([a.recipient]));
     await synthesize(options(ws));
     const token = readFileSync(paths(ws).token, 'utf8');
@@ -97,7 +98,7 @@ describe('a cluster with age recipients', () => {
   });
 
   test('holds nothing that depends on the token but the SOPS ciphertexts', async () => {
-    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    const ws = workspace(fleetFor([(await ageKeygen()).recipient]));
     await synthesize(options(ws));
     const text = readFileSync(paths(ws).encrypted, 'utf8');
     expect(text).not.toMatch(/fingerprint|scrypt/);
@@ -108,7 +109,7 @@ describe('a cluster with age recipients', () => {
 
 describe('bad input keeps dist/ and the secrets folder as they were', () => {
   async function prepared() {
-    const key = ageKeygen();
+    const key = await ageKeygen();
     const ws = workspace(fleetFor([key.recipient]));
     await synthesize(options(ws));
     return { key, ws, dist: readTree(ws.distDir), secrets: readTree(ws.secretsDir) };
@@ -116,7 +117,7 @@ describe('bad input keeps dist/ and the secrets folder as they were', () => {
 
   test('fails where recipients changed but no token known to be the committed one is at hand', async () => {
     const { ws, dist } = await prepared();
-    writeFile(ws.fleetFile, fleetFor([ageKeygen().recipient]));
+    writeFile(ws.fleetFile, fleetFor([(await ageKeygen()).recipient]));
     await expect(synthesize({ ...options(ws), secrets: false })).rejects.toThrow(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs a key that opens it now/);
     // A local token never checked against the committed file is not enough: it may be stale.
     rmSync(`${paths(ws).token}.committed`);
@@ -127,7 +128,7 @@ describe('bad input keeps dist/ and the secrets folder as they were', () => {
   test('re-encrypts with a local token that a key showed to be the committed one, while the file is unchanged', async () => {
     const { ws } = await prepared();
     expect(JSON.parse(readFileSync(`${paths(ws).token}.committed`, 'utf8'))).toEqual({ committed: expect.stringMatching(/^[0-9a-f]{64}$/), token: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    const other = ageKeygen();
+    const other = await ageKeygen();
     writeFile(ws.fleetFile, fleetFor([other.recipient]));
     expect((await synthesize(options(ws))).encrypted).toEqual(['clusters/staging/webhook-token-secret.sops.yaml (its age recipients changed)']);
     expect(await decryptedToken(paths(ws).encrypted, other)).toBe(readFileSync(paths(ws).token, 'utf8'));
@@ -161,7 +162,7 @@ describe('bad input keeps dist/ and the secrets folder as they were', () => {
   });
 
   test('fails on a hand-written .sops.yaml, and never replaces it', async () => {
-    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    const ws = workspace(fleetFor([(await ageKeygen()).recipient]));
     writeFile(paths(ws).sopsConfig, 'creation_rules: []\n');
     await expect(synthesize(options(ws))).rejects.toThrow(/\.sops\.yaml was not written by flux-infra/);
     expect(readFileSync(paths(ws).sopsConfig, 'utf8')).toBe('creation_rules: []\n');
@@ -170,22 +171,26 @@ describe('bad input keeps dist/ and the secrets folder as they were', () => {
 });
 
 describe('npm run secrets', () => {
+  testWith('age', 'age-key writes a key file the real age CLI accepts', async () => {
+    const ws = workspace(BASE_FLEET);
+    const result = await createAgeKey('staging', { ...ws });
+    const sealed = execFileSync('age', ['--encrypt', '-r', result.recipient, '-a'], { input: 'hello' });
+    expect(execFileSync('age', ['--decrypt', '-i', result.keyFile], { input: sealed }).toString()).toBe('hello');
+  });
+
   test('age-key creates the private key (0600, age-keygen format) and adds the public key to the fleet file', async () => {
     const ws = workspace(BASE_FLEET);
     const result = await createAgeKey('staging', { ...ws, writeFleet: true, now: new Date('2026-11-25T00:00:00Z') });
     expect(modeOf(result.keyFile)).toBe(0o600);
     const text = readFileSync(result.keyFile, 'utf8');
     expect(text).toMatch(new RegExp(`^# created: 2026-11-25T00:00:00Z\\n# public key: ${result.recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`));
-    // The real age CLI accepts the key file: it decrypts what is encrypted to the printed recipient.
-    const sealed = execFileSync('age', ['--encrypt', '-r', result.recipient, '-a'], { input: 'hello' });
-    expect(execFileSync('age', ['--decrypt', '-i', result.keyFile], { input: sealed }).toString()).toBe('hello');
     expect(parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.sops).toEqual({ ageRecipients: [result.recipient] });
     await expect(createAgeKey('staging', { ...ws })).rejects.toThrow(/age\.agekey exists already; it is kept/);
     await expect(createAgeKey('nope', { ...ws })).rejects.toThrow('cluster "nope" is not in');
   });
 
   test('rotate-token makes a new token, keeps the old, re-encrypts, and gives the new Payload URL', async () => {
-    const key = ageKeygen();
+    const key = await ageKeygen();
     const ws = workspace(fleetFor([key.recipient], '203.0.113.10'));
     await synthesize(options(ws));
     const old = readFileSync(paths(ws).token, 'utf8');
@@ -208,7 +213,7 @@ describe('npm run secrets', () => {
   });
 
   test('the command prints what to update in GitHub, and exits 1 on failure, 2 on bad usage', async () => {
-    const ws = workspace(fleetFor([ageKeygen().recipient]));
+    const ws = workspace(fleetFor([(await ageKeygen()).recipient]));
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const saved = { ...process.env };

@@ -3,10 +3,11 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { synthesize } from '../main';
+import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { workspace } from './support/tree';
 
-test('kubectl kustomize builds flux-system with webhook-receiver as NodePort 31234 -> http-webhook, the rest as bootstrap made it', async () => {
+testWith('kubectl', 'kubectl kustomize builds flux-system with webhook-receiver as NodePort 31234 -> http-webhook, the rest as bootstrap made it', async () => {
   const ws = workspace(BASE_FLEET);
   await synthesize({ ...ws, secrets: false });
   const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');

@@ -13,7 +13,7 @@ import { sopsDecrypt } from '../lib/sops';
 import { doctor } from '../tools/webhook/doctor';
 import { payloadUrls } from '../tools/webhook/url';
 import { createAgeKey, rotateToken, takeToken } from '../tools/secrets';
-import { ageKeyIn, AgeKey } from './support/age';
+import { ageKeygen, AgeKey } from './support/age';
 import { runScript, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { readTree, workspace, Workspace, writeFile } from './support/tree';
@@ -37,7 +37,7 @@ function sopsFleet(recipients: string[], address = '203.0.113.10'): string {
 async function sopsWorkspace(): Promise<{ ws: Workspace; key: AgeKey }> {
   const scratch = workspace('clusters: {}\n');
   roots.push(scratch.root);
-  const key = await ageKeyIn(join(scratch.root, 'keys'));
+  const key = await ageKeygen(join(scratch.root, 'keys'));
   const ws = workspace(sopsFleet([key.recipient]));
   roots.push(ws.root);
   writeFile(join(ws.secretsDir, 'staging', 'age.agekey'), readFileSync(key.file, 'utf8'));
@@ -196,7 +196,7 @@ describe('killed for real, and run together', () => {
   test('synths started together run one at a time: one token, stored and committed alike', async () => {
     const scratch = workspace('clusters: {}\n');
     roots.push(scratch.root);
-    const key = await ageKeyIn(join(scratch.root, 'keys'));
+    const key = await ageKeygen(join(scratch.root, 'keys'));
     const ws = workspace(sopsFleet([key.recipient]));
     roots.push(ws.root);
     const runs = await Promise.all(Array.from({ length: 5 }, () => startScript(ws, 'synth', [], { SOPS_AGE_KEY_FILE: key.file })));

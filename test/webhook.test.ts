@@ -310,7 +310,7 @@ describe('doctor', () => {
 
     await synthesize({ ...ws, env: ENV });
     expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([]);
-    writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace(/age1\w+/, ageKeygen().recipient));
+    writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace(/age1\w+/, (await ageKeygen()).recipient));
     expect((await doctor('staging', { ...ws, env: ENV })).problems).toEqual([
       expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\): run npm run synth where a key opens it, or rotate the token/),
       expect.stringMatching(/webhook-token-secret\.sops\.yaml must be re-encrypted \(its age recipients changed\), which needs a key that opens it now/),
