@@ -47,11 +47,11 @@ function readKeyFile(file: string): string | undefined {
  */
 export async function ageIdentitiesFor(cluster: string, store: TokenStore, env: NodeJS.ProcessEnv): Promise<AgeIdentity[]> {
   const found: { identity: string; origin: string }[] = [];
-  const fromFile = (file: string | undefined) => {
-    if (file === undefined || !existsSync(file)) return;
-    for (const identity of identitiesIn(readKeyFile(file) ?? '')) found.push({ identity, origin: file });
+  const fromFile = (file: string | undefined, text = file === undefined || !existsSync(file) ? undefined : readKeyFile(file)) => {
+    for (const identity of identitiesIn(text ?? '')) found.push({ identity, origin: file! });
   };
-  fromFile(store.ageKeyFile(cluster));
+  // The cluster's own key file is in the secrets folder: read it as the other secrets, never through a link.
+  fromFile(store.ageKeyFile(cluster), store.readPrivate(store.ageKeyFile(cluster)));
   fromFile(env.SOPS_AGE_KEY_FILE || undefined);
   for (const identity of identitiesIn(env.SOPS_AGE_KEY ?? '')) found.push({ identity, origin: 'SOPS_AGE_KEY' });
   const configHome = env.XDG_CONFIG_HOME || (env.HOME ? join(env.HOME, '.config') : undefined);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
+import { refuseSymlink } from './no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
 import { ClusterConfig, FluxCluster } from './flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
@@ -92,7 +93,9 @@ export function encryptedSecretFile(distDir: string, cluster: string): string {
 /** Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and the fix otherwise. */
 export function readCommittedSecret(cluster: ClusterConfig, distDir: string): CommittedSecret | undefined {
   const file = encryptedSecretFile(distDir, cluster.name);
-  if (!cluster.sops || !existsSync(file)) return undefined;
+  if (!cluster.sops) return undefined;
+  refuseSymlink(file);
+  if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8');
   let state: EncryptedSecretState;
   try {

@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BOOTSTRAP_FILES } from './flux-system-kustomization';
 import { failpoint } from './failpoint';
+import { refuseSymlink } from './no-symlinks';
 import { GENERATED_HEADER, GENERATED_MARKDOWN_HEADER } from './render';
 
 export interface OutputFile {
@@ -54,7 +55,7 @@ function siblings(root: string): { next: string; old: string } {
  * Then clears leftovers. Safe to call at any time no other synth runs.
  */
 export function recoverInterruptedWrite(root: string): void {
-  const { next, old } = siblings(root);
+  const { next, old } = refuseLinkedTrees(root);
   if (!existsSync(root) && existsSync(old)) {
     renameSync(old, root);
   }
@@ -62,9 +63,16 @@ export function recoverInterruptedWrite(root: string): void {
   rmSync(old, { recursive: true, force: true });
 }
 
+/** Refuses `root` and its swap folders when any is a symbolic link: synth would read or move another folder. */
+function refuseLinkedTrees(root: string): { next: string; old: string } {
+  const trees = siblings(root);
+  for (const path of [root, trees.next, trees.old]) refuseSymlink(path);
+  return trees;
+}
+
 /** Why `root` cannot be read as it is (a synth was killed half-way through its swap), or undefined. */
 export function interruptedWriteProblem(root: string): string | undefined {
-  const { next, old } = siblings(root);
+  const { next, old } = refuseLinkedTrees(root);
   const left = [old, next].filter((path) => existsSync(path));
   return left.length === 0 ? undefined : `a synth was interrupted (${left.join(', ')} left beside ${root}): run npm run synth, which puts ${root} right, then try again`;
 }
@@ -118,7 +126,11 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
   const unchanged = new Set<string>();
   for (const path of existing) {
     const full = join(root, path);
-    const content = lstatSync(full).isFile() ? readFileSync(full, 'utf8') : '';
+    const stats = lstatSync(full);
+    if (stats.isSymbolicLink() && files.some((file) => file.path === path || file.path.startsWith(`${path}/`))) {
+      throw new Error(`${full} is a symbolic link where synth writes: replace it with a real folder or file (and check where it pointed)`);
+    }
+    const content = stats.isFile() ? readFileSync(full, 'utf8') : '';
     const generated = isGenerated(content) || (wanted.has(path) && isBootstrapKustomization(path, content));
     if (!generated) {
       kept.push(path);

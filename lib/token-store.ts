@@ -2,7 +2,8 @@
 // This file does I/O: main.ts and the command-line tools use it; constructs never do.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { refuseSymlink, refuseUnsafePrivateFolder } from './no-symlinks';
 import { webhookTokenProblem } from './webhook-token';
 
 /** Where a cluster's token can come from instead of the file: `FLUX_INFRA_WEBHOOK_TOKEN_STAGING`. */
@@ -50,6 +51,7 @@ export class TokenStore {
   /** Removes what a killed writer left in the cluster's folder (`*.tmp`). Call it holding the repository lock. */
   public removeTemporaryFiles(cluster: string): void {
     const folder = join(this.directory, cluster);
+    this.checkPath(folder);
     if (!existsSync(folder)) return;
     for (const name of readdirSync(folder)) {
       if (name.endsWith('.tmp')) rmSync(join(folder, name), { force: true });
@@ -63,6 +65,7 @@ export class TokenStore {
    * `*.tmp` file, which `removeTemporaryFiles` clears. Synced to disk unless `durable` is false.
    */
   public writePrivate(file: string, content: string, options: { overwrite: boolean; durable?: boolean }): void {
+    this.checkPath(file);
     this.ensurePrivateDirectory(join(file, '..'));
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
@@ -89,13 +92,30 @@ export class TokenStore {
     }
   }
 
-  /** Reads a private file, or undefined when it does not exist. */
+  /** Reads a private file, or undefined when it does not exist. Never through a link. */
   public readPrivate(file: string): string | undefined {
+    this.checkPath(file);
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   }
 
-  /** Removes a private file if it exists. */
+  /** Refuses a secrets folder that is a link, foreign or writable by others, and a link on the way to `path` below it. */
+  private checkPath(path: string): void {
+    if (!this.privateFolders.has(this.directory)) refuseUnsafePrivateFolder(this.directory);
+    const below = relative(this.directory, path);
+    if (below.startsWith('..') || isAbsolute(below)) {
+      refuseSymlink(path);
+      return;
+    }
+    let current = this.directory;
+    for (const part of below.split(sep)) {
+      current = join(current, part);
+      refuseSymlink(current);
+    }
+  }
+
+  /** Removes a private file if it exists (a link is removed, never followed). */
   public remove(file: string): void {
+    this.checkPath(join(file, '..'));
     rmSync(file, { force: true });
   }
 
@@ -130,6 +150,7 @@ export class TokenStore {
   private ensurePrivateDirectory(directory: string): void {
     for (const folder of [this.directory, directory]) {
       if (this.privateFolders.has(folder)) continue;
+      refuseUnsafePrivateFolder(folder);
       mkdirSync(folder, { recursive: true, mode: 0o700 });
       chmodSync(folder, 0o700);
       this.privateFolders.add(folder);
