@@ -7,7 +7,7 @@ import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from '.
 import { planEncryptedSecret } from './lib/encrypted-secret';
 import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './lib/cluster-token';
 import { failpoint } from './lib/failpoint';
-import { withRecoveredRepository } from './lib/token-rotation';
+import { recoveryNotes, RepositoryPaths, withRecoveredRepository } from './lib/token-rotation';
 import { Fleet, parseFleet } from './lib/fleet';
 import { FluxCluster } from './lib/flux-cluster';
 import { renderManifestFiles } from './lib/render';
@@ -136,6 +136,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
         recipients: config.sops.ageRecipients,
         namespace: cluster.namespace,
         cluster: config.name,
+        keyFile: store.ageKeyFile(config.name),
         now,
       });
       if (plan.rewritten) encrypted.push(`${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret} (${plan.rewritten})`);
@@ -149,18 +150,32 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
 }
 
+/** The paths of `options`, defaults filled in. */
+export function repositoryPaths(options: SynthOptions): RepositoryPaths {
+  return {
+    fleetFile: options.fleetFile ?? 'fleet.yaml',
+    distDir: options.distDir ?? 'dist',
+    secretsDir: options.secretsDir ?? 'secrets',
+    sopsConfigFile: options.sopsConfigFile ?? '.sops.yaml',
+  };
+}
+
 /** Synthesizes every cluster of the fleet file into `distDir`, holding the repository lock, or throws without writing it. */
 export async function synthesize(options: SynthOptions = {}): Promise<SynthResult> {
-  return withRecoveredRepository(options.distDir ?? 'dist', options.secretsDir ?? 'secrets', async (recovered) => {
+  return withRecoveredRepository(repositoryPaths(options), async (recovered) => {
     const result = await synthesizeHoldingLock(options);
-    return { ...result, notes: [...recovered, ...result.notes] };
+    return { ...result, notes: [...recoveryNotes(recovered), ...result.notes] };
   });
 }
 
-/** `synthesize` for a caller that holds the repository lock and has recovered the repository (token rotation). */
+/** `synthesize` for a caller that holds the repository lock and has recovered the repository. */
 export async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
+  return writeSynthPlan(await planSynth(options), options);
+}
+
+/** Writes what `planSynth` planned, holding the repository lock (token rotation plans first, then journals, then writes). */
+export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}): Promise<SynthResult> {
   const store = new TokenStore(options.secretsDir ?? 'secrets');
-  const plan = await planSynth(options);
   // Tokens first: dist/ never holds an encrypted token that is not also stored here.
   const generatedTokens = plan.newTokens.map(({ cluster, token }) => {
     const file = store.tokenFile(cluster);
@@ -203,7 +218,9 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    console.error(`synth failed, dist/ is unchanged:\n${(error as Error).message}`);
+    // One problem, one line; a fleet file with several mistakes lists them below the headline.
+    const message = (error as Error).message;
+    console.error(message.includes('\n') ? `synth failed, dist/ is unchanged:\n${message}` : `synth failed, dist/ is unchanged: ${message}`);
     return 1;
   }
 }

@@ -1,18 +1,52 @@
-// Replacing a file in one step. This file does I/O.
+// Writing a file in one step: the one writer for dist/'s single files, the secrets folder, the
+// fleet file and the lock. This file does I/O.
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+
+export interface AtomicWriteOptions {
+  /** @default 0o666, less the umask (as fs.writeFileSync) */
+  readonly mode?: number;
+  /** Replace an existing file; false fails with FileExistsError instead. @default true */
+  readonly overwrite?: boolean;
+  /** Sync the data to disk before the file appears, so that it survives a power cut. @default false */
+  readonly durable?: boolean;
+}
+
+/** The file was there already, and `overwrite: false` said not to replace it. */
+export class FileExistsError extends Error {}
 
 /**
- * Replaces `file` with `content` in one step: a temporary file beside it, created exclusively
- * (never through a planted link), then renamed over it. Readers see the old or the new file, never
- * half of one; a failure leaves no temporary file, and a kill leaves one `*.tmp` at most.
+ * Writes `content` to `file` in one step: a temporary file beside it, created exclusively (never
+ * through a planted link), then renamed over the file, or linked to it without overwrite (which
+ * fails if the file exists: no check-then-write race). Readers see the old or the new file, never
+ * half of one; a failure leaves no temporary file, and a kill leaves one `<file>.<hex>.tmp` at most.
  */
-export function writeFileAtomically(file: string, content: string): void {
+export function writeFileAtomically(file: string, content: string, options: AtomicWriteOptions = {}): void {
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    writeFileSync(temporary, content, { flag: 'wx' });
-    renameSync(temporary, file);
+    const descriptor = openSync(temporary, 'wx', options.mode ?? 0o666);
+    try {
+      writeSync(descriptor, content);
+      if (options.durable) fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    if (options.overwrite ?? true) {
+      renameSync(temporary, file);
+      return;
+    }
+    try {
+      linkSync(temporary, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FileExistsError(`${file} already exists; refusing to replace it`);
+      throw error;
+    }
   } finally {
     rmSync(temporary, { force: true });
   }
+}
+
+/** Whether `name` is a temporary file `writeFileAtomically` left for `file`'s name (a killed writer). */
+export function isTemporaryOf(base: string, name: string): boolean {
+  return name.startsWith(`${base}.`) && /^\.[0-9a-f]{12}\.tmp$/.test(name.slice(base.length));
 }

@@ -33,7 +33,7 @@ export interface ClusterToken {
   readonly committed?: CommittedSecret;
   /** What the user should know: a stale local token. */
   readonly warnings: string[];
-  /** The token is known to be stale and no key is here to read the right one: commands must not use it. */
+  /** The token may be stale (the committed file changed since it was checked) and no key is here to tell: commands must not use it. */
   readonly stale?: boolean;
 }
 
@@ -145,9 +145,9 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
     throw committedFileError(committed.file, error.message);
   }
   if (opened === undefined) {
-    // No key: a token file checked against an older committed file is stale (a rotation was pulled).
+    // No key: a token file checked against an older committed file may be stale (a rotation was pulled).
     const warnings = record === 'committed-changed' && local === fromFile
-      ? [`${fromFile!.origin} is stale: ${committed.file} changed since this token was checked against it (a rotation pulled?); put an age key that opens it in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE and run npm run secrets -- take-token ${cluster.name}`]
+      ? [`${fromFile!.origin} may be stale: ${committed.file} changed since this token was checked against it (a rotation or a re-encryption pulled?); put an age key that opens it in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE and run npm run secrets -- take-token ${cluster.name} (or, if you know the token is current, give it in ${tokenEnvironmentVariable(cluster.name)})`]
       : [];
     return { ...local, verified: false, stale: warnings.length > 0, committed, warnings };
   }

@@ -167,6 +167,8 @@ export interface EncryptedSecretRequest {
   readonly recipients: readonly string[];
   /** The namespace the Secret must be in. */
   readonly namespace: string;
+  /** The cluster's own age key file, for messages. */
+  readonly keyFile: string;
   readonly now: Date;
 }
 
@@ -201,7 +203,7 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
   const canReencrypt = request.verified && request.plaintext !== undefined;
   if (reason !== undefined) {
     if (!canReencrypt) {
-      throw new Error(`${request.file} must be re-encrypted (${reason}), which needs a key that opens it now (secrets/${request.cluster}/age.agekey, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
+      throw new Error(`${request.file} must be re-encrypted (${reason}), which needs a key that opens it now (${request.keyFile}, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
     }
     return encrypt(reason);
   }

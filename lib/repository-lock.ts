@@ -3,16 +3,13 @@
 //
 // Written here rather than taken from proper-lockfile: that library judges a lock stale by its
 // age (seconds after a crash), while a pid check takes over a killed synth's lock at once and lets
-// the message name the process that holds it.
-import { linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+// the message name the process that holds it. Pids are those of this machine: a checkout shared
+// with another machine or pid namespace is not guarded.
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FileExistsError, writeFileAtomically } from './atomic-file';
 
-/** Another process holds the lock for longer than we wait. */
-export class LockBusyError extends Error {}
-
-/** How long a taker may hold the side lock that serializes taking over a dead process's lock. */
-const BREAKER_STALE_MS = 2_000;
 const POLL_MS = 50;
 
 function isAlive(pid: number): boolean {
@@ -33,39 +30,38 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
-/** Creates `file` holding our pid, atomically: link() fails if it exists, and readers never see it empty. */
+/** Creates `file` holding our pid, in one step (readers never see it empty); false if it exists. */
 function tryCreate(file: string): boolean {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temporary, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
   try {
-    linkSync(temporary, file);
+    writeFileAtomically(file, `${process.pid}\n`, { overwrite: false, mode: 0o644 });
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    rmSync(temporary, { force: true });
+    if (error instanceof FileExistsError) return false;
+    throw new Error(`cannot create the lock ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check that ${dirname(file)} exists and is writable`);
   }
 }
 
+/** Removes `file` if the dead process `pid` still holds it. */
+function removeIfHeldBy(file: string, pid: number): void {
+  if (ownerOf(file) === pid) rmSync(file, { force: true });
+}
+
 /**
- * Removes the lock of `deadPid`, if it still holds it. A side lock makes this one process at a
- * time, so that two takers cannot both remove a lock and one of them remove a live one.
+ * Removes the lock of `deadPid`, if it still holds it. A side lock, judged by its holder's pid too,
+ * makes this one process at a time, so that two takers cannot both remove a lock and one of them
+ * remove the live lock the other has just taken.
  */
 function takeOver(file: string, deadPid: number): void {
   const breaker = `${file}.takeover`;
   if (!tryCreate(breaker)) {
-    try {
-      if (Date.now() - statSync(breaker).mtimeMs > BREAKER_STALE_MS) unlinkSync(breaker);
-    } catch {
-      // Gone already: its holder finished.
-    }
+    const holder = ownerOf(breaker);
+    if (holder !== undefined && !isAlive(holder)) removeIfHeldBy(breaker, holder);
     return;
   }
   try {
-    if (ownerOf(file) === deadPid) rmSync(file, { force: true });
+    removeIfHeldBy(file, deadPid);
   } finally {
-    rmSync(breaker, { force: true });
+    removeIfHeldBy(breaker, process.pid);
   }
 }
 
@@ -82,18 +78,15 @@ export interface HeldLock {
 
 /**
  * Takes the lock `file`, waiting up to `waitMs` while a live process holds it; a lock whose
- * process is dead (a killed synth) is taken over. Throws LockBusyError naming the holder's pid.
+ * process is dead (a killed synth) is taken over. Throws, naming the holder's pid, when it waited long enough.
  */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock> {
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (;;) {
-    if (tryCreate(file)) {
-      return {
-        file,
-        release: () => {
-          if (ownerOf(file) === process.pid) rmSync(file, { force: true });
-        },
-      };
+    // Checked again after creating: a taker that paused between its check and its removal may
+    // have removed our lock; then we wait like anyone else.
+    if (tryCreate(file) && ownerOf(file) === process.pid) {
+      return { file, release: () => removeIfHeldBy(file, process.pid) };
     }
     const owner = ownerOf(file);
     if (owner !== undefined && !isAlive(owner)) {
@@ -101,7 +94,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new LockBusyError(`another synth is running (pid ${owner ?? 'unknown'}): wait until it ends and run again (if no flux-infra command runs, remove ${file})`);
+      throw new Error(`another synth is running (pid ${owner ?? 'unknown'}): wait until it ends and run again (if no flux-infra command runs, remove ${file})`);
     }
     await sleep(POLL_MS);
   }

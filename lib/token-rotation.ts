@@ -7,9 +7,10 @@
 // the new token; the journal is then removed. A journal found later means the rotation was cut
 // short: if the token file already holds the new token it is finished, otherwise every file is put
 // back as it was, so a retried rotation starts from the token GitHub still has.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomically } from './atomic-file';
+import { basename, dirname, join } from 'node:path';
+import { isTemporaryOf, writeFileAtomically } from './atomic-file';
 import { encryptedSecretFile } from './cluster-token';
 import { recoverInterruptedWrite } from './dist-writer';
 import { failpoint } from './failpoint';
@@ -29,17 +30,29 @@ export interface RotationJournal {
   readonly encrypted: string | null;
   /** The local Secret manifest before, to put back on undo. */
   readonly manifest: string | null;
+  /**
+   * sha256 of what the rotation writes as the committed Secret and as the manifest: undo puts a
+   * file back only while it still holds that, never over a change made since (a pulled rotation).
+   */
+  readonly writes: { readonly encrypted: string | null; readonly manifest: string | null };
+}
+
+/** sha256 of a file's content, hex; null for no file. */
+export function contentDigest(content: string | undefined | null): string | null {
+  return content === undefined || content === null ? null : createHash('sha256').update(content).digest('hex');
 }
 
 /** Writes the journal of a rotation about to start; fails if one exists (recover it first). */
-export function beginRotation(store: TokenStore, distDir: string, cluster: string, token: string, current: string | undefined): RotationJournal {
+export function beginRotation(store: TokenStore, distDir: string, rotation: { cluster: string; token: string; current: string | undefined; writes: RotationJournal['writes'] }): RotationJournal {
+  const { cluster } = rotation;
   const journal: RotationJournal = {
     cluster,
-    token,
-    current: current ?? null,
+    token: rotation.token,
+    current: rotation.current ?? null,
     previous: store.readPrivate(store.previousTokenFile(cluster)) ?? null,
     encrypted: store.readPrivate(encryptedSecretFile(distDir, cluster)) ?? null,
     manifest: store.readPrivate(store.secretManifestFile(cluster)) ?? null,
+    writes: rotation.writes,
   };
   store.writePrivate(store.rotationJournalFile(cluster), `${JSON.stringify(journal, null, 2)}\n`, { overwrite: false });
   return journal;
@@ -59,20 +72,25 @@ export function finishRotation(store: TokenStore, journal: RotationJournal): voi
   store.remove(store.rotationJournalFile(cluster));
 }
 
-/** Puts back every file a rotation may have changed, and removes its journal. */
+/**
+ * Puts back every file the rotation changed, and removes its journal. A committed Secret or
+ * manifest that no longer holds what the rotation wrote was changed since (a pull): it is kept.
+ */
 export function undoRotation(store: TokenStore, distDir: string, journal: RotationJournal): void {
   const { cluster } = journal;
   const encrypted = encryptedSecretFile(distDir, cluster);
-  if (store.readPrivate(encrypted) !== (journal.encrypted ?? undefined) && existsSync(join(encrypted, '..'))) {
+  if (journal.writes.encrypted !== null && contentDigest(store.readPrivate(encrypted)) === journal.writes.encrypted) {
     if (journal.encrypted === null) rmSync(encrypted, { force: true });
     else writeFileAtomically(encrypted, journal.encrypted);
   }
-  const restorePrivate = (file: string, content: string | null) => {
-    if (content === null) store.remove(file);
-    else if (store.readPrivate(file) !== content) store.writePrivate(file, content, { overwrite: true });
-  };
-  restorePrivate(store.secretManifestFile(cluster), journal.manifest);
-  restorePrivate(store.previousTokenFile(cluster), journal.previous);
+  const manifest = store.secretManifestFile(cluster);
+  if (journal.writes.manifest !== null && contentDigest(store.readPrivate(manifest)) === journal.writes.manifest) {
+    if (journal.manifest === null) store.remove(manifest);
+    else store.writePrivate(manifest, journal.manifest, { overwrite: true });
+  }
+  const previous = store.previousTokenFile(cluster);
+  if (journal.previous === null) store.remove(previous);
+  else if (store.readPrivate(previous) !== journal.previous) store.writePrivate(previous, journal.previous, { overwrite: true });
   store.remove(store.rotationJournalFile(cluster));
 }
 
@@ -82,7 +100,7 @@ function readJournal(store: TokenStore, cluster: string): RotationJournal | unde
   if (text === undefined) return undefined;
   try {
     const journal = JSON.parse(text) as RotationJournal;
-    if (journal.cluster === cluster && typeof journal.token === 'string') return journal;
+    if (journal.cluster === cluster && typeof journal.token === 'string' && typeof journal.writes === 'object') return journal;
   } catch {
     // Reported below.
   }
@@ -118,15 +136,42 @@ export function recoverRotations(store: TokenStore, distDir: string): RecoveredR
   return recovered;
 }
 
+/** The files a command that holds the repository lock works on. */
+export interface RepositoryPaths {
+  readonly distDir: string;
+  readonly secretsDir: string;
+  /** Its temporary files left by a killed writer are removed. */
+  readonly fleetFile: string;
+  /** Its temporary files left by a killed writer are removed. */
+  readonly sopsConfigFile: string;
+}
+
+/** Removes the `<file>.<hex>.tmp` files killed writers left beside each of `files`. */
+function removeTemporariesOf(files: readonly string[]): void {
+  for (const file of files) {
+    const folder = dirname(file);
+    if (!existsSync(folder)) continue;
+    for (const name of readdirSync(folder)) {
+      if (isTemporaryOf(basename(file), name)) rmSync(join(folder, name), { force: true });
+    }
+  }
+}
+
 /**
  * Runs `action` holding the repository lock, after putting right whatever a killed synth or
  * rotation left (a half-done dist/ swap, a rotation journal, temporary files), so that nothing
- * reads a half-written state. `action` gets what recovery did, as lines for the user.
+ * reads a half-written state. `action` gets what recovery did.
  */
-export async function withRecoveredRepository<T>(distDir: string, secretsDir: string, action: (recovered: string[]) => Promise<T>): Promise<T> {
-  return withLock(lockFileFor(distDir), () => {
-    recoverInterruptedWrite(distDir);
-    const recovered = recoverRotations(new TokenStore(secretsDir), distDir);
-    return action(recovered.map(({ cluster, outcome }) => `${cluster}: an interrupted token rotation was ${outcome}`));
+export async function withRecoveredRepository<T>(paths: RepositoryPaths, action: (recovered: RecoveredRotation[]) => Promise<T>): Promise<T> {
+  const lock = lockFileFor(paths.distDir);
+  return withLock(lock, () => {
+    removeTemporariesOf([lock, `${lock}.takeover`, paths.fleetFile, paths.sopsConfigFile]);
+    recoverInterruptedWrite(paths.distDir);
+    return action(recoverRotations(new TokenStore(paths.secretsDir), paths.distDir));
   });
+}
+
+/** What recovery did, as lines for the user. */
+export function recoveryNotes(recovered: readonly RecoveredRotation[]): string[] {
+  return recovered.map(({ cluster, outcome }) => `${cluster}: an interrupted token rotation was ${outcome}`);
 }

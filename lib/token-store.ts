@@ -1,8 +1,8 @@
 // Local, git-ignored storage of webhook tokens and of the plaintext Secret manifests made from them.
 // This file does I/O: main.ts and the command-line tools use it; constructs never do.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import { writeFileAtomically } from './atomic-file';
 import { refuseSymlink, refuseUnsafePrivateFolder } from './no-symlinks';
 import { webhookTokenProblem } from './webhook-token';
 
@@ -59,37 +59,15 @@ export class TokenStore {
   }
 
   /**
-   * Writes a 0600 file in a 0700 folder, atomically: a temporary file created exclusively, synced,
-   * then renamed over the file (or, with overwrite false, linked to it, which fails if the file
-   * exists: no check-then-write race). A reader never sees half a file; a kill leaves at most a
-   * `*.tmp` file, which `removeTemporaryFiles` clears. Synced to disk unless `durable` is false.
+   * Writes a 0600 file in a 0700 folder with `writeFileAtomically` (with overwrite false, an
+   * existing file is an error, never replaced). A kill leaves at most a `*.tmp` file, which
+   * `removeTemporaryFiles` clears. Synced to disk unless `durable` is false.
    */
   public writePrivate(file: string, content: string, options: { overwrite: boolean; durable?: boolean }): void {
     this.checkPath(file);
     this.ensurePrivateDirectory(join(file, '..'));
-    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      const descriptor = openSync(temporary, 'wx', 0o600);
-      try {
-        writeSync(descriptor, content);
-        // A token must survive a power cut once synth has used it; a cache (durable: false) need not.
-        if (options.durable ?? true) fsyncSync(descriptor);
-      } finally {
-        closeSync(descriptor);
-      }
-      if (options.overwrite) {
-        renameSync(temporary, file);
-        return;
-      }
-      try {
-        linkSync(temporary, file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${file} already exists; refusing to replace it`);
-        throw error;
-      }
-    } finally {
-      rmSync(temporary, { force: true });
-    }
+    // A token must survive a power cut once synth has used it; a cache (durable: false) need not.
+    writeFileAtomically(file, content, { mode: 0o600, overwrite: options.overwrite, durable: options.durable ?? true });
   }
 
   /** Reads a private file, or undefined when it does not exist. Never through a link. */

@@ -9,6 +9,7 @@ import { synthesize } from '../main';
 import { FluxCluster } from '../lib/flux-cluster';
 import { lockFileFor } from '../lib/paths';
 import { acquireLock } from '../lib/repository-lock';
+import { encryptSecretFile } from '../lib/encrypted-secret';
 import { sopsDecrypt } from '../lib/sops';
 import { doctor } from '../tools/webhook/doctor';
 import { payloadUrls } from '../tools/webhook/url';
@@ -16,6 +17,7 @@ import { createAgeKey, rotateToken, takeToken } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
 import { runScript, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
+import { TOKEN } from './support/synth';
 import { readTree, workspace, Workspace, writeFile } from './support/tree';
 
 // Each test starts real processes (about a second each on a small machine).
@@ -97,7 +99,7 @@ describe('two clones of one repository', () => {
     roots.push(keyless.secretsDir);
     cpSync(b.secretsDir, keyless.secretsDir, { recursive: true });
     rmSync(join(keyless.secretsDir, 'staging', 'age.agekey'));
-    await expect(payloadUrls('staging', { ...keyless, env: {} })).rejects.toThrow(/webhook-token is stale: .* changed since this token was checked against it \(a rotation pulled\?\)/);
+    await expect(payloadUrls('staging', { ...keyless, env: {} })).rejects.toThrow(/webhook-token may be stale: .* changed since this token was checked against it \(a rotation or a re-encryption pulled\?\)/);
 
     const url = runScript(b, 'webhook', ['url', 'staging']);
     expect(url.status).toBe(0);
@@ -169,7 +171,7 @@ describe('a committed encrypted Secret that was edited', () => {
     writeFileSync(encryptedFile(ws), tamperings[0][1](readFileSync(encryptedFile(ws), 'utf8')));
     const synth = runScript(ws, 'synth');
     expect(synth.status).toBe(1);
-    expect(synth.stderr).toMatch(new RegExp(`^synth failed, dist/ is unchanged:\n${encryptedFile(ws)}: it does not open with the key in .*age\.agekey, one of its recipients, so it was edited after encryption: sops\\.mac: cannot decrypt[^\n]*\n$`));
+    expect(synth.stderr).toMatch(new RegExp(`^synth failed, dist/ is unchanged: ${encryptedFile(ws)}: it does not open with the key in .*age\.agekey, one of its recipients, so it was edited after encryption: sops\\.mac: cannot decrypt[^\n]*\n$`));
   });
 });
 
@@ -260,6 +262,47 @@ describe('a rotation killed at any point', () => {
     expect(await committedToken(ws, key)).toBe(rotated);
   });
 
+  test('undone, never puts the old committed Secret back over one pulled since', async () => {
+    const { ws, key } = await sopsWorkspace();
+    const original = read(tokenFile(ws))!;
+    expect(runScript(ws, 'secrets', ['rotate-token', 'staging'], { FLUX_INFRA_FAILPOINT: 'rotation-synthesized' }).signal).toBe('SIGKILL');
+    // Meanwhile a teammate's rotation is pulled: another token, committed.
+    const pulled = await encryptSecretFile(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-token\n  namespace: flux-system\nstringData:\n  token: ${TOKEN}\ntype: Opaque\n`, { recipients: [key.recipient], now: new Date() });
+    writeFileSync(encryptedFile(ws), pulled);
+    const result = await synthesize({ ...ws, env: {} });
+    expect(result.notes).toContainEqual('staging: an interrupted token rotation was undone');
+    expect(read(encryptedFile(ws))).toBe(pulled);
+    expect(await committedToken(ws, key)).toBe(TOKEN);
+    expect(read(tokenFile(ws))).toBe(original);
+    expect(result.notes).toContainEqual(expect.stringContaining(`${tokenFile(ws)} is stale`));
+  });
+
+  test('that was finished by recovery is not followed by another: the token GitHub has stays previous', async () => {
+    const { ws } = await sopsWorkspace();
+    const original = read(tokenFile(ws))!;
+    expect(runScript(ws, 'secrets', ['rotate-token', 'staging'], { FLUX_INFRA_FAILPOINT: 'rotation-token-stored' }).signal).toBe('SIGKILL');
+    const retry = runScript(ws, 'secrets', ['rotate-token', 'staging']);
+    expect(retry.status).toBe(1);
+    expect(retry.stderr).toMatch(/^error: staging: an interrupted token rotation was finished: its new token is in .*; update GitHub \(npm run webhook -- github staging\) before rotating again\n$/);
+    expect(read(`${tokenFile(ws)}.previous`)).toBe(original);
+  });
+
+  test('is refused with a local token that may be stale and no key to tell', async () => {
+    const { ws, key } = await sopsWorkspace();
+    const stale = read(tokenFile(ws))!;
+    const record = read(`${tokenFile(ws)}.committed`)!;
+    await rotateToken('staging', { ...ws, env: {} });
+    // Back to the token and record of before, as a clone that pulled the rotation without the key has them.
+    writeFileSync(tokenFile(ws), stale);
+    writeFileSync(`${tokenFile(ws)}.committed`, record);
+    rmSync(join(ws.secretsDir, 'staging', 'age.agekey'));
+    const committed = read(encryptedFile(ws));
+    await expect(rotateToken('staging', { ...ws, env: {} })).rejects.toThrow(/webhook-token may be stale: .*rotating now would keep that stale token as previous/);
+    expect(read(encryptedFile(ws))).toBe(committed);
+    expect(read(tokenFile(ws))).toBe(stale);
+    expect(await committedToken(ws, key)).not.toBe(stale);
+  });
+
   test('that fails puts back the token, the previous one and the local Secret manifest', async () => {
     const ws = workspace(BASE_FLEET);
     roots.push(ws.root);
@@ -272,6 +315,19 @@ describe('a rotation killed at any point', () => {
 });
 
 describe('a cluster made your own', () => {
+  test('age-key killed between the key and the fleet file is finished by running it again', async () => {
+    const ws = workspace(readFileSync(join(__dirname, '..', 'fleet.yaml'), 'utf8'));
+    roots.push(ws.root);
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    expect(runScript(ws, 'secrets', ['age-key', 'staging', '--replace-recipients'], { FLUX_INFRA_FAILPOINT: 'age-key-written' }).signal).toBe('SIGKILL');
+    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+    const again = runScript(ws, 'secrets', ['age-key', 'staging', '--replace-recipients']);
+    expect(again.status).toBe(0);
+    expect(readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8')).toContain(`# public key: ${again.stdout.trim()}`);
+    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before.replace(/age1[0-9a-z]{58}/, again.stdout.trim()));
+    expect(runScript(ws, 'secrets', ['age-key', 'staging', '--replace-recipients']).stderr).toMatch(/age\.agekey exists already; it is kept/);
+  });
+
   test('takes two commands on the default fleet: a key replacing the recipients, then a new token', async () => {
     const ws = workspace(readFileSync(join(__dirname, '..', 'fleet.yaml'), 'utf8'));
     roots.push(ws.root);

@@ -1,16 +1,15 @@
 // `npm run secrets -- <command>`: a cluster's age key pair and webhook token rotation.
 // The logic is exported apart from the command line so tests call it directly.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { synthesizeHoldingLock, SynthResult } from '../main';
+import { planSynth, repositoryPaths, SynthResult, writeSynthPlan } from '../main';
+import { identitiesIn } from '../lib/age-identities';
 import { writeFileAtomically } from '../lib/atomic-file';
 import { recordCommittedToken, resolveClusterToken } from '../lib/cluster-token';
 import { failpoint } from '../lib/failpoint';
-import { lockFileFor } from '../lib/paths';
-import { withLock } from '../lib/repository-lock';
-import { beginRotation, finishRotation, undoRotation, withRecoveredRepository } from '../lib/token-rotation';
+import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation, withRecoveredRepository } from '../lib/token-rotation';
 import { parseFleet } from '../lib/fleet';
 import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
@@ -43,25 +42,44 @@ export interface AgeKeyOptions extends PathsOptions {
  */
 export async function createAgeKey(cluster: string, options: AgeKeyOptions = {}): Promise<AgeKeyResult> {
   const fleetFile = options.fleetFile ?? 'fleet.yaml';
-  clusterOf(fleetFile, cluster);
   const store = new TokenStore(options.secretsDir ?? 'secrets');
   const keyFile = store.ageKeyFile(cluster);
-  return withLock(lockFileFor(options.distDir ?? 'dist'), async () => {
-    if (existsSync(keyFile)) {
-      throw new CommandError(`${keyFile} exists already; it is kept. To use another key, move it away first (the Secret in the cluster must change with it)`);
+  return withRecoveredRepository(repositoryPaths(options), async () => {
+    const config = clusterOf(fleetFile, cluster);
+    const writeFleet = options.writeFleet || options.replaceRecipients;
+    const existing = identitiesIn(store.readPrivate(keyFile) ?? '')[0];
+    if (existing !== undefined) {
+      // A kill between writing the key and the fleet file leaves the key alone: finish the job.
+      const recipient = await identityToRecipient(existing);
+      const recipients = config.sops?.ageRecipients ?? [];
+      const done = options.replaceRecipients ? recipients.length === 1 && recipients[0] === recipient : recipients.includes(recipient);
+      if (!writeFleet || done) {
+        throw new CommandError(`${keyFile} exists already; it is kept. To use another key, move it away first (the Secret in the cluster must change with it)`);
+      }
+      writeFleetWith(fleetFile, cluster, recipient, options.replaceRecipients ?? false);
+      return { recipient, keyFile, fleetUpdated: true };
     }
     const identity = options.postQuantum ? await generateHybridIdentity() : await generateX25519Identity();
     const recipient = await identityToRecipient(identity);
-    let fleetText: string | undefined;
-    if (options.writeFleet || options.replaceRecipients) {
-      fleetText = withRecipient(readFileSync(fleetFile, 'utf8'), cluster, recipient, options.replaceRecipients ?? false);
-      parseFleet(fleetText, fleetFile);
-    }
     const created = (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // The fleet file is checked before the key is written, and written after it.
+    const fleetText = writeFleet ? fleetWithRecipient(fleetFile, cluster, recipient, options.replaceRecipients ?? false) : undefined;
     store.writePrivate(keyFile, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { overwrite: false });
+    failpoint('age-key-written');
     if (fleetText !== undefined) writeFileAtomically(fleetFile, fleetText);
     return { recipient, keyFile, fleetUpdated: fleetText !== undefined };
   });
+}
+
+/** The fleet file's text with `recipient` added to (or replacing) the cluster's recipients, checked. */
+function fleetWithRecipient(fleetFile: string, cluster: string, recipient: string, replace: boolean): string {
+  const text = withRecipient(readFileSync(fleetFile, 'utf8'), cluster, recipient, replace);
+  parseFleet(text, fleetFile);
+  return text;
+}
+
+function writeFleetWith(fleetFile: string, cluster: string, recipient: string, replace: boolean): void {
+  writeFileAtomically(fleetFile, fleetWithRecipient(fleetFile, cluster, recipient, replace));
 }
 
 /**
@@ -116,14 +134,32 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
     throw new CommandError(`${variable} is set and would win over the new token: unset it (or rotate it where it is set)`);
   }
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(distDir, secretsDir, async () => {
+  return withRecoveredRepository(repositoryPaths(options), async (recovered) => {
+    if (recovered.some((entry) => entry.cluster === cluster && entry.outcome === 'finished')) {
+      // A killed rotation of this cluster was completed just now; another one would replace the
+      // token it kept as previous (the one GitHub still has) with one GitHub never had.
+      throw new CommandError(`${cluster}: an interrupted token rotation was finished: its new token is in ${store.tokenFile(cluster)} and the one it replaced in ${store.previousTokenFile(cluster)}; update GitHub (npm run webhook -- github ${cluster}) before rotating again`);
+    }
     const current = await resolveClusterToken(config, { distDir, secretsDir, env });
+    if (current.stale) {
+      throw new CommandError(`${current.warnings.join('; ')}; rotating now would keep that stale token as previous and lose the one GitHub has`);
+    }
     const token = generateWebhookToken();
-    const journal = beginRotation(store, distDir, cluster, token, current.token);
+    const synthOptions = { ...options, fleetFile, env, tokenOverrides: new Map([[cluster, token]]) };
+    const plan = await planSynth(synthOptions);
+    const written = (path: string) => contentDigest(plan.files.find((file) => file.path === path)?.content);
+    const journal = beginRotation(store, distDir, {
+      cluster, token, current: current.token,
+      writes: {
+        encrypted: written(`clusters/${cluster}/${FluxCluster.FILES.encryptedTokenSecret}`),
+        manifest: contentDigest(plan.secretManifests.find((entry) => entry.cluster === cluster)?.content),
+      },
+    });
     failpoint('rotation-journaled');
     let synth: SynthResult;
     try {
-      synth = await synthesizeHoldingLock({ ...options, fleetFile, env, tokenOverrides: new Map([[cluster, token]]) });
+      synth = await writeSynthPlan(plan, synthOptions);
+      synth = { ...synth, notes: [...recoveryNotes(recovered), ...synth.notes] };
     } catch (error) {
       undoRotation(store, distDir, journal);
       throw error;
@@ -156,7 +192,7 @@ export async function takeToken(cluster: string, options: PathsOptions & { env?:
   const secretsDir = options.secretsDir ?? 'secrets';
   const config = clusterOf(fleetFile, cluster);
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(distDir, secretsDir, async () => {
+  return withRecoveredRepository(repositoryPaths(options), async () => {
     const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...(options.env ?? process.env), [tokenEnvironmentVariable(cluster)]: undefined } });
     if (!resolved.verified || resolved.token === undefined) {
       throw new CommandError(resolved.committed === undefined

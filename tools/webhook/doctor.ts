@@ -7,7 +7,7 @@ import { encryptedSecretFile, readCommittedSecret } from '../../lib/cluster-toke
 import { reencryptionReason } from '../../lib/encrypted-secret';
 import { FleetError } from '../../lib/fleet';
 import { ClusterConfig } from '../../lib/flux-cluster';
-import { tokenEnvironmentVariable } from '../../lib/token-store';
+import { tokenEnvironmentVariable, TokenStore } from '../../lib/token-store';
 import { clusterOf } from '../common';
 import { ContextOptions, findToken } from './context';
 
@@ -28,7 +28,8 @@ async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): P
   try {
     const found = await findToken(cluster, options);
     if (found) return found.stale;
-    return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in secrets/${cluster.name}/age.agekey or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in secrets/${cluster.name}/webhook-token`}, or rotate it)`];
+    const store = new TokenStore(options.secretsDir ?? 'secrets');
+    return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
   } catch (error) {
     return [(error as Error).message];
   }
