@@ -1,0 +1,99 @@
+// A working copy someone tampered with: links planted where synth reads or writes, a secrets folder
+// others can write to, leftovers of killed writers. Each is refused in one line, and nothing outside
+// the repository is read, written or chmod-ed.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { synthesize } from '../main';
+import { payloadUrls } from '../tools/webhook/url';
+import { BASE_FLEET } from './support/fleet';
+import { TOKEN } from './support/synth';
+import { modeOf, readTree, workspace, Workspace, writeFile } from './support/tree';
+
+const fleet = BASE_FLEET.replace('nodePort: 31234', 'nodePort: 31234\n      address: 203.0.113.10');
+
+/** A folder outside the repository holding what an attacker wants read or leaked. */
+function outside(ws: Workspace): string {
+  const folder = `${ws.root}-outside`;
+  mkdirSync(folder, { mode: 0o755 });
+  writeFileSync(join(folder, 'id_ed25519'), 'PRIVATE KEY');
+  writeFileSync(join(folder, 'webhook-token'), TOKEN);
+  return folder;
+}
+
+function snapshot(folder: string) {
+  return { tree: readTree(folder), mode: modeOf(folder) };
+}
+
+describe('a symbolic link planted', () => {
+  test.each([
+    ['as dist/', (ws: Workspace, target: string) => symlinkSync(target, ws.distDir), (ws: Workspace) => ws.distDir],
+    ['as .dist.old after a killed swap', (ws: Workspace, target: string) => symlinkSync(target, join(ws.root, '.dist.old')), (ws: Workspace) => join(ws.root, '.dist.old')],
+    ['as .dist.next', (ws: Workspace, target: string) => symlinkSync(target, join(ws.root, '.dist.next')), (ws: Workspace) => join(ws.root, '.dist.next')],
+    ['as secrets/', (ws: Workspace, target: string) => symlinkSync(target, ws.secretsDir), (ws: Workspace) => ws.secretsDir],
+    ['as secrets/<cluster>', (ws: Workspace, target: string) => {
+      mkdirSync(ws.secretsDir, { mode: 0o700 });
+      symlinkSync(target, join(ws.secretsDir, 'staging'));
+    }, (ws: Workspace) => join(ws.secretsDir, 'staging')],
+    ['as the token file', (ws: Workspace, target: string) => {
+      mkdirSync(join(ws.secretsDir, 'staging'), { recursive: true, mode: 0o700 });
+      symlinkSync(join(target, 'webhook-token'), join(ws.secretsDir, 'staging', 'webhook-token'));
+    }, (ws: Workspace) => join(ws.secretsDir, 'staging', 'webhook-token')],
+  ])('%s is refused in one line, and the folder it points at is left alone', async (_what, plant, link) => {
+    const ws = workspace(fleet);
+    const target = outside(ws);
+    plant(ws, target);
+    const before = snapshot(target);
+    const failure = await synthesize({ ...ws, env: {} }).then(() => 'synthesized', (error: Error) => error.message);
+    expect(failure).toBe(`${link(ws)} is a symbolic link, which flux-infra never follows: replace it with a real folder or file (and check where it pointed)`);
+    expect(snapshot(target)).toEqual(before);
+    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/is a symbolic link, which flux-infra never follows/);
+  });
+
+  test('inside dist/ where synth writes is refused; elsewhere in dist/ it is kept as a link, never followed', async () => {
+    const ws = workspace(fleet);
+    const target = outside(ws);
+    mkdirSync(join(ws.distDir, 'clusters'), { recursive: true });
+    symlinkSync(target, join(ws.distDir, 'clusters', 'notes'));
+    await synthesize({ ...ws, env: {} });
+    expect(readdirSync(join(ws.distDir, 'clusters')).sort()).toEqual(['notes', 'staging']);
+    symlinkSync(target, join(ws.distDir, 'clusters', 'staging', 'flux-system-link'));
+    renameSync(join(ws.distDir, 'clusters', 'staging', 'flux-system'), join(ws.root, 'moved'));
+    symlinkSync(target, join(ws.distDir, 'clusters', 'staging', 'flux-system'));
+    const before = snapshot(target);
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(`${join(ws.distDir, 'clusters', 'staging', 'flux-system')} is a symbolic link where synth writes`);
+    expect(snapshot(target)).toEqual(before);
+  });
+});
+
+describe('a secrets folder others could have planted files in', () => {
+  test.each([
+    ['group-writable', 0o770, /can be written by others \(mode 770\): check its files, then chmod 700/],
+    ['world-writable', 0o777, /can be written by others \(mode 777\)/],
+  ])('%s is refused before any token in it is read', async (_what, mode, message) => {
+    const ws = workspace(fleet);
+    writeFile(join(ws.secretsDir, 'staging', 'webhook-token'), TOKEN);
+    chmodSync(ws.secretsDir, mode);
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(message);
+    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(message);
+    expect(modeOf(ws.secretsDir)).toBe(mode);
+    expect(existsSync(ws.distDir)).toBe(false);
+  });
+});
+
+test('leftovers of killed writers are removed under the lock, and git ignores them meanwhile', async () => {
+  const ws = workspace(fleet);
+  await synthesize({ ...ws, env: {} });
+  const leftovers = [
+    `${ws.sopsConfigFile}.0123456789ab.tmp`, `${ws.fleetFile}.0123456789ab.tmp`,
+    join(ws.root, '.flux-infra.lock.0123456789ab.tmp'), join(ws.secretsDir, 'staging', 'webhook-token.0123456789ab.tmp'),
+  ];
+  for (const file of leftovers) writeFileSync(file, 'half');
+  const mine = join(ws.root, 'fleet.yaml.notes.tmp');
+  writeFileSync(mine, 'mine');
+  await synthesize({ ...ws, env: {} });
+  for (const file of leftovers) expect({ file, exists: existsSync(file) }).toEqual({ file, exists: false });
+  expect(readFileSync(mine, 'utf8')).toBe('mine');
+  const ignored = readFileSync(join(__dirname, '..', '.gitignore'), 'utf8');
+  for (const pattern of ['/.flux-infra.lock*', '/fleet.yaml.*.tmp', '/.sops.yaml.*.tmp', 'secrets/']) expect(ignored).toContain(pattern);
+  expect(statSync(ws.secretsDir).isDirectory()).toBe(true);
+});
