@@ -99,9 +99,9 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   const committedTokens: { cluster: string; content: string; token: string }[] = [];
   for (const config of fleet.clusters) {
     const clusterDir = `clusters/${config.name}`;
-    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets });
-    notes.push(...resolved.warnings);
     const rotated = options.tokenOverrides?.get(config.name);
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined });
+    notes.push(...resolved.warnings);
     let token = rotated ?? resolved.token;
     if (token === undefined && withSecrets) {
       if (resolved.committed !== undefined) {

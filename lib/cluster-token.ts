@@ -83,6 +83,12 @@ export interface ClusterTokenOptions {
    * @default true
    */
   readonly secrets?: boolean;
+  /**
+   * The committed file is about to be replaced (a rotation): one that is malformed or edited is
+   * passed over instead of being an error, since rotating is the way to replace it.
+   * @default false
+   */
+  readonly replacing?: boolean;
 }
 
 /** Path of a cluster's committed encrypted Secret. */
@@ -124,7 +130,12 @@ function committedFileError(file: string, what: string): Error {
  */
 export async function resolveClusterToken(cluster: ClusterConfig, options: ClusterTokenOptions): Promise<ClusterToken> {
   const store = new TokenStore(options.secretsDir);
-  const committed = readCommittedSecret(cluster, options.distDir);
+  let committed: CommittedSecret | undefined;
+  try {
+    committed = readCommittedSecret(cluster, options.distDir);
+  } catch (error) {
+    if (!options.replacing) throw error;
+  }
   if (options.secrets === false) return { verified: false, committed, warnings: [] };
 
   const fromEnvironment = store.fromEnvironment(cluster.name, options.env);
@@ -142,6 +153,7 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
     opened = await openEncryptedSecret(committed.text, committed.state, identities);
   } catch (error) {
     if (!(error instanceof EncryptedSecretError)) throw error;
+    if (options.replacing) return { ...local, verified: false, warnings: [] };
     throw committedFileError(committed.file, error.message);
   }
   if (opened === undefined) {

@@ -115,7 +115,7 @@ export async function openEncryptedSecret(text: string, state: EncryptedSecretSt
   try {
     secret = (await sopsDecrypt(text, [identity.identity])).documents[0];
   } catch (error) {
-    throw new EncryptedSecretError(`it does not open with the key in ${identity.origin}, one of its recipients, so it was edited after encryption: ${(error as Error).message.split('\n')[0]}`);
+    throw new EncryptedSecretError(`it was edited after encryption: the key in ${identity.origin}, one of its recipients, does not open it (${(error as Error).message.split('\n')[0]})`);
   }
   const token = String(secret?.stringData?.token ?? '');
   const problem = webhookTokenProblem(token);
@@ -192,13 +192,13 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
     rewritten,
   });
   const { committed } = request;
+  if (request.rotated && request.plaintext !== undefined) return encrypt('token rotated');
   if (committed === undefined) {
     if (request.plaintext === undefined) {
       throw new Error(`${request.file} does not exist yet and there is no webhook token here to encrypt: set ${tokenEnvironmentVariable(request.cluster)}, or run npm run secrets -- rotate-token ${request.cluster}`);
     }
     return encrypt('new');
   }
-  if (request.rotated && request.plaintext !== undefined) return encrypt('token rotated');
   const reason = reencryptionReason(committed.state, request.recipients, request.namespace);
   const canReencrypt = request.verified && request.plaintext !== undefined;
   if (reason !== undefined) {

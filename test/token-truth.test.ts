@@ -149,7 +149,7 @@ describe('a committed encrypted Secret that was edited', () => {
     ['the recipient list', (text) => text.replace(/\n {4}age:\n[\s\S]*?(\n {4}encrypted_regex)/, '\n    age: []$1'), false],
   ];
   test.each(tamperings)('fails synth and doctor on an edited %s, in one line, leaving dist/ as it was', async (_what, tamper, needsKey) => {
-    const { ws } = await sopsWorkspace();
+    const { ws, key } = await sopsWorkspace();
     writeFileSync(encryptedFile(ws), tamper(readFileSync(encryptedFile(ws), 'utf8')));
     const dist = readTree(ws.distDir);
     const secrets = readTree(ws.secretsDir);
@@ -164,6 +164,9 @@ describe('a committed encrypted Secret that was edited', () => {
     if (needsKey) await expect(keyless).resolves.toBeDefined();
     else await expect(keyless).rejects.toThrow(failure!);
     expect(readTree(ws.distDir)).toEqual(dist);
+    // What the message offers works: a rotation replaces the edited file.
+    const rotation = await rotateToken('staging', { ...ws, env: {} });
+    expect(await committedToken(ws, key)).toBe(rotation.token);
   });
 
   test('the synth command reports it under its one headline, exit code 1', async () => {
@@ -171,7 +174,7 @@ describe('a committed encrypted Secret that was edited', () => {
     writeFileSync(encryptedFile(ws), tamperings[0][1](readFileSync(encryptedFile(ws), 'utf8')));
     const synth = runScript(ws, 'synth');
     expect(synth.status).toBe(1);
-    expect(synth.stderr).toMatch(new RegExp(`^synth failed, dist/ is unchanged: ${encryptedFile(ws)}: it does not open with the key in .*age\.agekey, one of its recipients, so it was edited after encryption: sops\\.mac: cannot decrypt[^\n]*\n$`));
+    expect(synth.stderr).toMatch(new RegExp(`^synth failed, dist/ is unchanged: ${encryptedFile(ws)}: it was edited after encryption: the key in .*age\.agekey, one of its recipients, does not open it \\(sops\\.mac: cannot decrypt[^\n]*\n$`));
   });
 });
 
@@ -186,6 +189,8 @@ describe('killed for real, and run together', () => {
     const url = runScript(ws, 'webhook', ['url', 'staging']);
     expect(url.status).toBe(1);
     expect(url.stderr).toMatch(/a synth was interrupted .*: run npm run synth/);
+    // doctor says that alone: the missing files it would otherwise see follow from it.
+    expect((await doctor('staging', { ...ws, env: {} })).problems).toEqual([expect.stringMatching(/^a synth was interrupted \(.*\.dist\.old.*\): run npm run synth/)]);
 
     const next = runScript(ws, 'synth', [], { FLUX_INFRA_NO_SECRETS: '1' });
     expect(next.stderr).toBe('dist: 2 file(s) written, 0 stale file(s) removed\n');
@@ -333,7 +338,7 @@ describe('a cluster made your own', () => {
     roots.push(ws.root);
     cpSync(join(__dirname, '..', 'dist'), ws.distDir, { recursive: true });
     copyFileSync(join(__dirname, '..', '.sops.yaml'), ws.sopsConfigFile);
-    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/no webhook token for staging here/);
+    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/^no webhook token for staging here: .*; get the age key from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token staging \(after age-key --replace-recipients if none of its keys is yours\)$/);
 
     const fleetBefore = readFileSync(ws.fleetFile, 'utf8');
     const ageKey = runScript(ws, 'secrets', ['age-key', 'staging', '--replace-recipients']);

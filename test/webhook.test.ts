@@ -78,8 +78,11 @@ describe('url', () => {
       expect(await run(['ping', 'staging', '--event', 'pull'], output)).toBe(2);
       expect(await run(['frobnicate'], output)).toBe(2);
       expect(usage.join('')).toContain("error: option '--event <event>' argument 'pull' is invalid. Allowed choices are ping, push.");
+      expect(await run(['ping', 'staging', '--url', 'ftp://x'], output)).toBe(2);
+      expect(error).toHaveBeenLastCalledWith('error: --url "ftp://x" must be http:// or https://');
       expect(await run(['ping', '--help'], output)).toBe(0);
       expect(usage.join('')).toContain('--event <event>');
+      expect(usage.join('')).toMatch(/--timeout <seconds> +how long to wait for an answer \(default: 10\)/);
     } finally {
       process.env = saved;
       log.mockRestore();

@@ -9,6 +9,9 @@ export { PathsOptions, pathsFromEnvironment } from '../lib/paths';
 /** A problem the user can fix, reported as one line with exit code 1. */
 export class CommandError extends Error {}
 
+/** A bad argument or option, reported as one line with exit code 2 (bad usage). */
+export class UsageError extends CommandError {}
+
 /** Ends a command that has printed its own report with a non-zero exit code (e.g. a failed check). */
 export class ExitCode extends Error {
   public constructor(public readonly code: number) {
@@ -51,7 +54,7 @@ export async function runProgram(program: Command, argv: string[], output?: Prog
     if (error instanceof ExitCode) return error.code;
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     console.error(`error: ${(error as Error).message}`);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
 }
 

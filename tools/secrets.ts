@@ -140,7 +140,7 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
       // token it kept as previous (the one GitHub still has) with one GitHub never had.
       throw new CommandError(`${cluster}: an interrupted token rotation was finished: its new token is in ${store.tokenFile(cluster)} and the one it replaced in ${store.previousTokenFile(cluster)}; update GitHub (npm run webhook -- github ${cluster}) before rotating again`);
     }
-    const current = await resolveClusterToken(config, { distDir, secretsDir, env });
+    const current = await resolveClusterToken(config, { distDir, secretsDir, env, replacing: true });
     if (current.stale) {
       throw new CommandError(`${current.warnings.join('; ')}; rotating now would keep that stale token as previous and lose the one GitHub has`);
     }

@@ -21,7 +21,7 @@ export function buildProgram(): Command {
   const program = new Command('webhook').description('the GitHub webhook of each cluster\'s Receivers: URL, test delivery, setup, checks');
 
   program.command('url')
-    .description('print the Payload URL to paste into GitHub (no cluster needed)')
+    .description('print the Payload URL to paste into GitHub (offline: no cluster is contacted)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .option('--json', 'print JSON for scripts')
@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .option('--receiver <name>', 'only this Receiver')
     .addOption(new Option('--event <event>', 'the GitHub event to send').choices(['ping', 'push']).default('ping'))
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
-    .option('--timeout <seconds>', 'how long to wait for an answer', milliseconds, 10_000)
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser(milliseconds).default(10_000, '10'))
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; json?: boolean }) => {
       const outcomes = await ping(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });

@@ -1,7 +1,8 @@
 // What every webhook command needs: the cluster from the fleet file, its token, its Receivers' URLs.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveClusterToken } from '../../lib/cluster-token';
-import { interruptedWriteProblem } from '../../lib/dist-writer';
+import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/dist-writer';
 import { ClusterConfig, ReceiverConfig } from '../../lib/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/token-store';
 import { webhookPath } from '../../lib/webhook-path';
@@ -57,7 +58,11 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
     return found;
   }
   const store = new TokenStore(options.secretsDir ?? 'secrets');
-  throw new CommandError(`no webhook token for ${cluster.name} here: not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}; run npm run synth (it creates one for a new cluster) or npm run secrets -- rotate-token ${cluster.name}`);
+  const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
+  const exists = hasGeneratedFiles(join(options.distDir ?? 'dist', 'clusters', cluster.name));
+  throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
+    ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
+    : 'run npm run synth, which makes one for a cluster new to the fleet'}`);
 }
 
 export interface ReceiverTarget {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { planSynth } from '../../main';
 import { encryptedSecretFile, readCommittedSecret } from '../../lib/cluster-token';
+import { interruptedWriteProblem } from '../../lib/dist-writer';
 import { reencryptionReason } from '../../lib/encrypted-secret';
 import { FleetError } from '../../lib/fleet';
 import { ClusterConfig } from '../../lib/flux-cluster';
@@ -109,6 +110,9 @@ export async function doctor(clusterName: string, options: ContextOptions = {}):
     if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
     throw error;
   }
+  // A half-swapped dist/ makes every later check wrong: it alone is the report until synth puts it right.
+  const interrupted = interruptedWriteProblem(options.distDir ?? 'dist');
+  if (interrupted) return { cluster: clusterName, problems: [interrupted] };
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
@@ -116,5 +120,6 @@ export async function doctor(clusterName: string, options: ContextOptions = {}):
     ...secretProblems(cluster, options.distDir ?? 'dist'),
     ...await distProblems(cluster, options),
   ];
-  return { cluster: clusterName, problems };
+  // The same broken file can stop more than one check: say it once.
+  return { cluster: clusterName, problems: [...new Set(problems)] };
 }

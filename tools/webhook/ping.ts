@@ -2,7 +2,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
 import { ClusterConfig, GitSourceConfig } from '../../lib/flux-cluster';
-import { clusterOf, CommandError } from '../common';
+import { clusterOf, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { fullName, githubRepositoryOf } from './github-repository';
 
@@ -80,7 +80,7 @@ function explainStatus(status: number, event: DeliveryEvent, receiver: string, r
   }
 }
 
-function explainFailure(error: any, url: string, timeoutMs: number): DeliveryOutcome {
+function explainFailure(error: any, url: string, timeoutMs: number, urlSource: string): DeliveryOutcome {
   const { host } = new URL(url);
   const code = error?.cause?.code ?? error?.code;
   if (error?.name === 'TimeoutError' || error?.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -93,7 +93,7 @@ function explainFailure(error: any, url: string, timeoutMs: number): DeliveryOut
     return { accepted: false, explanation: `port ${new URL(url).port} is on the list of ports fetch refuses to call: a NodePort (30000-32767) never is, so check the URL` };
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { accepted: false, explanation: `cannot resolve ${host}: fix webhook.address in the fleet file` };
+    return { accepted: false, explanation: `cannot resolve ${host}: fix ${urlSource}` };
   }
   return { accepted: false, explanation: `the delivery to ${host} failed: ${error?.cause?.message ?? error?.message ?? error}` };
 }
@@ -105,6 +105,8 @@ export interface DeliveryRequest {
   readonly payload: Record<string, unknown>;
   /** @default 10000 */
   readonly timeoutMs?: number;
+  /** For messages: where the URL's host came from. @default 'webhook.address in the fleet file' */
+  readonly urlSource?: string;
   /** For messages: the Receiver and what it reconciles. */
   readonly receiver: string;
   readonly resources: string;
@@ -136,7 +138,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     await response.arrayBuffer();
     return explainStatus(response.status, request.event, request.receiver, request.resources);
   } catch (error) {
-    return explainFailure(error, request.url, timeoutMs);
+    return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'webhook.address in the fleet file');
   }
 }
 
@@ -157,9 +159,9 @@ function overrideUrl(override: string, path: string): string {
   try {
     parsed = new URL(override);
   } catch {
-    throw new CommandError(`--url "${override}" is not a URL: give e.g. http://127.0.0.1:9292`);
+    throw new UsageError(`--url "${override}" is not a URL: give e.g. http://127.0.0.1:9292`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CommandError(`--url "${override}" must be http:// or https://`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url "${override}" must be http:// or https://`);
   return parsed.pathname === '/' && !override.endsWith('/') ? `${override}${path}` : parsed.pathname === '/' ? `${override.replace(/\/$/, '')}${path}` : override;
 }
 
@@ -175,7 +177,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const source = cluster.sources.find((candidate) => candidate.name === target.receiver.sources[0]);
     if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const outcome = await sendDelivery({
-      url, token, event, timeoutMs: options.timeoutMs,
+      url, token, event, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
       payload: githubPayload(event, source, url),
       receiver: target.receiver.name,
       resources: target.receiver.sources.map((name) => `GitRepository ${name}`).join(', '),
