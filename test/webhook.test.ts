@@ -242,6 +242,58 @@ describe('github', () => {
     }
   });
 
+  test('never sends GITHUB_TOKEN or the webhook secret off the API origin: no cross-origin page, no redirect', async () => {
+    const elsewhere: { method: string; auth?: string; body: string }[] = [];
+    const other = await listen(async (request, response) => {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      elsewhere.push({ method: request.method!, auth: request.headers.authorization, body });
+      response.writeHead(201, { 'content-type': 'application/json' }).end('{"id": 1}');
+    });
+    const api = await listen(async (request, response) => {
+      for await (const _chunk of request) { /* drain */ }
+      if (request.method === 'GET') {
+        return response.writeHead(200, { 'content-type': 'application/json', link: `<${other.url}/repos/lfs269/instavote/hooks?page=2>; rel="next"` }).end('[]');
+      }
+      return response.writeHead(307, { location: `${other.url}/repos/lfs269/instavote/hooks` }).end();
+    });
+    try {
+      await expect(syncGithubHooks('staging', options(api.url))).rejects.toThrow(`GitHub API call for lfs269/instavote stopped: refused to send a request to ${other.url}, which is not the API's origin`);
+      const noList = await listen(async (request, response) => {
+        for await (const _chunk of request) { /* drain */ }
+        if (request.method === 'GET') return response.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+        return response.writeHead(307, { location: `${other.url}/repos/lfs269/instavote/hooks` }).end();
+      });
+      try {
+        await expect(syncGithubHooks('staging', options(noList.url))).rejects.toThrow(/stopped: the API answered 307 redirecting to http:\/\/127\.0\.0\.1:\d+\/repos\/lfs269\/instavote\/hooks, which is not followed/);
+      } finally {
+        await noList.close();
+      }
+      expect(elsewhere).toEqual([]);
+    } finally {
+      await api.close();
+      await other.close();
+    }
+  });
+
+  test('refuses a plain-http API off loopback, and names network failures and odd answers in one line', async () => {
+    await expect(syncGithubHooks('staging', options('http://ghe.example.com/api/v3'))).rejects.toThrow('--api-url "http://ghe.example.com/api/v3" is plain http, which would send GITHUB_TOKEN and the webhook secret in clear');
+    const closed = await listen(() => undefined);
+    await closed.close();
+    const refused = syncGithubHooks('staging', options(closed.url));
+    await expect(refused).rejects.toThrow(/^GitHub API call for lfs269\/instavote got no answer: connection refused by 127\.0\.0\.1:\d+: nothing listens at the API URL$/);
+    await expect(syncGithubHooks('staging', options(closed.url))).rejects.not.toThrow(/500/);
+    const odd = await listen(async (request, response) => {
+      for await (const _chunk of request) { /* drain */ }
+      response.writeHead(request.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' }).end(request.method === 'GET' ? '[]' : '{}');
+    });
+    try {
+      await expect(syncGithubHooks('staging', options(odd.url))).rejects.toThrow(/has no hook id \(HTTP 201\): check that --api-url is GitHub's REST API/);
+    } finally {
+      await odd.close();
+    }
+  });
+
   test('--dry-run writes nothing and masks the secret', async () => {
     const github = await fakeGithub();
     try {

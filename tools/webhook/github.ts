@@ -1,11 +1,11 @@
 // `webhook github <cluster>`: creates or updates the repository webhook through GitHub's REST API.
-import { Octokit } from '@octokit/rest';
 import { ClusterConfig } from '../../lib/flux-cluster';
 import { TokenStore } from '../../lib/token-store';
 import { ReceiverType } from '../../lib/webhook-receiver';
 import { webhookTokenProblem } from '../../lib/webhook-token';
 import { clusterOf, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { apiOrigin, explainGithubError, githubClient } from './github-client';
 import { fullName, GithubRepository, githubRepositoryOf } from './github-repository';
 
 export const MASK = '********';
@@ -35,6 +35,8 @@ export interface GithubOptions extends ContextOptions {
   readonly apiUrl?: string;
   /** @default process.env.GITHUB_TOKEN */
   readonly githubToken?: string;
+  /** Allow a plain-http API URL off loopback. @default false */
+  readonly allowHttp?: boolean;
 }
 
 function masked(request: HookRequest): HookRequest {
@@ -67,23 +69,6 @@ function readPreviousToken(cluster: ClusterConfig, options: ContextOptions): str
   return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
 
-/** GitHub's answer in the user's words. */
-function explainGithubError(error: any, repository: string): Error {
-  const status = error?.status;
-  const detail = error?.response?.data?.errors?.map((item: any) => item.message ?? item.code).join('; ') || error?.response?.data?.message || error?.message;
-  switch (status) {
-    case 401:
-      return new CommandError(`GitHub refused the token (401): GITHUB_TOKEN is missing, wrong or expired`);
-    case 403:
-    case 404:
-      return new CommandError(`GitHub answered ${status} for ${repository}: the repository does not exist for this token, or the token lacks admin rights on it (classic: admin:repo_hook scope; fine-grained: Webhooks read and write)`);
-    case 422:
-      return new CommandError(`GitHub refused the hook for ${repository} (422): ${detail}`);
-    default:
-      return new CommandError(`GitHub API call for ${repository} failed${status ? ` (${status})` : ''}: ${detail}`);
-  }
-}
-
 /** The GitHub repositories whose pushes a Receiver must hear: those of its sources. */
 function repositoriesOf(cluster: ClusterConfig, sources: string[], apiUrl: string | undefined): GithubRepository[] {
   const repositories = new Map<string, GithubRepository>();
@@ -111,9 +96,8 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
   if (!githubToken && !options.dryRun) {
     throw new CommandError('GITHUB_TOKEN is not set: create a token with admin rights on the repositories (admin:repo_hook) and export it');
   }
-  // Octokit logs failed requests itself; ours are explained once, below.
-  const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
-  const octokit = githubToken ? new Octokit({ auth: githubToken, baseUrl: options.apiUrl, userAgent: 'flux-infra', log: quiet }) : undefined;
+  const octokit = githubToken ? githubClient({ apiUrl: options.apiUrl, token: githubToken, allowHttp: options.allowHttp }) : undefined;
+  if (!octokit) apiOrigin(options.apiUrl, options.allowHttp);
   const changes: HookChange[] = [];
   const previousToken = readPreviousToken(cluster, options);
   for (const target of receiverTargets(cluster, token, options.receiver)) {
@@ -144,6 +128,9 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
         const response = existing
           ? await octokit.rest.repos.updateWebhook({ owner: repository.owner, repo: repository.name, hook_id: existing.id, ...request.body })
           : await octokit.rest.repos.createWebhook({ owner: repository.owner, repo: repository.name, ...request.body });
+        if (typeof response.data?.id !== 'number') {
+          throw new CommandError(`GitHub's answer to ${request.method} ${request.path} has no hook id (HTTP ${response.status}): check that --api-url is GitHub's REST API`);
+        }
         changes.push({ ...change, hookId: response.data.id });
       } catch (error) {
         throw explainGithubError(error, name);
