@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { Kustomization } from '../imports/kustomize.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
 import { toGoDuration } from './go-duration';
-import { assertObjectName } from './names';
+import { assertObjectName, controlCharacterProblem } from './names';
 
 export interface AppDeploymentProps {
   /**
@@ -70,6 +70,8 @@ export interface AppDeploymentProps {
 
 /** Why `path` is not a path inside a source, or undefined when it is one. */
 export function sourcePathProblem(path: string): string | undefined {
+  const control = controlCharacterProblem(path);
+  if (control) return control;
   if (!path.startsWith('./')) return `"${path}" must be relative to the source root and start with "./", e.g. ./${path.replace(/^\/+/, '')}`;
   if (path.split('/').includes('..')) return `"${path}" must not leave the source with ".."`;
   return undefined;

@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Node as YamlNode } from 'yaml';
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLError, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { AppConfig, ClusterConfig, GitSourceConfig, ReceiverConfig, SopsConfig, WebhookExposureConfig } from './flux-cluster';
 import { gitUrlProblem } from './git-source';
-import { parseGoDuration } from './go-duration';
+import { goDurationProblem } from './go-duration';
 import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { cidrProblem } from './webhook-network-policy';
 import { nodePortProblem } from './webhook-receiver-service';
 import { sourcePathProblem } from './app-deployment';
-import { gitCommitProblem, gitRefNameProblem } from './git-ref';
+import { gitCommitProblem, gitRefNameProblem, semverRangeProblem } from './git-ref';
 import { ReceiverType } from './webhook-receiver';
 import { ageRecipientProblem } from './sops';
 
@@ -32,31 +32,37 @@ const checked = (problem: (value: string) => string | undefined) =>
     if (message) ctx.addIssue({ code: 'custom', message });
   });
 
-const durationProblem = (text: string): string | undefined => {
-  try {
-    parseGoDuration(text);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-};
+const both = (...problems: ((value: string) => string | undefined)[]) => (value: string) =>
+  problems.map((problem) => problem(value)).find((message) => message !== undefined);
 
-const hostProblem = (host: string): string | undefined =>
-  isIP(host) !== 0 || rfc1123SubdomainProblem(host.toLowerCase()) === undefined
+/** How often Flux may poll or retry: not more than once a second. */
+const POLLING_MINIMUM_MS = 1000;
+
+const hostProblem = (host: string): string | undefined => {
+  if (host.includes('%')) return `"${host}" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach`;
+  if (isIP(host) !== 0) return undefined;
+  if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at`;
+  return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
     ? undefined
     : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
+};
 
-const objectName = checked(rfc1123SubdomainProblem);
-const duration = checked(durationProblem);
+/** Names the constructs take as ids: a name of Object.prototype (constructor) would collide in their tables. */
+const constructIdProblem = (name: string): string | undefined =>
+  name in Object.prototype ? `"${name}" is reserved: choose another name` : undefined;
+
+const objectName = checked(both(rfc1123SubdomainProblem, constructIdProblem));
+const duration = checked((text) => goDurationProblem(text));
+const pollingDuration = checked((text) => goDurationProblem(text, POLLING_MINIMUM_MS));
 
 const sourceSchema = z.strictObject({
   name: objectName,
   url: checked(gitUrlProblem),
   branch: checked(gitRefNameProblem).optional(),
   tag: checked(gitRefNameProblem).optional(),
-  semver: z.string().min(1).optional(),
+  semver: checked(semverRangeProblem).optional(),
   commit: checked(gitCommitProblem).optional(),
-  interval: duration.optional(),
+  interval: pollingDuration.optional(),
   timeout: duration.optional(),
   secretName: objectName.optional(),
   ignore: z.string().optional(),
@@ -71,8 +77,8 @@ const appSchema = z.strictObject({
   name: objectName,
   source: z.string(),
   path: checked(sourcePathProblem),
-  interval: duration.optional(),
-  retryInterval: duration.optional(),
+  interval: pollingDuration.optional(),
+  retryInterval: pollingDuration.optional(),
   timeout: duration.optional(),
   prune: z.boolean().optional(),
   wait: z.boolean().optional(),
@@ -123,7 +129,7 @@ const clusterSchema = z.strictObject({
 });
 
 const fleetSchema = z.strictObject({
-  clusters: z.record(checked(rfc1123LabelProblem), clusterSchema).superRefine((clusters, ctx) => {
+  clusters: z.record(checked(both(rfc1123LabelProblem, constructIdProblem)), clusterSchema).superRefine((clusters, ctx) => {
     if (Object.keys(clusters).length === 0) ctx.addIssue({ code: 'custom', message: 'lists no cluster' });
   }),
 });
@@ -143,12 +149,21 @@ export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
     const { line, col } = lineCounter.linePos(offset);
     return `${fileName}:${line}:${col}`;
   };
-  if (document.errors.length > 0) {
-    throw new FleetError(document.errors.map((error) => `${at(error.pos[0])}: ${error.message.split('\n')[0]}`));
-  }
-  const problem = (path: Path, message: string) => `${at(offsetOf(document.contents, path))}: ${formatPath(path)}: ${message}`;
+  const yamlProblems = [...document.errors, ...document.warnings].map((error) => `${at(error.pos[0])}: ${yamlMessage(error, document)}`);
+  yamlProblems.push(...structureProblems(document).map(({ offset, message }) => `${at(offset)}: ${message}`));
+  if (yamlProblems.length > 0) throw new FleetError(yamlProblems);
+  const problem = (path: Path, message: string, target: 'key' | 'value' = 'value') => {
+    const place = formatPath(path);
+    return `${at(offsetOf(document.contents, path, target))}: ${place === '' ? '' : `${place}: `}${message}`;
+  };
 
-  const parsed = fleetSchema.safeParse(document.toJS() ?? {}, { reportInput: true });
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    throw new FleetError([`${at(firstAliasOffset(document))}: aliases expand to too much (${(error as Error).message.split('\n')[0]}): write the values out`]);
+  }
+  const parsed = fleetSchema.safeParse(data ?? {}, { reportInput: true });
   if (!parsed.success) {
     throw new FleetError(parsed.error.issues.flatMap((issue) => issueLines(issue, problem)));
   }
@@ -163,15 +178,71 @@ export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
   return { clusters };
 }
 
-function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string) => string): string[] {
+/** More aliases than this in one fleet file is an alias bomb, not a fleet. */
+const MAX_ALIAS_COUNT = 1000;
+
+/** A parser error or warning in the user's words. */
+function yamlMessage(error: YAMLError, document: Document.Parsed): string {
+  switch (error.code) {
+    case 'DUPLICATE_KEY': {
+      let key: unknown;
+      visit(document, {
+        Pair: (_key, pair) => {
+          if (isScalar(pair.key) && pair.key.range?.[0] === error.pos[0]) key = pair.key.value;
+        },
+      });
+      return `key ${JSON.stringify(String(key))} is given twice in one mapping: keep one`;
+    }
+    case 'MULTIPLE_DOCS':
+      return 'the fleet file holds more than one YAML document (a --- line): keep the whole fleet in one';
+    case 'TAG_RESOLVE_FAILED':
+      return `${error.message.split('\n')[0].replace('Unresolved tag:', 'unknown tag')}: the fleet file takes plain YAML, remove the tag`;
+    default:
+      return error.message.split('\n')[0];
+  }
+}
+
+/** What the schema cannot see: keys that are not plain names, aliases without anchors, no mapping at the top. */
+function structureProblems(document: Document.Parsed): { offset: number | undefined; message: string }[] {
+  const problems: { offset: number | undefined; message: string }[] = [];
+  if (document.contents !== null && !isMap(document.contents)) {
+    problems.push({ offset: document.contents.range?.[0], message: 'the fleet file must be a mapping with clusters: at its top' });
+  }
+  visit(document, {
+    Pair: (_key, pair) => {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        problems.push({ offset: (pair.key as YamlNode).range?.[0], message: 'a key must be a plain name, not a list or a mapping' });
+      }
+    },
+    Alias: (_key, alias) => {
+      if (alias.resolve(document) === undefined) {
+        problems.push({ offset: alias.range?.[0], message: `alias *${alias.source} names no anchor before it: define &${alias.source} first, or write the value out` });
+      }
+    },
+  });
+  return problems;
+}
+
+function firstAliasOffset(document: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(document, {
+    Alias: (_key, alias) => {
+      offset = alias.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string, target?: 'key' | 'value') => string): string[] {
   const path = issue.path as Path;
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")'));
+      return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")', 'key'));
     case 'invalid_type':
       return [problem(path, issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':
-      return issue.issues.map((inner) => problem(path, inner.message));
+      return issue.issues.map((inner) => problem(path, inner.message, 'key'));
     default:
       return [problem(path, issue.message)];
   }
@@ -271,22 +342,28 @@ export function formatPath(path: Path): string {
   return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
 }
 
-/** The source offset of the deepest YAML node on `path` (the closest that exists). */
-function offsetOf(node: unknown, path: Path): number | undefined {
+/**
+ * The source offset of `path`: its value, or with `target` 'key' its key. Where the path ends
+ * before its last part (a required field that is missing), the key of the mapping that lacks it.
+ */
+function offsetOf(node: unknown, path: Path, target: 'key' | 'value' = 'value'): number | undefined {
   let current = node as YamlNode | null | undefined;
   let offset = current?.range?.[0];
-  for (const part of path) {
+  let keyOffset = offset;
+  for (const [index, part] of path.entries()) {
+    const last = index === path.length - 1;
     if (isMap(current)) {
       const pair = current.items.find((item) => isScalar(item.key) && item.key.value === part);
-      if (!pair) break;
-      offset = (pair.key as YamlNode).range?.[0];
+      if (!pair) return keyOffset;
+      keyOffset = (pair.key as YamlNode).range?.[0];
       current = pair.value as YamlNode | null;
-      offset = current?.range?.[0] ?? offset;
+      offset = last && target === 'key' ? keyOffset : current?.range?.[0] ?? keyOffset;
     } else if (isSeq(current) && typeof part === 'number' && current.items[part] !== undefined) {
       current = current.items[part] as YamlNode;
       offset = current.range?.[0] ?? offset;
+      keyOffset = offset;
     } else {
-      break;
+      return keyOffset;
     }
   }
   return offset;

@@ -1,3 +1,5 @@
+import { validRange } from 'semver';
+
 /**
  * Which revision of a Git repository Flux follows. Exactly one kind of reference:
  * a branch, a tag, a semver range over tags, or a pinned commit.
@@ -17,10 +19,7 @@ export class GitRef {
 
   /** Follows the highest tag that satisfies a semver range, e.g. `>=1.0.0 <2.0.0`. */
   public static semver(range: string): GitRef {
-    if (range.trim() === '') {
-      throw new Error('semver range must not be empty: give a range such as ">=1.0.0"');
-    }
-    return new GitRef('semver', range);
+    return new GitRef('semver', checked('semver', range, semverRangeProblem(range)));
   }
 
   /** Pins one commit by its full SHA-1 (40 hex) or SHA-256 (64 hex) id. */
@@ -40,6 +39,11 @@ export class GitRef {
 export function gitRefNameProblem(name: string): string | undefined {
   // git check-ref-format's rules, the ones a typo hits: no spaces, no '..', no leading '-'.
   return name === '' || /[\s~^:?*[\\]|\.\.|^-|\/$|\.lock$/.test(name) ? `"${name}" is not a valid Git ref name` : undefined;
+}
+
+/** Why `range` is not a semver range (parsed by the semver library), or undefined when it is one. */
+export function semverRangeProblem(range: string): string | undefined {
+  return range.trim() === '' || validRange(range) === null ? `"${range}" is not a semver range: write e.g. ">=1.0.0 <2.0.0", "~1.2" or "1.x"` : undefined;
 }
 
 /** Why `sha` is not a full commit id, or undefined when it is one. */

@@ -4,7 +4,7 @@ import { GitRepository } from '../imports/source.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
 import { GitRef } from './git-ref';
 import { toGoDuration } from './go-duration';
-import { assertObjectName } from './names';
+import { assertObjectName, controlCharacterProblem } from './names';
 import { ISecretReference } from './secret-reference';
 
 export interface GitSourceProps {
@@ -103,6 +103,8 @@ export class GitSource extends Construct implements IFluxSource {
 
 /** Why `url` is not a Git URL that source-controller can clone (https:// or ssh://), or undefined. */
 export function gitUrlProblem(url: string): string | undefined {
+  const control = controlCharacterProblem(url);
+  if (control) return control;
   if (/^[\w.-]+@[\w.-]+:(?!\/\/)/.test(url)) {
     return `"${url}" is scp-style, which Flux does not accept: write it as ssh://${url.replace(':', '/')}`;
   }
@@ -112,11 +114,14 @@ export function gitUrlProblem(url: string): string | undefined {
   } catch {
     return `"${url}" is not a URL: use https://host/org/repo or ssh://git@host/org/repo`;
   }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'ssh:') || parsed.hostname === '') {
-    return `"${url}" must use https:// or ssh:// with a host, e.g. https://github.com/org/repo`;
+  if (!/^(https|ssh):\/\//.test(url) || parsed.hostname === '') {
+    return `"${url}" must start with https:// or ssh:// (lower case) and name a host, e.g. https://github.com/org/repo`;
   }
   if (parsed.protocol === 'https:' && (parsed.username || parsed.password)) {
     return `"${url}" carries credentials: put them in a Secret and name it in secretName`;
+  }
+  if (parsed.protocol === 'ssh:' && parsed.password) {
+    return `"${url}" carries a password: Flux authenticates over ssh with a key; put it in a Secret and name it in secretName`;
   }
   return undefined;
 }

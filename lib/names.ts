@@ -26,3 +26,8 @@ export function assertObjectName(owner: string, field: string, value: string, ru
     throw new Error(`${owner}: ${field} ${problem}`);
   }
 }
+
+/** Why `text` cannot go into a manifest as it is: a control character (a NUL, a newline, a tab). */
+export function controlCharacterProblem(text: string): string | undefined {
+  return /[\x00-\x1f\x7f]/.test(text) ? `${JSON.stringify(text)} contains a control character (a NUL, a newline, a tab): remove it` : undefined;
+}

@@ -36,8 +36,8 @@ describe('GitSource', () => {
   });
 
   test.each([
-    ['ftp://host/repo', /must use https:\/\/ or ssh:\/\//],
-    ['http://github.com/org/repo', /must use https:\/\/ or ssh:\/\//],
+    ['ftp://host/repo', /must start with https:\/\/ or ssh:\/\/ \(lower case\)/],
+    ['http://github.com/org/repo', /must start with https:\/\/ or ssh:\/\/ \(lower case\)/],
     ['git@github.com:org/repo.git', /scp-style.*ssh:\/\/git@github.com\/org\/repo.git/],
     ['not a url', /is not a URL/],
     ['https://user:pass@github.com/org/repo', /carries credentials/],

@@ -5,6 +5,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize, SynthResult } from '../main';
 import { GENERATED_HEADER } from '../lib/render';
 import { tokenEnvironmentVariable } from '../lib/token-store';
+import { BAD_INPUTS } from './support/bad-fleets';
 import { BASE_FLEET } from './support/fleet';
 import { NODE_TS, NODE_TS_ENV, TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, writeFile } from './support/tree';
@@ -159,6 +160,17 @@ describe('bad input leaves dist/ and the secrets exactly as they were', () => {
     document.setIn(path, value);
     writeFile(ws.fleetFile, document.toString());
     await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/clusters\.staging\./);
+    expect(readTree(ws.distDir)).toEqual(dist);
+    expect(readTree(ws.secretsDir)).toEqual(secrets);
+  });
+
+  test.each(BAD_INPUTS)('fails on %s in one line, before anything is read or written', async (_what, text, expected) => {
+    const ws = workspace(BASE_FLEET);
+    await synthesize({ ...ws, env: {} });
+    const dist = readTree(ws.distDir);
+    const secrets = readTree(ws.secretsDir);
+    writeFile(ws.fleetFile, text);
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(typeof expected === 'string' ? `${ws.fleetFile}${expected.slice('fleet.yaml'.length)}` : /aliases expand to too much/);
     expect(readTree(ws.distDir)).toEqual(dist);
     expect(readTree(ws.secretsDir)).toEqual(secrets);
   });

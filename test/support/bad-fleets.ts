@@ -1,0 +1,65 @@
+import { parseDocument } from 'yaml';
+import { BASE_FLEET } from './fleet';
+
+/** BASE_FLEET with the value at `path` set (or deleted, with undefined). */
+function fromBase(path: (string | number)[], value: unknown): string {
+  const document = parseDocument(BASE_FLEET);
+  if (value === undefined) document.deleteIn(path);
+  else document.setIn(path, value);
+  return document.toString();
+}
+
+/**
+ * Hostile or mistaken fleet files that were once synthesized, or failed without naming their place:
+ * what each is, its text, and the one line it must fail with.
+ */
+export const BAD_INPUTS: [string, string, string][] = [
+  ['a NUL byte in a source url', fromBase(['clusters', 'staging', 'sources', 0, 'url'], 'https://github.com/lfs269/insta\0vote'),
+    'fleet.yaml:7:14: clusters.staging.sources[0].url: "https://github.com/lfs269/insta\\u0000vote" contains a control character (a NUL, a newline, a tab): remove it'],
+  ['a NUL byte in an app path', fromBase(['clusters', 'staging', 'apps', 0, 'path'], './deploy/\0'),
+    'fleet.yaml:13:15: clusters.staging.apps[0].path: "./deploy/\\u0000" contains a control character (a NUL, a newline, a tab): remove it'],
+  ['a newline in a url', fromBase(['clusters', 'staging', 'sources', 0, 'url'], 'https://github.com/lfs269/\ninstavote'),
+    'fleet.yaml:7:14: clusters.staging.sources[0].url: "https://github.com/lfs269/\\ninstavote" contains a control character (a NUL, a newline, a tab): remove it'],
+  ['an upper-case scheme', fromBase(['clusters', 'staging', 'sources', 0, 'url'], 'HTTPS://github.com/lfs269/instavote'),
+    'fleet.yaml:7:14: clusters.staging.sources[0].url: "HTTPS://github.com/lfs269/instavote" must start with https:// or ssh:// (lower case) and name a host, e.g. https://github.com/org/repo'],
+  ['a password in an ssh url', fromBase(['clusters', 'staging', 'sources', 0, 'url'], 'ssh://git:secret@github.com/lfs269/instavote'),
+    'fleet.yaml:7:14: clusters.staging.sources[0].url: "ssh://git:secret@github.com/lfs269/instavote" carries a password: Flux authenticates over ssh with a key; put it in a Secret and name it in secretName'],
+  ['a duration beyond Go\'s range', fromBase(['clusters', 'staging', 'apps', 0, 'interval'], '9999999999999h'),
+    'fleet.yaml:14:19: clusters.staging.apps[0].interval: "9999999999999h" is longer than Go\'s longest duration (2562047h47m16s): give a shorter one'],
+  ['a duration just beyond Go\'s range', fromBase(['clusters', 'staging', 'apps', 0, 'timeout'], '2562048h'),
+    'fleet.yaml:15:18: clusters.staging.apps[0].timeout: "2562048h" is longer than Go\'s longest duration (2562047h47m16s): give a shorter one'],
+  ['a fraction below the millisecond', fromBase(['clusters', 'staging', 'apps', 0, 'timeout'], '1.5ms'),
+    'fleet.yaml:15:18: clusters.staging.apps[0].timeout: "1.5ms" has a fraction below the millisecond: round it to whole milliseconds'],
+  ['a zero duration', fromBase(['clusters', 'staging', 'apps', 0, 'timeout'], '0s'),
+    'fleet.yaml:15:18: clusters.staging.apps[0].timeout: "0s" is zero: give a positive duration, e.g. 1m'],
+  ['a sub-second interval', fromBase(['clusters', 'staging', 'sources', 0, 'interval'], '500ms'),
+    'fleet.yaml:9:19: clusters.staging.sources[0].interval: "500ms" is shorter than 1s: Flux would call the Git host that often; give at least that'],
+  ['a sub-second retryInterval', fromBase(['clusters', 'staging', 'apps', 0, 'retryInterval'], '999ms'),
+    'fleet.yaml:15:24: clusters.staging.apps[0].retryInterval: "999ms" is shorter than 1s: Flux would call the Git host that often; give at least that'],
+  ['a semver range that is none', fromBase(['clusters', 'staging', 'sources', 0, 'branch'], undefined).replace('interval: 1h', 'semver: garbage\n        interval: 1h'),
+    'fleet.yaml:8:17: clusters.staging.sources[0].semver: "garbage" is not a semver range: write e.g. ">=1.0.0 <2.0.0", "~1.2" or "1.x"'],
+  ['an unknown tag', BASE_FLEET.replace('nodePort: 31234', 'nodePort: !foo 31234'),
+    'fleet.yaml:4:17: unknown tag !foo: the fleet file takes plain YAML, remove the tag'],
+  ['a js/function tag', BASE_FLEET.replace('branch: main', 'branch: !!js/function main'),
+    'fleet.yaml:8:17: unknown tag tag:yaml.org,2002:js/function: the fleet file takes plain YAML, remove the tag'],
+  ['an IPv4 address out of range', fromBase(['clusters', 'staging', 'webhook', 'address'], '256.1.1.1'),
+    'fleet.yaml:5:16: clusters.staging.webhook.address: "256.1.1.1" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at'],
+  ['an IPv6 address with a zone', fromBase(['clusters', 'staging', 'webhook', 'address'], 'fe80::1%eth0'),
+    'fleet.yaml:5:16: clusters.staging.webhook.address: "fe80::1%eth0" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach'],
+  ['an alias without its anchor', BASE_FLEET.replace('branch: main', 'branch: *main'),
+    'fleet.yaml:8:17: alias *main names no anchor before it: define &main first, or write the value out'],
+  ['an alias bomb', `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n${BASE_FLEET}`,
+    expect.stringMatching(/^fleet\.yaml:2:8: aliases expand to too much \(Excessive alias count.*\): write the values out$/) as unknown as string],
+  ['two YAML documents', `${BASE_FLEET}---\nclusters: {}\n`,
+    'fleet.yaml:18:1: the fleet file holds more than one YAML document (a --- line): keep the whole fleet in one'],
+  ['a list at the top', '- clusters\n',
+    'fleet.yaml:1:1: the fleet file must be a mapping with clusters: at its top'],
+  ['a key that is a mapping', BASE_FLEET.replace('    webhook:', '    ? {a: 1}\n    : x\n    webhook:'),
+    'fleet.yaml:3:7: a key must be a plain name, not a list or a mapping'],
+  ['a cluster named constructor', BASE_FLEET.replace('  staging:', '  constructor:'),
+    'fleet.yaml:2:3: clusters.constructor: "constructor" is reserved: choose another name'],
+  ['an app named constructor', fromBase(['clusters', 'staging', 'apps', 0, 'name'], 'constructor'),
+    'fleet.yaml:11:15: clusters.staging.apps[0].name: "constructor" is reserved: choose another name'],
+  ['a missing required field', fromBase(['clusters', 'staging', 'webhook', 'nodePort'], undefined).replace('webhook:\n', 'webhook:\n      address: 203.0.113.10\n'),
+    'fleet.yaml:3:5: clusters.staging.webhook.nodePort: is required (number)'],
+];
