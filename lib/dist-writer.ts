@@ -63,6 +63,12 @@ export function recoverInterruptedWrite(root: string): void {
   rmSync(old, { recursive: true, force: true });
 }
 
+/** A file-system failure in one line that names the folder to check, with the errno code only as a detail. */
+function writeError(what: string, folder: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new Error(`${what} (${code ?? (error as Error).message}): check that ${folder} and everything in it is writable by you`);
+}
+
 /** Refuses `root` and its swap folders when any is a symbolic link: synth would read or move another folder. */
 function refuseLinkedTrees(root: string): { next: string; old: string } {
   const trees = siblings(root);
@@ -164,11 +170,23 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
     for (const file of toWrite) writeFileSync(join(next, file.path), file.content);
   } catch (error) {
     rmSync(next, { recursive: true, force: true });
-    throw error;
+    throw writeError(`cannot build the new tree beside ${root}`, dirname(next), error);
   }
-  if (existsSync(root)) renameSync(root, old);
+  const hadRoot = existsSync(root);
+  try {
+    if (hadRoot) renameSync(root, old);
+  } catch (error) {
+    rmSync(next, { recursive: true, force: true });
+    throw writeError(`cannot move ${root} aside to swap in the new tree`, dirname(root), error);
+  }
   failpoint('dist-between-renames');
-  renameSync(next, root);
+  try {
+    renameSync(next, root);
+  } catch (error) {
+    if (hadRoot) renameSync(old, root);
+    rmSync(next, { recursive: true, force: true });
+    throw writeError(`cannot move the new tree into ${root}`, dirname(root), error);
+  }
   rmSync(old, { recursive: true, force: true });
   return { written, removed, kept, changed: true };
 }

@@ -1,7 +1,7 @@
 // A working copy someone tampered with: links planted where synth reads or writes, a secrets folder
 // others can write to, leftovers of killed writers. Each is refused in one line, and nothing outside
 // the repository is read, written or chmod-ed.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesize } from '../main';
 import { payloadUrls } from '../tools/webhook/url';
@@ -96,4 +96,18 @@ test('leftovers of killed writers are removed under the lock, and git ignores th
   const ignored = readFileSync(join(__dirname, '..', '.gitignore'), 'utf8');
   for (const pattern of ['/.flux-infra.lock*', '/fleet.yaml.*.tmp', '/.sops.yaml.*.tmp', 'secrets/']) expect(ignored).toContain(pattern);
   expect(statSync(ws.secretsDir).isDirectory()).toBe(true);
+});
+
+test('a tree that cannot be built fails in one line and leaves no .dist.next behind', async () => {
+  const ws = workspace(fleet);
+  await synthesize({ ...ws, env: {} });
+  const before = readTree(ws.distDir);
+  // A folder where synth must write a file: the new tree cannot be built.
+  rmSync(join(ws.distDir, 'clusters', 'staging', 'apps.yaml'));
+  writeFile(join(ws.distDir, 'clusters', 'staging', 'apps.yaml', 'mine.txt'), 'mine');
+  delete before[join('clusters', 'staging', 'apps.yaml')];
+  writeFile(ws.fleetFile, fleet.replace('interval: 1h', 'interval: 2h'));
+  await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/^cannot build the new tree beside .*dist \(EISDIR\): check that .* is writable by you$/);
+  expect(existsSync(join(ws.root, '.dist.next'))).toBe(false);
+  expect(readTree(ws.distDir)).toEqual({ ...before, [join('clusters', 'staging', 'apps.yaml', 'mine.txt')]: 'mine' });
 });
