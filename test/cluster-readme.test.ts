@@ -1,8 +1,9 @@
 import { App } from 'cdk8s';
-import { clusterReadme } from '../lib/cluster-readme';
-import { FluxCluster } from '../lib/flux-cluster';
-import { GENERATED_MARKDOWN_HEADER } from '../lib/render';
+import { clusterReadme } from '../lib/output/cluster-readme';
+import { FluxCluster } from '../lib/constructs/flux-cluster';
+
 import { TOKEN } from './support/synth';
+import { GENERATED_MARKDOWN_HEADER } from '../lib/layout';
 
 function readmeOf(sops: boolean): string {
   const cluster = new FluxCluster(new App(), 'staging', {

@@ -1,13 +1,14 @@
 import { Duration, Testing } from 'cdk8s';
-import { AppDeployment } from '../lib/app-deployment';
-import { GitRef } from '../lib/git-ref';
-import { GitSource } from '../lib/git-source';
-import { secretFromName } from '../lib/secret-reference';
-import { ANYWHERE, WebhookNetworkPolicy } from '../lib/webhook-network-policy';
-import { ReceiverType, WebhookReceiver } from '../lib/webhook-receiver';
-import { WebhookReceiverService } from '../lib/webhook-receiver-service';
-import { WebhookTokenSecret } from '../lib/webhook-token-secret';
+import { AppDeployment } from '../lib/constructs/app-deployment';
+import { GitRef } from '../lib/constructs/git-ref';
+import { GitSource } from '../lib/constructs/git-source';
+import { secretFromName } from '../lib/constructs/secret-reference';
+import { ANYWHERE, WebhookNetworkPolicy } from '../lib/constructs/webhook-network-policy';
+import { WebhookReceiver } from '../lib/constructs/webhook-receiver';
+import { WebhookReceiverService } from '../lib/constructs/webhook-receiver-service';
+import { WebhookTokenSecret } from '../lib/constructs/webhook-token-secret';
 import { objectOf, TOKEN } from './support/synth';
+import { ReceiverType } from '../lib/fleet/model';
 
 describe('GitSource', () => {
   test('defaults: flux-system, branch main, 30m interval, id as name', () => {

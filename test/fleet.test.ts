@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { FleetError, parseFleet } from '../lib/fleet';
+import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { BAD_INPUTS } from './support/bad-fleets';
 import { BASE_FLEET } from './support/fleet';
 

@@ -3,7 +3,7 @@
 // the repository is read, written or chmod-ed.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { synthesize } from '../main';
+import { synthesize } from '../lib/synth';
 import { payloadUrls } from '../tools/webhook/url';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';

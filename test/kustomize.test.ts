@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { synthesize } from '../main';
+import { synthesize } from '../lib/synth';
 import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { workspace } from './support/tree';

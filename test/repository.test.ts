@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { synthesize } from '../main';
+import { synthesize } from '../lib/synth';
 import { readTree, workspace } from './support/tree';
 
 const ROOT = join(__dirname, '..');

@@ -9,8 +9,8 @@ import { parseAllDocuments } from 'yaml';
 import { GitRepository } from '../imports/source.toolkit.fluxcd.io';
 import { Kustomization } from '../imports/kustomize.toolkit.fluxcd.io';
 import { Receiver } from '../imports/notification.toolkit.fluxcd.io';
-import { FluxCluster } from '../lib/flux-cluster';
-import { renderManifestFiles } from '../lib/render';
+import { FluxCluster } from '../lib/constructs/flux-cluster';
+import { renderManifestFiles } from '../lib/output/render';
 import { TOKEN } from './support/synth';
 
 const VALIDATORS: Record<string, new (data: any) => { validate(): void }> = {

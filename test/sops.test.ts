@@ -1,9 +1,10 @@
 import { createDecipheriv } from 'node:crypto';
 import { parse, parseDocument, Scalar } from 'yaml';
-import { goFloat, goYamlValue } from '../lib/go-yaml-scalar';
-import { ageRecipientProblem, readSopsMetadata, sopsDecrypt, sopsEncrypt, sopsMac } from '../lib/sops';
+import { goFloat, goYamlValue } from '../lib/secrets/go-yaml-scalar';
+import { readSopsMetadata, sopsDecrypt, sopsEncrypt, sopsMac } from '../lib/secrets/sops';
 import { ageDecrypt, ageKeygen } from './support/age';
 import { testWith } from './support/external-tools';
+import { ageRecipientProblem } from '../lib/fleet/age-recipients';
 
 const SECRET = `apiVersion: v1
 kind: Secret

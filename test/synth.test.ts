@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parseDocument } from 'yaml';
-import { synthesize, SynthResult } from '../main';
-import { GENERATED_HEADER } from '../lib/render';
-import { tokenEnvironmentVariable } from '../lib/token-store';
+import { synthesize, SynthResult } from '../lib/synth';
+
+import { tokenEnvironmentVariable } from '../lib/secrets/token-store';
 import { BAD_INPUTS } from './support/bad-fleets';
 import { BASE_FLEET } from './support/fleet';
 import { NODE_TS, NODE_TS_ENV, TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, writeFile } from './support/tree';
+import { GENERATED_HEADER } from '../lib/layout';
 
 const BOOTSTRAP_COMPONENTS = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n';
 const BOOTSTRAP_KUSTOMIZATION = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n';

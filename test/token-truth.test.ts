@@ -5,12 +5,12 @@ import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, wr
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { synthesize } from '../main';
-import { FluxCluster } from '../lib/flux-cluster';
-import { lockFileFor } from '../lib/paths';
-import { acquireLock } from '../lib/repository-lock';
-import { encryptSecretFile } from '../lib/encrypted-secret';
-import { sopsDecrypt } from '../lib/sops';
+import { synthesize } from '../lib/synth';
+import { FluxCluster } from '../lib/constructs/flux-cluster';
+import { lockFileFor } from '../lib/layout';
+import { acquireLock } from '../lib/io/repository-lock';
+import { encryptSecretFile } from '../lib/secrets/encrypted-secret';
+import { sopsDecrypt } from '../lib/secrets/sops';
 import { doctor } from '../tools/webhook/doctor';
 import { payloadUrls } from '../tools/webhook/url';
 import { createAgeKey, rotateToken, takeToken } from '../tools/secrets';

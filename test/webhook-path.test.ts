@@ -1,5 +1,5 @@
-import { webhookPath } from '../lib/webhook-path';
-import { generateWebhookToken, webhookTokenProblem } from '../lib/webhook-token';
+import { webhookPath } from '../lib/constructs/webhook-path';
+import { generateWebhookToken, webhookTokenProblem } from '../lib/fleet/webhook-token';
 import { TOKEN } from './support/synth';
 
 // Vectors computed apart from this code: the first is flux2's own test data; the others with

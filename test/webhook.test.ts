@@ -3,7 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { synthesize } from '../main';
+import { synthesize } from '../lib/synth';
 import { run } from '../tools/webhook';
 import { doctor } from '../tools/webhook/doctor';
 import { MASK, syncGithubHooks } from '../tools/webhook/github';

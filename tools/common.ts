@@ -1,10 +1,10 @@
 // What the command-line tools share: the fleet's paths, one error type, and exit codes.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { parseFleet } from '../lib/fleet';
-import { ClusterConfig } from '../lib/flux-cluster';
+import { parseFleet } from '../lib/fleet/parse';
+import { ClusterConfig } from '../lib/fleet/model';
 
-export { PathsOptions, pathsFromEnvironment } from '../lib/paths';
+export { PathsOptions, pathsFromEnvironment } from '../lib/layout';
 
 /** A problem the user can fix, reported as one line with exit code 1. */
 export class CommandError extends Error {}

@@ -4,19 +4,21 @@ import { readFileSync } from 'node:fs';
 import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { planSynth, repositoryPaths, SynthResult, writeSynthPlan } from '../main';
-import { identitiesIn } from '../lib/age-identities';
-import { writeFileAtomically } from '../lib/atomic-file';
-import { recordCommittedToken, resolveClusterToken } from '../lib/cluster-token';
-import { failpoint } from '../lib/failpoint';
-import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation, withRecoveredRepository } from '../lib/token-rotation';
-import { parseFleet } from '../lib/fleet';
-import { ClusterConfig, FluxCluster } from '../lib/flux-cluster';
-import { tokenEnvironmentVariable, TokenStore } from '../lib/token-store';
+import { planSynth, SynthResult, writeSynthPlan } from '../lib/synth';
+import { identitiesIn } from '../lib/secrets/age-identities';
+import { writeFileAtomically } from '../lib/io/atomic-file';
+import { recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
+import { failpoint } from '../lib/io/failpoint';
+import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
+import { parseFleet } from '../lib/fleet/parse';
+import { FluxCluster } from '../lib/constructs/flux-cluster';
+import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
 import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
-import { generateWebhookToken } from '../lib/webhook-token';
-
+import { generateWebhookToken } from '../lib/fleet/webhook-token';
+import { DEFAULT_NAMESPACE, DEFAULT_PATHS, resolvePaths } from '../lib/layout';
+import { ClusterConfig } from '../lib/fleet/model';
+import { withRecoveredRepository } from '../lib/repository';
 
 export interface AgeKeyResult {
   readonly recipient: string;
@@ -41,10 +43,10 @@ export interface AgeKeyOptions extends PathsOptions {
  * is never replaced. Holds the repository lock.
  */
 export async function createAgeKey(cluster: string, options: AgeKeyOptions = {}): Promise<AgeKeyResult> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
+  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
   const keyFile = store.ageKeyFile(cluster);
-  return withRecoveredRepository(repositoryPaths(options), async () => {
+  return withRecoveredRepository(resolvePaths(options), async () => {
     const config = clusterOf(fleetFile, cluster);
     const writeFleet = options.writeFleet || options.replaceRecipients;
     const existing = identitiesIn(store.readPrivate(keyFile) ?? '')[0];
@@ -124,9 +126,9 @@ export interface RotationResult {
  * any point leaves either the whole rotation or none of it (see lib/token-rotation.ts).
  */
 export async function rotateToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv; now?: Date } = {}): Promise<RotationResult> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
-  const distDir = options.distDir ?? 'dist';
-  const secretsDir = options.secretsDir ?? 'secrets';
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
   const config = clusterOf(fleetFile, cluster);
   const env = options.env ?? process.env;
   const variable = tokenEnvironmentVariable(cluster);
@@ -134,7 +136,7 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
     throw new CommandError(`${variable} is set and would win over the new token: unset it (or rotate it where it is set)`);
   }
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(repositoryPaths(options), async (recovered) => {
+  return withRecoveredRepository(resolvePaths(options), async (recovered) => {
     if (recovered.some((entry) => entry.cluster === cluster && entry.outcome === 'finished')) {
       // A killed rotation of this cluster was completed just now; another one would replace the
       // token it kept as previous (the one GitHub still has) with one GitHub never had.
@@ -187,12 +189,12 @@ export interface TakeTokenResult {
  * differed as `webhook-token.stale`: what a clone does after pulling a rotation made elsewhere.
  */
 export async function takeToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<TakeTokenResult> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
-  const distDir = options.distDir ?? 'dist';
-  const secretsDir = options.secretsDir ?? 'secrets';
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
   const config = clusterOf(fleetFile, cluster);
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(repositoryPaths(options), async () => {
+  return withRecoveredRepository(resolvePaths(options), async () => {
     const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...(options.env ?? process.env), [tokenEnvironmentVariable(cluster)]: undefined } });
     if (!resolved.verified || resolved.token === undefined) {
       throw new CommandError(resolved.committed === undefined
@@ -215,7 +217,7 @@ export async function takeToken(cluster: string, options: PathsOptions & { env?:
 
 function rotationReport(result: RotationResult): string {
   const { cluster } = result;
-  const namespace = cluster.namespace ?? 'flux-system';
+  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   const lines = [`New webhook token for ${cluster.name} in ${result.tokenFile}${result.previousTokenFile ? ` (the old one is in ${result.previousTokenFile})` : ''}.`];
   lines.push(cluster.sops
     ? `1. Commit and push dist/clusters/${cluster.name}/${FluxCluster.FILES.encryptedTokenSecret}; Flux applies the new Secret.`

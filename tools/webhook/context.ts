@@ -1,13 +1,15 @@
 // What every webhook command needs: the cluster from the fleet file, its token, its Receivers' URLs.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveClusterToken } from '../../lib/cluster-token';
-import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/dist-writer';
-import { ClusterConfig, ReceiverConfig } from '../../lib/flux-cluster';
-import { tokenEnvironmentVariable, TokenStore } from '../../lib/token-store';
-import { webhookPath } from '../../lib/webhook-path';
-import { webhookUrl } from '../../lib/webhook-url';
+import { resolveClusterToken } from '../../lib/secrets/cluster-token';
+import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/output/dist-writer';
+
+import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
+import { webhookPath } from '../../lib/constructs/webhook-path';
+import { webhookUrl } from '../../lib/output/webhook-url';
 import { clusterOf, CommandError, PathsOptions } from '../common';
+import { DEFAULT_NAMESPACE, DEFAULT_PATHS } from '../../lib/layout';
+import { ClusterConfig, ReceiverConfig } from '../../lib/fleet/model';
 
 export interface ContextOptions extends PathsOptions {
   /** @default process.env */
@@ -32,8 +34,8 @@ export interface FoundToken {
  * an error when one is there but malformed or edited.
  */
 export async function findToken(cluster: ClusterConfig, options: ContextOptions = {}): Promise<FoundToken | undefined> {
-  const distDir = options.distDir ?? 'dist';
-  const secretsDir = options.secretsDir ?? 'secrets';
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
   const problem = interruptedWriteProblem(distDir);
   if (problem) throw new CommandError(problem);
   const journal = new TokenStore(secretsDir).rotationJournalFile(cluster.name);
@@ -57,9 +59,9 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
     for (const warning of found.warnings) console.error(`warning: ${warning}`);
     return found;
   }
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
+  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
   const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
-  const exists = hasGeneratedFiles(join(options.distDir ?? 'dist', 'clusters', cluster.name));
+  const exists = hasGeneratedFiles(join(options.distDir ?? DEFAULT_PATHS.distDir, 'clusters', cluster.name));
   throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
     ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
     : 'run npm run synth, which makes one for a cluster new to the fleet'}`);
@@ -81,7 +83,7 @@ export function receiverTargets(cluster: ClusterConfig, token: string, receiverN
       ? `cluster ${cluster.name} has no receivers in the fleet file`
       : `cluster ${cluster.name} has no receiver "${receiverName}" (it has: ${cluster.receivers.map((receiver) => receiver.name).join(', ') || 'none'})`);
   }
-  const namespace = cluster.namespace ?? 'flux-system';
+  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   return receivers.map((receiver) => {
     const path = webhookPath(token, receiver.name, namespace);
     const address = cluster.webhook.address;

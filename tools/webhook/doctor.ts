@@ -2,15 +2,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { planSynth } from '../../main';
-import { encryptedSecretFile, readCommittedSecret } from '../../lib/cluster-token';
-import { interruptedWriteProblem } from '../../lib/dist-writer';
-import { reencryptionReason } from '../../lib/encrypted-secret';
-import { FleetError } from '../../lib/fleet';
-import { ClusterConfig } from '../../lib/flux-cluster';
-import { tokenEnvironmentVariable, TokenStore } from '../../lib/token-store';
+import { planSynth } from '../../lib/synth';
+import { encryptedSecretFile, readCommittedSecret } from '../../lib/secrets/cluster-token';
+import { interruptedWriteProblem } from '../../lib/output/dist-writer';
+import { reencryptionReason } from '../../lib/secrets/encrypted-secret';
+import { FleetError } from '../../lib/fleet/parse';
+
+import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { clusterOf } from '../common';
 import { ContextOptions, findToken } from './context';
+import { DEFAULT_NAMESPACE, DEFAULT_PATHS } from '../../lib/layout';
+import { ClusterConfig } from '../../lib/fleet/model';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -29,7 +31,7 @@ async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): P
   try {
     const found = await findToken(cluster, options);
     if (found) return found.stale;
-    const store = new TokenStore(options.secretsDir ?? 'secrets');
+    const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
     return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
   } catch (error) {
     return [(error as Error).message];
@@ -80,14 +82,14 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   } catch {
     return problems;
   }
-  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, cluster.namespace ?? 'flux-system');
+  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, cluster.namespace ?? DEFAULT_NAMESPACE);
   if (reason) problems.push(`${encrypted} must be re-encrypted (${reason}): run npm run synth where a key opens it, or rotate the token`);
   if (committed?.state.legacyFingerprint) problems.push(`${encrypted} carries the plaintext fingerprint older versions wrote, which lets weak tokens be guessed offline: run npm run synth where its key is, or rotate the token`);
   return problems;
 }
 
 async function distProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
-  const distDir = options.distDir ?? 'dist';
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
   try {
     const plan = await planSynth({ ...options, secrets: false });
     const prefix = `clusters/${cluster.name}/`;
@@ -105,19 +107,19 @@ async function distProblems(cluster: ClusterConfig, options: ContextOptions): Pr
 export async function doctor(clusterName: string, options: ContextOptions = {}): Promise<DoctorReport> {
   let cluster: ClusterConfig;
   try {
-    cluster = clusterOf(options.fleetFile ?? 'fleet.yaml', clusterName);
+    cluster = clusterOf(options.fleetFile ?? DEFAULT_PATHS.fleetFile, clusterName);
   } catch (error) {
     if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
     throw error;
   }
   // A half-swapped dist/ makes every later check wrong: it alone is the report until synth puts it right.
-  const interrupted = interruptedWriteProblem(options.distDir ?? 'dist');
+  const interrupted = interruptedWriteProblem(options.distDir ?? DEFAULT_PATHS.distDir);
   if (interrupted) return { cluster: clusterName, problems: [interrupted] };
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
     ...(cluster.webhook.address === undefined ? [`clusters.${cluster.name}.webhook.address is not set: the Payload URL cannot be made (add a node's IP address or DNS name)`] : []),
-    ...secretProblems(cluster, options.distDir ?? 'dist'),
+    ...secretProblems(cluster, options.distDir ?? DEFAULT_PATHS.distDir),
     ...await distProblems(cluster, options),
   ];
   // The same broken file can stop more than one check: say it once.

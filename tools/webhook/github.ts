@@ -1,12 +1,14 @@
 // `webhook github <cluster>`: creates or updates the repository webhook through GitHub's REST API.
-import { ClusterConfig } from '../../lib/flux-cluster';
-import { TokenStore } from '../../lib/token-store';
-import { ReceiverType } from '../../lib/webhook-receiver';
-import { webhookTokenProblem } from '../../lib/webhook-token';
+
+import { TokenStore } from '../../lib/secrets/token-store';
+
+import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
 import { clusterOf, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainGithubError, githubClient } from './github-client';
 import { fullName, GithubRepository, githubRepositoryOf } from './github-repository';
+import { DEFAULT_PATHS } from '../../lib/layout';
+import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 
 export const MASK = '********';
 
@@ -64,7 +66,7 @@ function matchHook(hooks: { id: number; config: { url?: string } }[], url: strin
 
 /** The token the last rotation replaced, if this clone made it and it is well formed. */
 function readPreviousToken(cluster: ClusterConfig, options: ContextOptions): string | undefined {
-  const store = new TokenStore(options.secretsDir ?? 'secrets');
+  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
   const previous = store.readPrivate(store.previousTokenFile(cluster.name));
   return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
@@ -89,7 +91,7 @@ function repositoriesOf(cluster: ClusterConfig, sources: string[], apiUrl: strin
  * is written (existing hooks are still looked up when a GitHub token is at hand).
  */
 export async function syncGithubHooks(clusterName: string, options: GithubOptions = {}): Promise<HookChange[]> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
   const cluster = clusterOf(fleetFile, clusterName);
   const { token } = await requireToken(cluster, options);
   const githubToken = options.githubToken ?? (options.env ?? process.env).GITHUB_TOKEN;

@@ -1,10 +1,12 @@
 // `webhook ping <cluster>`: a delivery signed exactly as GitHub signs it, and its answer in words.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
-import { ClusterConfig, GitSourceConfig } from '../../lib/flux-cluster';
+
 import { clusterOf, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { fullName, githubRepositoryOf } from './github-repository';
+import { DEFAULT_PATHS } from '../../lib/layout';
+import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
@@ -167,7 +169,7 @@ function overrideUrl(override: string, path: string): string {
 
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
 export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string })[]> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
   const cluster: ClusterConfig = clusterOf(fleetFile, clusterName);
   const { token } = await requireToken(cluster, options);
   const event = options.event ?? 'ping';

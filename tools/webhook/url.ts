@@ -1,6 +1,7 @@
 // `webhook url <cluster>`: the Payload URL to paste into GitHub, from the fleet file and the local token.
 import { clusterOf } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { DEFAULT_PATHS } from '../../lib/layout';
 
 export interface UrlResult {
   readonly cluster: string;
@@ -8,7 +9,7 @@ export interface UrlResult {
 }
 
 export async function payloadUrls(clusterName: string, options: ContextOptions & { receiver?: string } = {}): Promise<UrlResult> {
-  const fleetFile = options.fleetFile ?? 'fleet.yaml';
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
   const cluster = clusterOf(fleetFile, clusterName);
   const { token } = await requireToken(cluster, options);
   const receivers = receiverTargets(cluster, token, options.receiver).map((target) => ({

@@ -1,9 +1,10 @@
 import { Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Kustomization } from '../imports/kustomize.toolkit.fluxcd.io';
+import { Kustomization } from '../../imports/kustomize.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
-import { toGoDuration } from './go-duration';
-import { assertObjectName, controlCharacterProblem } from './names';
+import { toGoDuration } from '../fleet/durations';
+import { assertObjectName } from '../fleet/names';
+import { sourcePathProblem } from '../fleet/git';
 
 export interface AppDeploymentProps {
   /**
@@ -66,15 +67,6 @@ export interface AppDeploymentProps {
    * @default - none
    */
   readonly dependsOn?: AppDeployment[];
-}
-
-/** Why `path` is not a path inside a source, or undefined when it is one. */
-export function sourcePathProblem(path: string): string | undefined {
-  const control = controlCharacterProblem(path);
-  if (control) return control;
-  if (!path.startsWith('./')) return `"${path}" must be relative to the source root and start with "./", e.g. ./${path.replace(/^\/+/, '')}`;
-  if (path.split('/').includes('..')) return `"${path}" must not leave the source with ".."`;
-  return undefined;
 }
 
 /** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */

@@ -2,9 +2,9 @@
 // This file does I/O: main.ts and the command-line tools use it; constructs never do.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { writeFileAtomically } from './atomic-file';
-import { refuseSymlink, refuseUnsafePrivateFolder } from './no-symlinks';
-import { webhookTokenProblem } from './webhook-token';
+import { writeFileAtomically } from '../io/atomic-file';
+import { refuseSymlink, refuseUnsafePrivateFolder } from '../io/no-symlinks';
+import { webhookTokenProblem } from '../fleet/webhook-token';
 
 /** Where a cluster's token can come from instead of the file: `FLUX_INFRA_WEBHOOK_TOKEN_STAGING`. */
 export function tokenEnvironmentVariable(cluster: string): string {

@@ -7,10 +7,12 @@
 // in it but the SOPS ciphertexts depends on the token, so nobody can test token guesses offline.
 import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap } from 'yaml';
 import { AgeIdentity } from './age-identities';
-import { GENERATED_HEADER } from './render';
-import { ageRecipientProblem, KUBERNETES_ENCRYPTED_REGEX, sopsDecrypt, sopsEncrypt } from './sops';
+
+import { KUBERNETES_ENCRYPTED_REGEX, sopsDecrypt, sopsEncrypt } from './sops';
 import { tokenEnvironmentVariable } from './token-store';
-import { webhookTokenProblem } from './webhook-token';
+import { webhookTokenProblem } from '../fleet/webhook-token';
+import { ageRecipientProblem } from '../fleet/age-recipients';
+import { GENERATED_HEADER } from '../layout';
 
 const SOPS_KEYS = ['age', 'encrypted_regex', 'lastmodified', 'mac', 'version'];
 const SECRET_KEYS = ['apiVersion', 'kind', 'metadata', 'stringData', 'type', 'sops'];

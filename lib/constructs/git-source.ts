@@ -1,11 +1,13 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { GitRepository } from '../imports/source.toolkit.fluxcd.io';
+import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
 import { GitRef } from './git-ref';
-import { toGoDuration } from './go-duration';
-import { assertObjectName, controlCharacterProblem } from './names';
+import { toGoDuration } from '../fleet/durations';
+import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
+import { DEFAULT_NAMESPACE } from '../layout';
+import { gitUrlProblem } from '../fleet/git';
 
 export interface GitSourceProps {
   /**
@@ -72,7 +74,7 @@ export class GitSource extends Construct implements IFluxSource {
   public constructor(scope: Construct, id: string, props: GitSourceProps) {
     super(scope, id);
     this.name = props.name ?? id;
-    this.namespace = props.namespace ?? 'flux-system';
+    this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const owner = `GitSource ${this.name}`;
     assertObjectName(owner, 'name', this.name);
     assertObjectName(owner, 'namespace', this.namespace, 'label');
@@ -101,27 +103,3 @@ export class GitSource extends Construct implements IFluxSource {
   }
 }
 
-/** Why `url` is not a Git URL that source-controller can clone (https:// or ssh://), or undefined. */
-export function gitUrlProblem(url: string): string | undefined {
-  const control = controlCharacterProblem(url);
-  if (control) return control;
-  if (/^[\w.-]+@[\w.-]+:(?!\/\/)/.test(url)) {
-    return `"${url}" is scp-style, which Flux does not accept: write it as ssh://${url.replace(':', '/')}`;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `"${url}" is not a URL: use https://host/org/repo or ssh://git@host/org/repo`;
-  }
-  if (!/^(https|ssh):\/\//.test(url) || parsed.hostname === '') {
-    return `"${url}" must start with https:// or ssh:// (lower case) and name a host, e.g. https://github.com/org/repo`;
-  }
-  if (parsed.protocol === 'https:' && (parsed.username || parsed.password)) {
-    return `"${url}" carries credentials: put them in a Secret and name it in secretName`;
-  }
-  if (parsed.protocol === 'ssh:' && parsed.password) {
-    return `"${url}" carries a password: Flux authenticates over ssh with a key; put it in a Secret and name it in secretName`;
-  }
-  return undefined;
-}

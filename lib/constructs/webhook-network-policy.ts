@@ -1,6 +1,7 @@
-import { isIP } from 'node:net';
 import { Construct } from 'constructs';
-import { k8s } from '../imports/k8s';
+import { k8s } from '../../imports/k8s';
+import { DEFAULT_NAMESPACE } from '../layout';
+import { cidrProblem } from '../fleet/network';
 
 /** notification-controller's Receiver port (`http-webhook`). */
 export const WEBHOOK_PORT = 9292;
@@ -48,7 +49,7 @@ export class WebhookNetworkPolicy extends Construct {
       if (problem) throw new Error(`WebhookNetworkPolicy: allowFrom ${problem}`);
     }
     this.resource = new k8s.KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: props.name ?? 'allow-webhooks-external', namespace: props.namespace ?? 'flux-system' },
+      metadata: { name: props.name ?? 'allow-webhooks-external', namespace: props.namespace ?? DEFAULT_NAMESPACE },
       spec: {
         podSelector: { matchLabels: { app: 'notification-controller' } },
         policyTypes: ['Ingress'],
@@ -61,13 +62,3 @@ export class WebhookNetworkPolicy extends Construct {
   }
 }
 
-/** Why `cidr` is not an IPv4 or IPv6 CIDR, or undefined when it is. */
-export function cidrProblem(cidr: string): string | undefined {
-  const [address, prefix, extra] = cidr.split('/');
-  const family = isIP(address ?? '');
-  const maxPrefix = family === 6 ? 128 : 32;
-  if (extra !== undefined || family === 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix) || Number(prefix) > maxPrefix) {
-    return `"${cidr}" is not a CIDR: write an address and a prefix length, e.g. 192.30.252.0/22 or 2606:50c0::/32`;
-  }
-  return undefined;
-}

@@ -1,21 +1,13 @@
-import { isIP } from 'node:net';
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLError, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { AppConfig, ClusterConfig, GitSourceConfig, ReceiverConfig, SopsConfig, WebhookExposureConfig } from './flux-cluster';
-import { gitUrlProblem } from './git-source';
-import { goDurationProblem } from './go-duration';
-import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
-import { cidrProblem } from './webhook-network-policy';
-import { nodePortProblem } from './webhook-receiver-service';
-import { sourcePathProblem } from './app-deployment';
-import { gitCommitProblem, gitRefNameProblem, semverRangeProblem } from './git-ref';
-import { ReceiverType } from './webhook-receiver';
-import { ageRecipientProblem } from './sops';
 
-/** The fleet: every cluster Flux runs on, by name. */
-export interface Fleet {
-  readonly clusters: ClusterConfig[];
-}
+import { goDurationProblem } from './durations';
+import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
+import { gitCommitProblem, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
+import { cidrProblem, hostProblem, nodePortProblem } from './network';
+import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
+import { ageRecipientProblem } from './age-recipients';
+import { dependencyCycle } from './dependencies';
 
 /** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
 export class FleetError extends Error {
@@ -37,15 +29,6 @@ const both = (...problems: ((value: string) => string | undefined)[]) => (value:
 
 /** How often Flux may poll or retry: not more than once a second. */
 const POLLING_MINIMUM_MS = 1000;
-
-const hostProblem = (host: string): string | undefined => {
-  if (host.includes('%')) return `"${host}" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach`;
-  if (isIP(host) !== 0) return undefined;
-  if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at`;
-  return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
-    ? undefined
-    : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
-};
 
 /** Names the constructs take as ids: a name of Object.prototype (constructor) would collide in their tables. */
 const constructIdProblem = (name: string): string | undefined =>
@@ -285,27 +268,6 @@ function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (pat
     problems.push(problem([...base, 'apps', index, 'dependsOn'], `forms a cycle: ${cycle.join(' -> ')}; Flux would never apply these apps`));
   }
   return problems;
-}
-
-/** The first dependsOn cycle among `apps` (names, first repeated at the end), if any; self-dependencies are reported apart. */
-function dependencyCycle(apps: readonly { name: string; dependsOn?: string[] }[]): string[] | undefined {
-  const edges = new Map(apps.map((app) => [app.name, (app.dependsOn ?? []).filter((name) => name !== app.name)]));
-  const done = new Set<string>();
-  const visit = (name: string, trail: string[]): string[] | undefined => {
-    if (trail.includes(name)) return [...trail.slice(trail.indexOf(name)), name];
-    if (done.has(name)) return undefined;
-    for (const next of edges.get(name) ?? []) {
-      const cycle = visit(next, [...trail, name]);
-      if (cycle) return cycle;
-    }
-    done.add(name);
-    return undefined;
-  };
-  for (const app of apps) {
-    const cycle = visit(app.name, []);
-    if (cycle) return cycle;
-  }
-  return undefined;
 }
 
 /**

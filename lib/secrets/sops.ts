@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, Scalar, visit, YAMLMap } from 'yaml';
 import { goYamlValue, GoYamlType } from './go-yaml-scalar';
+import { ageRecipientProblem } from '../fleet/age-recipients';
 
 /** The sops release whose format we write (`version` must be semver for `sops --decrypt`). */
 export const SOPS_VERSION = '3.13.2';
@@ -30,22 +31,6 @@ export interface SopsMetadata {
   readonly lastModified: string;
   readonly encryptedRegex: string | undefined;
   readonly version: string;
-}
-
-/** Why `recipient` cannot be used, or undefined when it is an age X25519 or hybrid recipient. */
-export function ageRecipientProblem(recipient: string): string | undefined {
-  if (!/^age1/.test(recipient)) {
-    return `"${recipient}" is not an age recipient: it must start with age1 (the public key age-keygen prints, not the AGE-SECRET-KEY)`;
-  }
-  if (/^age1tag/.test(recipient)) {
-    return `"${recipient}" is a hardware-tag recipient, which sops cannot use: use an X25519 (age1...) or hybrid (age1pq1...) key`;
-  }
-  try {
-    new Encrypter().addRecipient(recipient);
-    return undefined;
-  } catch {
-    return `"${recipient}" is not a valid age recipient (bad checksum or length): copy it again from age-keygen's "public key" line`;
-  }
 }
 
 /** `a:b:c:`, the additional data sops binds a value to: the mapping keys from the root. */

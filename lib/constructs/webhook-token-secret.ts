@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
-import { k8s } from '../imports/k8s';
-import { assertObjectName } from './names';
+import { k8s } from '../../imports/k8s';
+import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
-import { webhookTokenProblem } from './webhook-token';
+import { webhookTokenProblem } from '../fleet/webhook-token';
+import { DEFAULT_NAMESPACE } from '../layout';
 
 export interface WebhookTokenSecretProps {
   /** The shared token GitHub signs deliveries with. Handed in by the caller, never generated here. */
@@ -39,7 +40,7 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
   public constructor(scope: Construct, id: string, props: WebhookTokenSecretProps) {
     super(scope, id);
     this.name = props.name ?? WebhookTokenSecret.DEFAULT_NAME;
-    this.namespace = props.namespace ?? 'flux-system';
+    this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     assertObjectName(`WebhookTokenSecret ${this.name}`, 'name', this.name);
     assertObjectName(`WebhookTokenSecret ${this.name}`, 'namespace', this.namespace, 'label');
     const problem = webhookTokenProblem(props.token);

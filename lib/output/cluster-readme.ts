@@ -1,11 +1,12 @@
 // dist/clusters/<cluster>/README.md: the push chain of one cluster as a Mermaid diagram, and the
 // setup checklist. It holds no secret and no webhook path (the path is derived from the token).
-import { AppDeployment } from './app-deployment';
-import { FluxCluster } from './flux-cluster';
-import { GitSource } from './git-source';
-import { toGoDuration } from './go-duration';
-import { GENERATED_MARKDOWN_HEADER } from './render';
-import { WebhookReceiver } from './webhook-receiver';
+import { AppDeployment } from '../constructs/app-deployment';
+import { FluxCluster } from '../constructs/flux-cluster';
+import { GitSource } from '../constructs/git-source';
+import { toGoDuration } from '../fleet/durations';
+
+import { WebhookReceiver } from '../constructs/webhook-receiver';
+import { GENERATED_MARKDOWN_HEADER } from '../layout';
 
 /** Mermaid node text: quotes and angle brackets would end or break the label. */
 function label(...lines: string[]): string {

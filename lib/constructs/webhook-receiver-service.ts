@@ -1,14 +1,7 @@
 import { Construct } from 'constructs';
-import { k8s } from '../imports/k8s';
-
-/** The port range Kubernetes allocates NodePorts from by default (`--service-node-port-range`). */
-export const NODE_PORT_MIN = 30000;
-export const NODE_PORT_MAX = 32767;
-
-/** Why `port` cannot be a NodePort, or undefined when it can. */
-export function nodePortProblem(port: number): string | undefined {
-  return Number.isInteger(port) && port >= NODE_PORT_MIN && port <= NODE_PORT_MAX ? undefined : `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}`;
-}
+import { k8s } from '../../imports/k8s';
+import { DEFAULT_NAMESPACE } from '../layout';
+import { nodePortProblem } from '../fleet/network';
 
 export interface WebhookReceiverServiceProps {
   /** The port opened on every node, in 30000-32767; GitHub calls `http://<node>:<nodePort>/hook/...`. */
@@ -43,7 +36,7 @@ export class WebhookReceiverService extends Construct {
     }
     this.nodePort = props.nodePort;
     this.resource = new k8s.KubeService(this, 'Resource', {
-      metadata: { name: WebhookReceiverService.SERVICE_NAME, namespace: props.namespace ?? 'flux-system' },
+      metadata: { name: WebhookReceiverService.SERVICE_NAME, namespace: props.namespace ?? DEFAULT_NAMESPACE },
       spec: {
         type: 'NodePort',
         selector: { app: 'notification-controller' },

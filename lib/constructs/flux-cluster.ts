@@ -3,97 +3,15 @@ import { AppDeployment } from './app-deployment';
 import { FluxSystemKustomization } from './flux-system-kustomization';
 import { GitRef } from './git-ref';
 import { GitSource } from './git-source';
-import { parseGoDuration } from './go-duration';
+import { parseGoDuration } from '../fleet/durations';
 import { ManifestFile } from './manifest-file';
 import { ISecretReference, secretFromName } from './secret-reference';
 import { WebhookNetworkPolicy } from './webhook-network-policy';
-import { ReceiverType, WebhookReceiver } from './webhook-receiver';
+import { WebhookReceiver } from './webhook-receiver';
 import { WebhookReceiverService } from './webhook-receiver-service';
 import { WebhookTokenSecret } from './webhook-token-secret';
-
-/** A Git source of a cluster, as plain data (durations as Go strings, e.g. `1h`). */
-export interface GitSourceConfig {
-  readonly name: string;
-  readonly url: string;
-  /** Exactly one of branch, tag, semver, commit. @default branch 'main' */
-  readonly branch?: string;
-  readonly tag?: string;
-  readonly semver?: string;
-  readonly commit?: string;
-  /** @default '30m' */
-  readonly interval?: string;
-  /** @default - Flux's default */
-  readonly timeout?: string;
-  /** Name of a Secret (same namespace) with Git credentials. @default - public repository */
-  readonly secretName?: string;
-  /** @default - Flux's default ignore rules */
-  readonly ignore?: string;
-}
-
-/** An app of a cluster: one Kustomization of a path of one source. */
-export interface AppConfig {
-  readonly name: string;
-  /** Name of one of the cluster's sources. */
-  readonly source: string;
-  readonly path: string;
-  /** @default '1h' */
-  readonly interval?: string;
-  /** @default - the interval */
-  readonly retryInterval?: string;
-  /** @default true */
-  readonly prune?: boolean;
-  /** @default true */
-  readonly wait?: boolean;
-  /** @default - Flux's default */
-  readonly timeout?: string;
-  /** @default - the manifests' own namespaces */
-  readonly targetNamespace?: string;
-  /** Names of apps of the same cluster that must be ready first. @default none */
-  readonly dependsOn?: string[];
-}
-
-/** A webhook Receiver of a cluster. */
-export interface ReceiverConfig {
-  readonly name: string;
-  /** @default 'github' */
-  readonly type?: `${ReceiverType}`;
-  /** @default ['ping', 'push'] for github */
-  readonly events?: string[];
-  /** Names of the cluster's sources to reconcile on a delivery. */
-  readonly sources: string[];
-}
-
-/** How the Receivers are exposed outside the cluster. */
-export interface WebhookExposureConfig {
-  /** A node's IP address or DNS name, for the Payload URL GitHub calls. @default - unknown */
-  readonly address?: string;
-  /** NodePort of the `webhook-receiver` Service, in 30000-32767. */
-  readonly nodePort: number;
-  /** Add a NetworkPolicy admitting outside traffic to the webhook port. @default true */
-  readonly networkPolicy?: boolean;
-  /** Source CIDRs the NetworkPolicy admits. @default ['0.0.0.0/0', '::/0'] */
-  readonly allowFrom?: string[];
-}
-
-/** One cluster's whole Flux configuration, as plain data. */
-export interface ClusterConfig {
-  /** The cluster's name: its directory under `clusters/`. */
-  readonly name: string;
-  /** @default 'flux-system' */
-  readonly namespace?: string;
-  readonly sources: GitSourceConfig[];
-  readonly apps: AppConfig[];
-  readonly receivers: ReceiverConfig[];
-  readonly webhook: WebhookExposureConfig;
-  /** Commit secrets SOPS-encrypted for these age recipients. @default - secrets stay local */
-  readonly sops?: SopsConfig;
-}
-
-/** SOPS encryption of a cluster's secrets, decrypted in the cluster by Flux. */
-export interface SopsConfig {
-  /** age public keys (`age1...`) that can decrypt; the cluster's private key is one of them. */
-  readonly ageRecipients: string[];
-}
+import { DEFAULT_NAMESPACE } from '../layout';
+import { ClusterConfig, GitSourceConfig, ReceiverType } from '../fleet/model';
 
 export interface FluxClusterProps {
   readonly config: ClusterConfig;
@@ -142,7 +60,7 @@ export class FluxCluster extends Construct {
     this.config = config;
     const files = FluxCluster.FILES;
     this.clusterName = config.name;
-    this.namespace = config.namespace ?? 'flux-system';
+    this.namespace = config.namespace ?? DEFAULT_NAMESPACE;
     const namespace = this.namespace;
 
     const service = new WebhookReceiverService(new ManifestFile(this, 'ReceiverServicePatch', { path: files.receiverServicePatch }), 'Service', {

@@ -3,10 +3,10 @@
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BOOTSTRAP_FILES } from './flux-system-kustomization';
-import { failpoint } from './failpoint';
-import { refuseSymlink } from './no-symlinks';
-import { GENERATED_HEADER, GENERATED_MARKDOWN_HEADER } from './render';
+import { BOOTSTRAP_FILES } from '../constructs/flux-system-kustomization';
+import { failpoint } from '../io/failpoint';
+import { refuseSymlink } from '../io/no-symlinks';
+import { GENERATED_HEADER, GENERATED_MARKDOWN_HEADER } from '../layout';
 
 export interface OutputFile {
   /** Relative to the tree's root, with '/' separators. */

@@ -9,13 +9,9 @@
 // back as it was, so a retried rotation starts from the token GitHub still has.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { isTemporaryOf, writeFileAtomically } from './atomic-file';
+import { writeFileAtomically } from '../io/atomic-file';
+import { failpoint } from '../io/failpoint';
 import { encryptedSecretFile } from './cluster-token';
-import { recoverInterruptedWrite } from './dist-writer';
-import { failpoint } from './failpoint';
-import { lockFileFor } from './paths';
-import { withLock } from './repository-lock';
 import { TokenStore } from './token-store';
 
 export interface RotationJournal {
@@ -134,41 +130,6 @@ export function recoverRotations(store: TokenStore, distDir: string): RecoveredR
     }
   }
   return recovered;
-}
-
-/** The files a command that holds the repository lock works on. */
-export interface RepositoryPaths {
-  readonly distDir: string;
-  readonly secretsDir: string;
-  /** Its temporary files left by a killed writer are removed. */
-  readonly fleetFile: string;
-  /** Its temporary files left by a killed writer are removed. */
-  readonly sopsConfigFile: string;
-}
-
-/** Removes the `<file>.<hex>.tmp` files killed writers left beside each of `files`. */
-function removeTemporariesOf(files: readonly string[]): void {
-  for (const file of files) {
-    const folder = dirname(file);
-    if (!existsSync(folder)) continue;
-    for (const name of readdirSync(folder)) {
-      if (isTemporaryOf(basename(file), name)) rmSync(join(folder, name), { force: true });
-    }
-  }
-}
-
-/**
- * Runs `action` holding the repository lock, after putting right whatever a killed synth or
- * rotation left (a half-done dist/ swap, a rotation journal, temporary files), so that nothing
- * reads a half-written state. `action` gets what recovery did.
- */
-export async function withRecoveredRepository<T>(paths: RepositoryPaths, action: (recovered: RecoveredRotation[]) => Promise<T>): Promise<T> {
-  const lock = lockFileFor(paths.distDir);
-  return withLock(lock, () => {
-    removeTemporariesOf([lock, `${lock}.takeover`, paths.fleetFile, paths.sopsConfigFile]);
-    recoverInterruptedWrite(paths.distDir);
-    return action(recoverRotations(new TokenStore(paths.secretsDir), paths.distDir));
-  });
 }
 
 /** What recovery did, as lines for the user. */

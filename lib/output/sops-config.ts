@@ -3,11 +3,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
-import { writeFileAtomically } from './atomic-file';
+import { writeFileAtomically } from '../io/atomic-file';
 import { isGenerated } from './dist-writer';
-import { Fleet } from './fleet';
-import { GENERATED_HEADER } from './render';
-import { KUBERNETES_ENCRYPTED_REGEX } from './sops';
+
+import { KUBERNETES_ENCRYPTED_REGEX } from '../secrets/sops';
+import { Fleet } from '../fleet/model';
+import { GENERATED_HEADER } from '../layout';
 
 export interface SopsConfigPlan {
   readonly file: string;

@@ -1,7 +1,7 @@
 import { Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KustomizeConfig, KustomizePatch } from '../imports/kustomize.config.k8s.io';
-import { Kustomization } from '../imports/kustomize.toolkit.fluxcd.io';
+import { KustomizeConfig, KustomizePatch } from '../../imports/kustomize.config.k8s.io';
+import { Kustomization } from '../../imports/kustomize.toolkit.fluxcd.io';
 
 /** The files `flux bootstrap` writes into `flux-system/` and owns. */
 export const BOOTSTRAP_FILES = ['gotk-components.yaml', 'gotk-sync.yaml'];

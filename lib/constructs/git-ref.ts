@@ -1,4 +1,4 @@
-import { validRange } from 'semver';
+import { gitCommitProblem, gitRefNameProblem, semverRangeProblem } from '../fleet/git';
 
 /**
  * Which revision of a Git repository Flux follows. Exactly one kind of reference:
@@ -33,22 +33,6 @@ export class GitRef {
   public toSpec(): { [kind: string]: string } {
     return { [this.kind]: this.value };
   }
-}
-
-/** Why `name` is not a Git branch or tag name, or undefined when it is one. */
-export function gitRefNameProblem(name: string): string | undefined {
-  // git check-ref-format's rules, the ones a typo hits: no spaces, no '..', no leading '-'.
-  return name === '' || /[\s~^:?*[\\]|\.\.|^-|\/$|\.lock$/.test(name) ? `"${name}" is not a valid Git ref name` : undefined;
-}
-
-/** Why `range` is not a semver range (parsed by the semver library), or undefined when it is one. */
-export function semverRangeProblem(range: string): string | undefined {
-  return range.trim() === '' || validRange(range) === null ? `"${range}" is not a semver range: write e.g. ">=1.0.0 <2.0.0", "~1.2" or "1.x"` : undefined;
-}
-
-/** Why `sha` is not a full commit id, or undefined when it is one. */
-export function gitCommitProblem(sha: string): string | undefined {
-  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha) ? undefined : `"${sha}" must be a full lower-case commit id (40 or 64 hex characters)`;
 }
 
 function checked(kind: string, value: string, problem: string | undefined): string {

@@ -8,11 +8,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
-import { refuseSymlink } from './no-symlinks';
+import { refuseSymlink } from '../io/no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
-import { ClusterConfig, FluxCluster } from './flux-cluster';
+import { FluxCluster } from '../constructs/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
-import { WebhookTokenSecret } from './webhook-token-secret';
+import { WebhookTokenSecret } from '../constructs/webhook-token-secret';
+import { ClusterConfig } from '../fleet/model';
 
 export interface CommittedSecret {
   /** The file's path. */

@@ -1,26 +1,12 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Receiver } from '../imports/notification.toolkit.fluxcd.io';
+import { Receiver } from '../../imports/notification.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
-import { assertObjectName } from './names';
+import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookPath } from './webhook-path';
-
-/** The webhook payload formats notification-controller understands. */
-export enum ReceiverType {
-  GITHUB = 'github',
-  GITLAB = 'gitlab',
-  BITBUCKET = 'bitbucket',
-  GENERIC = 'generic',
-  GENERIC_HMAC = 'generic-hmac',
-  HARBOR = 'harbor',
-  DOCKERHUB = 'dockerhub',
-  QUAY = 'quay',
-  GCR = 'gcr',
-  NEXUS = 'nexus',
-  ACR = 'acr',
-  CDEVENTS = 'cdevents',
-}
+import { DEFAULT_NAMESPACE } from '../layout';
+import { ReceiverType } from '../fleet/model';
 
 export interface WebhookReceiverProps {
   /**
@@ -70,7 +56,7 @@ export class WebhookReceiver extends Construct {
   public constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
     this.name = props.name ?? id;
-    this.namespace = props.namespace ?? 'flux-system';
+    this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     this.type = props.type ?? ReceiverType.GITHUB;
     this.events = props.events ?? (this.type === ReceiverType.GITHUB ? ['ping', 'push'] : []);
     this.secret = props.secret;

@@ -1,0 +1,34 @@
+// Where webhooks come from and go to: addresses, ports and CIDRs. Value rules, no I/O: the fleet
+// file and the constructs both check with these.
+import { isIP } from 'node:net';
+import { rfc1123SubdomainProblem } from './names';
+
+/** The port range Kubernetes allocates NodePorts from by default (`--service-node-port-range`). */
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+
+/** Why `port` cannot be a NodePort, or undefined when it can. */
+export function nodePortProblem(port: number): string | undefined {
+  return Number.isInteger(port) && port >= NODE_PORT_MIN && port <= NODE_PORT_MAX ? undefined : `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}`;
+}
+
+/** Why `cidr` is not an IPv4 or IPv6 CIDR, or undefined when it is. */
+export function cidrProblem(cidr: string): string | undefined {
+  const [address, prefix, extra] = cidr.split('/');
+  const family = isIP(address ?? '');
+  const maxPrefix = family === 6 ? 128 : 32;
+  if (extra !== undefined || family === 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix) || Number(prefix) > maxPrefix) {
+    return `"${cidr}" is not a CIDR: write an address and a prefix length, e.g. 192.30.252.0/22 or 2606:50c0::/32`;
+  }
+  return undefined;
+}
+
+/** Why `host` cannot be the address GitHub calls, or undefined when it is an IPv4, IPv6 (no zone) or DNS name. */
+export function hostProblem(host: string): string | undefined {
+  if (host.includes('%')) return `"${host}" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach`;
+  if (isIP(host) !== 0) return undefined;
+  if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at`;
+  return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
+    ? undefined
+    : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
+}

@@ -1,0 +1,188 @@
+// The one pipeline: read the fleet file and the committed Secrets, plan every file synth writes,
+// then write them holding the repository lock. main.ts and the tools call it; it does the I/O of synth.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'cdk8s';
+import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from './output/dist-writer';
+import { planEncryptedSecret } from './secrets/encrypted-secret';
+import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
+import { failpoint } from './io/failpoint';
+import { recoveryNotes } from './secrets/token-rotation';
+import { parseFleet } from './fleet/parse';
+import { FluxCluster } from './constructs/flux-cluster';
+import { renderManifestFiles } from './output/render';
+import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-config';
+import { clusterReadme } from './output/cluster-readme';
+import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
+import { generateWebhookToken } from './fleet/webhook-token';
+import { DEFAULT_PATHS, resolvePaths } from './layout';
+import { Fleet } from './fleet/model';
+import { withRecoveredRepository } from './repository';
+
+export interface SynthOptions {
+  /** @default 'fleet.yaml' */
+  readonly fleetFile?: string;
+  /** @default 'dist' */
+  readonly distDir?: string;
+  /** The local, git-ignored folder for tokens and plaintext Secrets. @default 'secrets' */
+  readonly secretsDir?: string;
+  /** The sops CLI's rules file, generated to match what synth encrypts. @default '.sops.yaml' */
+  readonly sopsConfigFile?: string;
+  /**
+   * Read (and create when missing) each cluster's webhook token: encrypt it into `dist/` for
+   * clusters with age recipients, write its Secret manifest to the secrets folder for the others.
+   * Off, synth reads no token and keeps the encrypted Secrets in `dist/` as they are.
+   * @default true
+   */
+  readonly secrets?: boolean;
+  /** Where tokens given as environment variables are looked up. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** New tokens by cluster, written in place of the current ones (token rotation). @default none */
+  readonly tokenOverrides?: ReadonlyMap<string, string>;
+  /** The time written into newly encrypted files. @default now */
+  readonly now?: Date;
+}
+
+/** What synth would write, computed without writing `dist/`. */
+export interface SynthPlan {
+  readonly fleet: Fleet;
+  /** The generated files of `dist/`, relative to it. */
+  readonly files: OutputFile[];
+  /** Plaintext Secret manifests for the secrets folder, by cluster. */
+  readonly secretManifests: { cluster: string; content: string }[];
+  readonly sopsConfig: SopsConfigPlan;
+  /** Tokens made for clusters that had none, to be stored before anything else is written. */
+  readonly newTokens: { cluster: string; token: string }[];
+  /** Encrypted Secret files written anew, with why. */
+  readonly encrypted: string[];
+  /** Things the user should know that are not errors. */
+  readonly notes: string[];
+  /** The token each committed encrypted Secret holds, where known: recorded beside the token file. */
+  readonly committedTokens: { cluster: string; content: string; token: string }[];
+}
+
+export interface SynthResult extends SynthPlan {
+  readonly dist: TreeChange;
+  /** Plaintext Secret manifests written to the secrets folder, for `kubectl apply -f`. */
+  readonly secretFiles: string[];
+  /** Token files this run created. */
+  readonly generatedTokens: string[];
+}
+
+/**
+ * Computes every file synth writes, reading the fleet file, the committed encrypted Secrets and
+ * the tokens, and writing nothing: a token a new cluster needs is made here and stored by
+ * `synthesize` only once the whole fleet has rendered.
+ */
+export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> {
+  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
+  const env = options.env ?? process.env;
+  const withSecrets = options.secrets ?? true;
+  const now = options.now ?? new Date();
+  const store = new TokenStore(secretsDir);
+
+  let text: string;
+  try {
+    text = readFileSync(fleetFile, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the fleet file ${fleetFile}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const fleet = parseFleet(text, fleetFile);
+  // Checked before anything is written: a hand-written .sops.yaml is never replaced.
+  const sopsConfig = planSopsConfig(options.sopsConfigFile ?? DEFAULT_PATHS.sopsConfigFile, distDir, secretsDir, fleet);
+
+  const distFiles: OutputFile[] = [];
+  const secretManifests: { cluster: string; content: string }[] = [];
+  const newTokens: { cluster: string; token: string }[] = [];
+  const encrypted: string[] = [];
+  const notes: string[] = [];
+  const committedTokens: { cluster: string; content: string; token: string }[] = [];
+  for (const config of fleet.clusters) {
+    const clusterDir = `clusters/${config.name}`;
+    const rotated = options.tokenOverrides?.get(config.name);
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined });
+    notes.push(...resolved.warnings);
+    let token = rotated ?? resolved.token;
+    if (token === undefined && withSecrets) {
+      if (resolved.committed !== undefined) {
+        notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here); kept as it is`);
+      } else if (hasGeneratedFiles(join(distDir, clusterDir))) {
+        // An existing cluster has a token elsewhere: a new one here would not match GitHub's.
+        notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; set ${tokenEnvironmentVariable(config.name)} or put the token in ${store.tokenFile(config.name)}, or give it a new one: npm run secrets -- rotate-token ${config.name}`);
+      } else {
+        token = generateWebhookToken();
+        newTokens.push({ cluster: config.name, token });
+      }
+    }
+
+    // One app per cluster: synthesizing a chart validates its whole app.
+    const app = new App();
+    const cluster = new FluxCluster(app, config.name, { config, webhookToken: token });
+    const rendered = renderManifestFiles(cluster);
+    for (const file of rendered) {
+      if (!file.sensitive) {
+        distFiles.push({ path: `${clusterDir}/${file.path}`, content: file.content });
+      } else if (!config.sops) {
+        secretManifests.push({ cluster: config.name, content: file.content });
+      }
+    }
+    if (config.sops) {
+      const plan = await planEncryptedSecret({
+        file: encryptedSecretFile(distDir, config.name),
+        committed: resolved.committed,
+        plaintext: rendered.find((file) => file.sensitive)?.content,
+        rotated: rotated !== undefined,
+        verified: resolved.verified,
+        recipients: config.sops.ageRecipients,
+        namespace: cluster.namespace,
+        cluster: config.name,
+        keyFile: store.ageKeyFile(config.name),
+        now,
+      });
+      if (plan.rewritten) encrypted.push(`${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret} (${plan.rewritten})`);
+      if (plan.note) notes.push(plan.note);
+      const held = plan.rewritten ? token : resolved.verified ? resolved.token : undefined;
+      if (held !== undefined) committedTokens.push({ cluster: config.name, content: plan.content, token: held });
+      distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret}`, content: plan.content });
+    }
+    distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.readme}`, content: clusterReadme(cluster) });
+  }
+  return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
+}
+
+/** Synthesizes every cluster of the fleet file into `distDir`, holding the repository lock, or throws without writing it. */
+export async function synthesize(options: SynthOptions = {}): Promise<SynthResult> {
+  return withRecoveredRepository(resolvePaths(options), async (recovered) => {
+    const result = await synthesizeHoldingLock(options);
+    return { ...result, notes: [...recoveryNotes(recovered), ...result.notes] };
+  });
+}
+
+/** `synthesize` for a caller that holds the repository lock and has recovered the repository. */
+export async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
+  return writeSynthPlan(await planSynth(options), options);
+}
+
+/** Writes what `planSynth` planned, holding the repository lock (token rotation plans first, then journals, then writes). */
+export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}): Promise<SynthResult> {
+  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+  // Tokens first: dist/ never holds an encrypted token that is not also stored here.
+  const generatedTokens = plan.newTokens.map(({ cluster, token }) => {
+    const file = store.tokenFile(cluster);
+    store.writePrivate(file, token, { overwrite: false });
+    return file;
+  });
+  failpoint('synth-tokens-stored');
+  const dist = writeGeneratedTree(options.distDir ?? DEFAULT_PATHS.distDir, plan.files);
+  // After dist/: a failed write leaves the Secret manifests as they were, matching the tokens in use.
+  const secretFiles = plan.secretManifests.map(({ cluster, content }) => {
+    const file = store.secretManifestFile(cluster);
+    if (store.readPrivate(file) !== content) store.writePrivate(file, content, { overwrite: true });
+    return file;
+  });
+  writeSopsConfig(plan.sopsConfig);
+  for (const { cluster, content, token } of plan.committedTokens) recordCommittedToken(store, cluster, content, token);
+  return { ...plan, dist, secretFiles, generatedTokens };
+}
