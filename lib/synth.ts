@@ -15,7 +15,7 @@ import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-c
 import { clusterReadme } from './output/cluster-readme';
 import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
-import { DEFAULT_PATHS, resolvePaths } from './layout';
+import { CLUSTER_FILES, DEFAULT_PATHS, resolvePaths } from './layout';
 import { Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
@@ -141,13 +141,13 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
         keyFile: store.ageKeyFile(config.name),
         now,
       });
-      if (plan.rewritten) encrypted.push(`${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret} (${plan.rewritten})`);
+      if (plan.rewritten) encrypted.push(`${clusterDir}/${CLUSTER_FILES.encryptedTokenSecret} (${plan.rewritten})`);
       if (plan.note) notes.push(plan.note);
       const held = plan.rewritten ? token : resolved.verified ? resolved.token : undefined;
       if (held !== undefined) committedTokens.push({ cluster: config.name, content: plan.content, token: held });
-      distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.encryptedTokenSecret}`, content: plan.content });
+      distFiles.push({ path: `${clusterDir}/${CLUSTER_FILES.encryptedTokenSecret}`, content: plan.content });
     }
-    distFiles.push({ path: `${clusterDir}/${FluxCluster.FILES.readme}`, content: clusterReadme(cluster) });
+    distFiles.push({ path: `${clusterDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) });
   }
   return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
 }

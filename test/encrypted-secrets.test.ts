@@ -3,7 +3,6 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
-import { FluxCluster } from '../lib/constructs/flux-cluster';
 import { sopsDecrypt } from '../lib/secrets/sops';
 import { createAgeKey, rotateToken, run } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
@@ -11,6 +10,7 @@ import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, Workspace, writeFile } from './support/tree';
+import { CLUSTER_FILES } from '../lib/layout';
 
 function fleetFor(recipients: string[], address?: string): string {
   const document = parseDocument(BASE_FLEET);
@@ -21,7 +21,7 @@ function fleetFor(recipients: string[], address?: string): string {
 
 function paths(ws: Workspace) {
   return {
-    encrypted: join(ws.distDir, 'clusters', 'staging', FluxCluster.FILES.encryptedTokenSecret),
+    encrypted: join(ws.distDir, 'clusters', 'staging', CLUSTER_FILES.encryptedTokenSecret),
     token: join(ws.secretsDir, 'staging', 'webhook-token'),
     sopsConfig: ws.sopsConfigFile,
   };

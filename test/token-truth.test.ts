@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
-import { FluxCluster } from '../lib/constructs/flux-cluster';
-import { lockFileFor } from '../lib/layout';
+import { CLUSTER_FILES, lockFileFor } from '../lib/layout';
 import { acquireLock } from '../lib/io/repository-lock';
 import { encryptSecretFile } from '../lib/secrets/encrypted-secret';
 import { sopsDecrypt } from '../lib/secrets/sops';
@@ -47,7 +46,7 @@ async function sopsWorkspace(): Promise<{ ws: Workspace; key: AgeKey }> {
   return { ws, key };
 }
 
-const encryptedFile = (ws: Workspace) => join(ws.distDir, 'clusters', 'staging', FluxCluster.FILES.encryptedTokenSecret);
+const encryptedFile = (ws: Workspace) => join(ws.distDir, 'clusters', 'staging', CLUSTER_FILES.encryptedTokenSecret);
 const tokenFile = (ws: Workspace) => join(ws.secretsDir, 'staging', 'webhook-token');
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 

@@ -11,12 +11,11 @@ import { recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluste
 import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
 import { parseFleet } from '../lib/fleet/parse';
-import { FluxCluster } from '../lib/constructs/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
 import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
-import { DEFAULT_NAMESPACE, DEFAULT_PATHS, resolvePaths } from '../lib/layout';
+import { CLUSTER_FILES, DEFAULT_NAMESPACE, DEFAULT_PATHS, resolvePaths, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 
@@ -153,7 +152,7 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
     const journal = beginRotation(store, distDir, {
       cluster, token, current: current.token,
       writes: {
-        encrypted: written(`clusters/${cluster}/${FluxCluster.FILES.encryptedTokenSecret}`),
+        encrypted: written(`clusters/${cluster}/${CLUSTER_FILES.encryptedTokenSecret}`),
         manifest: contentDigest(plan.secretManifests.find((entry) => entry.cluster === cluster)?.content),
       },
     });
@@ -220,7 +219,7 @@ function rotationReport(result: RotationResult): string {
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   const lines = [`New webhook token for ${cluster.name} in ${result.tokenFile}${result.previousTokenFile ? ` (the old one is in ${result.previousTokenFile})` : ''}.`];
   lines.push(cluster.sops
-    ? `1. Commit and push dist/clusters/${cluster.name}/${FluxCluster.FILES.encryptedTokenSecret}; Flux applies the new Secret.`
+    ? `1. Commit and push dist/clusters/${cluster.name}/${CLUSTER_FILES.encryptedTokenSecret}; Flux applies the new Secret.`
     : `1. Apply the new Secret: kubectl apply -f ${result.synth.secretFiles.find((file) => file.includes(`/${cluster.name}/`)) ?? 'secrets/<cluster>/webhook-token-secret.yaml'}`);
   lines.push(`2. Let each Receiver pick it up: flux reconcile receiver <name> -n ${namespace}`);
   lines.push('3. In GitHub, for each repository whose webhook points here (Settings -> Webhooks -> Edit):');
@@ -245,7 +244,7 @@ export function buildProgram(): Command {
       const result = await createAgeKey(cluster, { ...pathsFromEnvironment(), ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
-      console.error(`  kubectl -n flux-system create secret generic ${FluxCluster.SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
+      console.error(`  kubectl -n ${DEFAULT_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
       console.error(!result.fleetUpdated
         ? 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)'
         : flags.replaceRecipients

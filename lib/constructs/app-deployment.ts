@@ -4,6 +4,7 @@ import { Kustomization } from '../../imports/kustomize.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
 import { toGoDuration } from '../fleet/durations';
 import { assertObjectName } from '../fleet/names';
+import { dependencyCycle } from '../fleet/dependencies';
 import { sourcePathProblem } from '../fleet/git';
 
 export interface AppDeploymentProps {
@@ -66,11 +67,18 @@ export interface AppDeploymentProps {
    * Apps that must be ready before this one is applied.
    * @default - none
    */
-  readonly dependsOn?: AppDeployment[];
+  readonly dependsOn?: IFluxKustomization[];
+}
+
+/** A Kustomization another one can wait for (`spec.dependsOn`), and what it waits for itself. */
+export interface IFluxKustomization {
+  readonly name: string;
+  readonly namespace: string;
+  readonly dependsOn: readonly IFluxKustomization[];
 }
 
 /** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */
-export class AppDeployment extends Construct {
+export class AppDeployment extends Construct implements IFluxKustomization {
   public readonly name: string;
   public readonly namespace: string;
   public readonly source: IFluxSource;
@@ -79,7 +87,7 @@ export class AppDeployment extends Construct {
   public readonly prune: boolean;
   public readonly wait: boolean;
   public readonly resource: Kustomization;
-  private readonly dependencies: AppDeployment[] = [];
+  private readonly dependencies: IFluxKustomization[] = [];
 
   public constructor(scope: Construct, id: string, props: AppDeploymentProps) {
     super(scope, id);
@@ -108,7 +116,7 @@ export class AppDeployment extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       spec: {
         sourceRef: {
-          kind: this.source.kind as 'GitRepository',
+          kind: this.source.kind,
           name: this.source.name,
           // Written only across namespaces: Flux looks in the Kustomization's own by default.
           namespace: this.source.namespace === this.namespace ? undefined : this.source.namespace,
@@ -133,7 +141,7 @@ export class AppDeployment extends Construct {
   }
 
   /** Makes this app wait for `app` to be ready. */
-  public addDependsOn(app: AppDeployment): void {
+  public addDependsOn(app: IFluxKustomization): void {
     if (app === this) {
       throw new Error(`AppDeployment ${this.name}: dependsOn must not name the app itself`);
     }
@@ -141,23 +149,21 @@ export class AppDeployment extends Construct {
   }
 
   /** The apps this one waits for. */
-  public get dependsOn(): readonly AppDeployment[] {
+  public get dependsOn(): readonly IFluxKustomization[] {
     return [...this.dependencies];
   }
 
   private validateDependencies(): string[] {
-    const visited = new Set<AppDeployment>();
-    const findCycle = (app: AppDeployment, trail: AppDeployment[]): AppDeployment[] | undefined => {
-      for (const next of app.dependencies) {
-        if (next === this) return [...trail, next];
-        if (visited.has(next)) continue;
-        visited.add(next);
-        const cycle = findCycle(next, [...trail, next]);
-        if (cycle) return cycle;
-      }
-      return undefined;
+    // Every Kustomization this one can reach, as names: the same cycle rule as the fleet file's.
+    const reachable = new Map<IFluxKustomization, { name: string; dependsOn: string[] }>();
+    const key = (app: IFluxKustomization) => `${app.namespace}/${app.name}`;
+    const visit = (app: IFluxKustomization) => {
+      if (reachable.has(app)) return;
+      reachable.set(app, { name: key(app), dependsOn: app.dependsOn.map(key) });
+      app.dependsOn.forEach(visit);
     };
-    const cycle = findCycle(this, [this]);
-    return cycle ? [`AppDeployment ${this.name}: dependsOn forms a cycle: ${cycle.map((app) => app.name).join(' -> ')}`] : [];
+    visit(this);
+    const cycle = dependencyCycle([...reachable.values()]);
+    return cycle?.includes(key(this)) ? [`AppDeployment ${this.name}: dependsOn forms a cycle: ${cycle.map((name) => name.split('/')[1]).join(' -> ')}`] : [];
   }
 }

@@ -10,8 +10,10 @@ import { WebhookNetworkPolicy } from './webhook-network-policy';
 import { WebhookReceiver } from './webhook-receiver';
 import { WebhookReceiverService } from './webhook-receiver-service';
 import { WebhookTokenSecret } from './webhook-token-secret';
-import { DEFAULT_NAMESPACE } from '../layout';
+import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
 import { ClusterConfig, GitSourceConfig, ReceiverType } from '../fleet/model';
+import { gitRefChoice } from '../fleet/git';
+import { unknownReferenceProblem } from '../fleet/references';
 
 export interface FluxClusterProps {
   readonly config: ClusterConfig;
@@ -30,21 +32,11 @@ export interface FluxClusterProps {
  * them. Each concern is its own manifest file; see `FluxCluster.FILES`.
  */
 export class FluxCluster extends Construct {
-  /** The files of a cluster's tree, relative to `clusters/<name>/`. */
-  public static readonly FILES = {
-    fluxSystemKustomization: 'flux-system/kustomization.yaml',
-    receiverServicePatch: 'flux-system/webhook-receiver-service.yaml',
-    sources: 'sources.yaml',
-    apps: 'apps.yaml',
-    receivers: 'receivers.yaml',
-    networkPolicy: 'webhook-network-policy.yaml',
-    tokenSecret: 'webhook-token-secret.yaml',
-    encryptedTokenSecret: 'webhook-token-secret.sops.yaml',
-    readme: 'README.md',
-  } as const;
+  /** The files of a cluster's tree, relative to `clusters/<name>/` (lib/layout.ts). */
+  public static readonly FILES = CLUSTER_FILES;
 
   /** The Secret (in Flux's namespace) holding the age identities Flux decrypts SOPS files with. */
-  public static readonly SOPS_AGE_SECRET = 'sops-age';
+  public static readonly SOPS_AGE_SECRET = SOPS_AGE_SECRET;
 
   public readonly config: ClusterConfig;
   public readonly clusterName: string;
@@ -91,7 +83,7 @@ export class FluxCluster extends Construct {
     const appsFile = new ManifestFile(this, 'Apps', { path: files.apps });
     for (const app of config.apps) {
       this.apps.set(app.name, new AppDeployment(appsFile, app.name, {
-        source: this.lookup(this.sources, app.source, `app ${app.name}: source`),
+        source: this.lookup(this.sources, 'source', app.source, `app ${app.name}`),
         path: app.path,
         interval: app.interval === undefined ? undefined : parseGoDuration(app.interval),
         retryInterval: app.retryInterval === undefined ? undefined : parseGoDuration(app.retryInterval),
@@ -103,7 +95,7 @@ export class FluxCluster extends Construct {
     }
     for (const app of config.apps) {
       for (const dependency of app.dependsOn ?? []) {
-        this.apps.get(app.name)!.addDependsOn(this.lookup(this.apps, dependency, `app ${app.name}: dependsOn`));
+        this.apps.get(app.name)!.addDependsOn(this.lookup(this.apps, 'app', dependency, `app ${app.name}: dependsOn`));
       }
     }
 
@@ -121,7 +113,7 @@ export class FluxCluster extends Construct {
         type: receiver.type as ReceiverType | undefined,
         events: receiver.events,
         secret: this.tokenSecret,
-        resources: receiver.sources.map((name) => this.lookup(this.sources, name, `receiver ${receiver.name}: sources`)),
+        resources: receiver.sources.map((name) => this.lookup(this.sources, 'source', name, `receiver ${receiver.name}`)),
       }));
     }
 
@@ -133,22 +125,15 @@ export class FluxCluster extends Construct {
     }
   }
 
-  private lookup<T>(table: Map<string, T>, name: string, field: string): T {
-    const found = table.get(name);
-    if (found === undefined) {
-      throw new Error(`FluxCluster ${this.clusterName}: ${field} "${name}" does not exist (known: ${[...table.keys()].join(', ') || 'none'})`);
-    }
-    return found;
+  private lookup<T>(table: Map<string, T>, kind: string, name: string, field: string): T {
+    const unknown = unknownReferenceProblem(kind, name, table.keys());
+    if (unknown) throw new Error(`FluxCluster ${this.clusterName}: ${field}: ${unknown}`);
+    return table.get(name)!;
   }
 }
 
 function gitRef(source: GitSourceConfig): GitRef {
-  const given = (['branch', 'tag', 'semver', 'commit'] as const).filter((kind) => source[kind] !== undefined);
-  if (given.length > 1) {
-    throw new Error(`GitSource ${source.name}: give one of branch, tag, semver, commit (got ${given.join(' and ')})`);
-  }
-  if (source.tag !== undefined) return GitRef.tag(source.tag);
-  if (source.semver !== undefined) return GitRef.semver(source.semver);
-  if (source.commit !== undefined) return GitRef.commit(source.commit);
-  return GitRef.branch(source.branch ?? 'main');
+  const choice = gitRefChoice(source);
+  if ('problem' in choice) throw new Error(`GitSource ${source.name}: ${choice.problem}`);
+  return GitRef.of(choice.kind, choice.value);
 }

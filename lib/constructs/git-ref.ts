@@ -1,4 +1,4 @@
-import { gitCommitProblem, gitRefNameProblem, semverRangeProblem } from '../fleet/git';
+import { gitCommitProblem, GitRefKind, gitRefNameProblem, semverRangeProblem } from '../fleet/git';
 
 /**
  * Which revision of a Git repository Flux follows. Exactly one kind of reference:
@@ -22,12 +22,17 @@ export class GitRef {
     return new GitRef('semver', checked('semver', range, semverRangeProblem(range)));
   }
 
+  /** The reference of `kind` to `value`, checked as the named factories check it. */
+  public static of(kind: GitRefKind, value: string): GitRef {
+    return GitRef[kind](value);
+  }
+
   /** Pins one commit by its full SHA-1 (40 hex) or SHA-256 (64 hex) id. */
   public static commit(sha: string): GitRef {
     return new GitRef('commit', checked('commit', sha, gitCommitProblem(sha)));
   }
 
-  private constructor(public readonly kind: 'branch' | 'tag' | 'semver' | 'commit', public readonly value: string) {}
+  private constructor(public readonly kind: GitRefKind, public readonly value: string) {}
 
   /** The `spec.ref` object of a GitRepository. */
   public toSpec(): { [kind: string]: string } {

@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
-import { IFluxSource } from './flux-source';
+import { FluxSourceKind, IFluxSource } from './flux-source';
 import { GitRef } from './git-ref';
 import { toGoDuration } from '../fleet/durations';
 import { assertObjectName } from '../fleet/names';
@@ -63,7 +63,7 @@ export interface GitSourceProps {
 /** A Git repository that Flux watches: a `source.toolkit.fluxcd.io/v1` GitRepository. */
 export class GitSource extends Construct implements IFluxSource {
   public readonly apiVersion = GitRepository.GVK.apiVersion;
-  public readonly kind = GitRepository.GVK.kind;
+  public readonly kind: FluxSourceKind = 'GitRepository';
   public readonly name: string;
   public readonly namespace: string;
   public readonly url: string;

@@ -52,3 +52,17 @@ export function semverRangeProblem(range: string): string | undefined {
 export function gitCommitProblem(sha: string): string | undefined {
   return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha) ? undefined : `"${sha}" must be a full lower-case commit id (40 or 64 hex characters)`;
 }
+
+/** The kinds of reference a Git source can follow; a source names exactly one. */
+export const GIT_REF_KINDS = ['branch', 'tag', 'semver', 'commit'] as const;
+export type GitRefKind = (typeof GIT_REF_KINDS)[number];
+
+/**
+ * The one reference `source` names (branch main when it names none), or, when it names more than
+ * one, the second of them and why it is wrong.
+ */
+export function gitRefChoice(source: Partial<Record<GitRefKind, string>>): { kind: GitRefKind; value: string } | { extra: GitRefKind; problem: string } {
+  const given = GIT_REF_KINDS.filter((kind) => source[kind] !== undefined);
+  if (given.length > 1) return { extra: given[1], problem: `give only one of ${GIT_REF_KINDS.join(', ')} (also has ${given[0]})` };
+  return given.length === 0 ? { kind: 'branch', value: 'main' } : { kind: given[0], value: source[given[0]]! };
+}

@@ -3,11 +3,12 @@ import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
 import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
-import { gitCommitProblem, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
+import { gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
 import { cidrProblem, hostProblem, nodePortProblem } from './network';
 import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
+import { unknownReferenceProblem } from './references';
 
 /** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
 export class FleetError extends Error {
@@ -50,10 +51,8 @@ const sourceSchema = z.strictObject({
   secretName: objectName.optional(),
   ignore: z.string().optional(),
 }).superRefine((source, ctx) => {
-  const refs = (['branch', 'tag', 'semver', 'commit'] as const).filter((kind) => source[kind] !== undefined);
-  if (refs.length > 1) {
-    ctx.addIssue({ code: 'custom', path: [refs[1]], message: `give only one of branch, tag, semver, commit (also has ${refs[0]})` });
-  }
+  const choice = gitRefChoice(source);
+  if ('problem' in choice) ctx.addIssue({ code: 'custom', path: [choice.extra], message: choice.problem });
 });
 
 const appSchema = z.strictObject({
@@ -249,7 +248,8 @@ function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (pat
   const apps = namesOf(cluster.apps, 'apps');
   namesOf(cluster.receivers, 'receivers');
   const mustExist = (names: Set<string>, kind: string, name: string, path: Path) => {
-    if (!names.has(name)) problems.push(problem(path, `${kind} "${name}" does not exist in this cluster (known: ${[...names].join(', ') || 'none'})`));
+    const unknown = unknownReferenceProblem(kind, name, names);
+    if (unknown) problems.push(problem(path, unknown));
   };
   cluster.apps.forEach((app, index) => {
     mustExist(sources, 'source', app.source, [...base, 'apps', index, 'source']);

@@ -6,7 +6,7 @@ import { GitSource } from '../constructs/git-source';
 import { toGoDuration } from '../fleet/durations';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
-import { GENERATED_MARKDOWN_HEADER } from '../layout';
+import { CLUSTER_FILES, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
 
 /** Mermaid node text: quotes and angle brackets would end or break the label. */
 function label(...lines: string[]): string {
@@ -46,7 +46,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   const pushed = new Set<string>();
   for (const receiver of receivers) {
     for (const source of receiver.resources) {
-      const repo = repos.get((cluster.sources.get(source.name) as GitSource).url)!;
+      const repo = repos.get(cluster.sources.get(source.name)!.url)!;
       if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(`push: POST :${nodePort}/hook/...`)}| svc`);
       pushed.add(repo);
     }
@@ -64,7 +64,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   }
 
   const secretStep = config.sops
-    ? `The token Secret is committed encrypted (\`${FluxCluster.FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${FluxCluster.SOPS_AGE_SECRET} --from-file=age.agekey=secrets/${config.name}/age.agekey\``
+    ? `The token Secret is committed encrypted (\`${CLUSTER_FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=secrets/${config.name}/age.agekey\``
     : `Apply the token Secret (it is not in git): \`kubectl apply -f secrets/${config.name}/webhook-token-secret.yaml\``;
   return [
     GENERATED_MARKDOWN_HEADER,

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
 import { refuseSymlink } from '../io/no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
-import { FluxCluster } from '../constructs/flux-cluster';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
 import { WebhookTokenSecret } from '../constructs/webhook-token-secret';
 import { ClusterConfig } from '../fleet/model';
+import { CLUSTER_FILES } from '../layout';
 
 export interface CommittedSecret {
   /** The file's path. */
@@ -94,7 +94,7 @@ export interface ClusterTokenOptions {
 
 /** Path of a cluster's committed encrypted Secret. */
 export function encryptedSecretFile(distDir: string, cluster: string): string {
-  return join(distDir, 'clusters', cluster, FluxCluster.FILES.encryptedTokenSecret);
+  return join(distDir, 'clusters', cluster, CLUSTER_FILES.encryptedTokenSecret);
 }
 
 /** Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and the fix otherwise. */
