@@ -1,24 +1,14 @@
 // The repository as the writing commands see it: one lock, and what killed commands left put right
 // before anything is read. synth, rotate-token, take-token and age-key run inside it. This file does I/O.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { isTemporaryOf } from './io/atomic-file';
+import { removeTemporariesOf } from './io/atomic-file';
 import { withLock } from './io/repository-lock';
 import { lockFileFor, RepositoryPaths } from './layout';
 import { recoverInterruptedWrite } from './output/dist-writer';
 import { recoverRotations, RecoveredRotation } from './secrets/token-rotation';
 import { TokenStore } from './secrets/token-store';
 
-/** Removes the `<file>.<hex>.tmp` files killed writers left beside each of `files`. */
-function removeTemporariesOf(files: readonly string[]): void {
-  for (const file of files) {
-    const folder = dirname(file);
-    if (!existsSync(folder)) continue;
-    for (const name of readdirSync(folder)) {
-      if (isTemporaryOf(basename(file), name)) rmSync(join(folder, name), { force: true });
-    }
-  }
-}
+/** A lock file's temporary this old was left by a killed process (creating one takes microseconds). */
+const LOCK_LEFTOVER_AGE_MS = 60_000;
 
 /**
  * Runs `action` holding the repository lock, after putting right whatever a killed synth or
@@ -28,7 +18,9 @@ function removeTemporariesOf(files: readonly string[]): void {
 export async function withRecoveredRepository<T>(paths: RepositoryPaths, action: (recovered: RecoveredRotation[]) => Promise<T>): Promise<T> {
   const lock = lockFileFor(paths.distDir);
   return withLock(lock, () => {
-    removeTemporariesOf([lock, `${lock}.takeover`, paths.fleetFile, paths.sopsConfigFile]);
+    removeTemporariesOf([paths.fleetFile, paths.sopsConfigFile]);
+    // A waiting process may be creating its lock file right now: only old ones are leftovers.
+    removeTemporariesOf([lock, `${lock}.takeover`], LOCK_LEFTOVER_AGE_MS);
     recoverInterruptedWrite(paths.distDir);
     return action(recoverRotations(new TokenStore(paths.secretsDir), paths.distDir));
   });

@@ -108,7 +108,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     if (token === undefined && withSecrets) {
       if (resolved.committed !== undefined) {
         notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here); kept as it is`);
-      } else if (hasGeneratedFiles(join(distDir, clusterDir))) {
+      } else if (hasGeneratedFiles(distDir, join(distDir, clusterDir))) {
         // An existing cluster has a token elsewhere: a new one here would not match GitHub's.
         notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; set ${tokenEnvironmentVariable(config.name)} or put the token in ${store.tokenFile(config.name)}, or give it a new one: npm run secrets -- rotate-token ${config.name}`);
       } else {

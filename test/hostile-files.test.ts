@@ -1,7 +1,7 @@
 // A working copy someone tampered with: links planted where synth reads or writes, a secrets folder
 // others can write to, leftovers of killed writers. Each is refused in one line, and nothing outside
 // the repository is read, written or chmod-ed.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesize } from '../lib/synth';
 import { payloadUrls } from '../tools/webhook/url';
@@ -65,6 +65,19 @@ describe('a symbolic link planted', () => {
   });
 });
 
+test('a link below dist/ on the way to the committed Secret is refused by synth and the webhook commands', async () => {
+  const ws = workspace(`${fleet}    sops:\n      ageRecipients: [age1sf4nlq82zj0yffjwu7dw339z86tvfzmqyxzk22e5y8t309q4s97sqy4rfw]\n`);
+  const target = outside(ws);
+  mkdirSync(join(target, 'staging'));
+  writeFileSync(join(target, 'staging', 'webhook-token-secret.sops.yaml'), 'planted');
+  mkdirSync(ws.distDir);
+  symlinkSync(target, join(ws.distDir, 'clusters'));
+  const message = `${join(ws.distDir, 'clusters')} is a symbolic link, which flux-infra never follows`;
+  await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(message);
+  await expect(payloadUrls('staging', { ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } })).rejects.toThrow(message);
+  expect(readFileSync(join(target, 'staging', 'webhook-token-secret.sops.yaml'), 'utf8')).toBe('planted');
+});
+
 describe('a secrets folder others could have planted files in', () => {
   test.each([
     ['group-writable', 0o770, /can be written by others \(mode 770\): check its files, then chmod 700/],
@@ -88,10 +101,16 @@ test('leftovers of killed writers are removed under the lock, and git ignores th
     join(ws.root, '.flux-infra.lock.0123456789ab.tmp'), join(ws.secretsDir, 'staging', 'webhook-token.0123456789ab.tmp'),
   ];
   for (const file of leftovers) writeFileSync(file, 'half');
+  // A lock's temporary file may belong to a process creating it right now: only an old one is a leftover.
+  const fresh = join(ws.root, '.flux-infra.lock.ba9876543210.tmp');
+  writeFileSync(fresh, 'creating');
+  const old = (Date.now() - 120_000) / 1000;
+  utimesSync(join(ws.root, '.flux-infra.lock.0123456789ab.tmp'), old, old);
   const mine = join(ws.root, 'fleet.yaml.notes.tmp');
   writeFileSync(mine, 'mine');
   await synthesize({ ...ws, env: {} });
   for (const file of leftovers) expect({ file, exists: existsSync(file) }).toEqual({ file, exists: false });
+  expect(existsSync(fresh)).toBe(true);
   expect(readFileSync(mine, 'utf8')).toBe('mine');
   const ignored = readFileSync(join(__dirname, '..', '.gitignore'), 'utf8');
   for (const pattern of ['/.flux-infra.lock*', '/fleet.yaml.*.tmp', '/.sops.yaml.*.tmp', 'secrets/']) expect(ignored).toContain(pattern);

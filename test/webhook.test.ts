@@ -282,7 +282,21 @@ describe('github', () => {
     await closed.close();
     const refused = syncGithubHooks('staging', options(closed.url));
     await expect(refused).rejects.toThrow(/^GitHub API call for lfs269\/instavote got no answer: connection refused by 127\.0\.0\.1:\d+: nothing listens at the API URL$/);
-    await expect(syncGithubHooks('staging', options(closed.url))).rejects.not.toThrow(/500/);
+    await expect(syncGithubHooks('staging', options(closed.url))).rejects.not.toThrow(/HTTP 500|\(500\)/);
+    await expect(syncGithubHooks('staging', options('https://user:ghp_secret@ghe.example.com/api/v3'))).rejects.toThrow(/^--api-url carries credentials: give the API URL alone and the token in GITHUB_TOKEN$/);
+    const answers: [number, Record<string, string>, string, RegExp][] = [
+      [502, { 'content-type': 'text/html' }, '<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>', /^GitHub API call for lfs269\/instavote failed \(HTTP 502\): 502 Bad Gateway$/],
+      [403, { 'content-type': 'application/json', 'x-ratelimit-remaining': '0' }, '{"message": "API rate limit exceeded"}', /^GitHub's rate limit for this token is used up \(403\)/],
+      [200, { 'content-type': 'application/json' }, '[{"id": 1, "config": null}]', /^GitHub's list of hooks of lfs269\/instavote is not what its REST API returns/],
+    ];
+    for (const [status, headers, body, message] of answers) {
+      const server = await listen((_request, response) => response.writeHead(status, headers).end(body));
+      try {
+        await expect(syncGithubHooks('staging', options(server.url))).rejects.toThrow(message);
+      } finally {
+        await server.close();
+      }
+    }
     const odd = await listen(async (request, response) => {
       for await (const _chunk of request) { /* drain */ }
       response.writeHead(request.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' }).end(request.method === 'GET' ? '[]' : '{}');

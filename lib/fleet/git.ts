@@ -39,12 +39,16 @@ export function sourcePathProblem(path: string): string | undefined {
 
 /** Why `name` is not a Git branch or tag name, or undefined when it is one. */
 export function gitRefNameProblem(name: string): string | undefined {
+  const control = controlCharacterProblem(name);
+  if (control) return control;
   // git check-ref-format's rules, the ones a typo hits: no spaces, no '..', no leading '-'.
   return name === '' || /[\s~^:?*[\\]|\.\.|^-|\/$|\.lock$/.test(name) ? `"${name}" is not a valid Git ref name` : undefined;
 }
 
 /** Why `range` is not a semver range (parsed by the semver library), or undefined when it is one. */
 export function semverRangeProblem(range: string): string | undefined {
+  const control = controlCharacterProblem(range);
+  if (control) return control;
   return range.trim() === '' || validRange(range) === null ? `"${range}" is not a semver range: write e.g. ">=1.0.0 <2.0.0", "~1.2" or "1.x"` : undefined;
 }
 

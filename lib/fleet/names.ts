@@ -27,7 +27,17 @@ export function assertObjectName(owner: string, field: string, value: string, ru
   }
 }
 
+/** Control characters, C1 controls and the Unicode line and paragraph separators. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+/** The same, but for text that may span lines (newlines and tabs allowed). */
+const CONTROL_BUT_LINES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/;
+
 /** Why `text` cannot go into a manifest as it is: a control character (a NUL, a newline, a tab). */
 export function controlCharacterProblem(text: string): string | undefined {
-  return /[\x00-\x1f\x7f]/.test(text) ? `${JSON.stringify(text)} contains a control character (a NUL, a newline, a tab): remove it` : undefined;
+  return CONTROL.test(text) ? `${JSON.stringify(text)} contains a control character (a NUL, a newline, a tab): remove it` : undefined;
+}
+
+/** The same for text that may span lines (a .sourceignore): only newlines and tabs are allowed. */
+export function controlCharacterInTextProblem(text: string): string | undefined {
+  return CONTROL_BUT_LINES.test(text) ? `${JSON.stringify(text)} contains a control character other than a newline or a tab: remove it` : undefined;
 }

@@ -2,7 +2,7 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YA
 import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
-import { rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
+import { controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
 import { cidrProblem, hostProblem, nodePortProblem } from './network';
 import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
@@ -49,7 +49,7 @@ const sourceSchema = z.strictObject({
   interval: pollingDuration.optional(),
   timeout: duration.optional(),
   secretName: objectName.optional(),
-  ignore: z.string().optional(),
+  ignore: checked(controlCharacterInTextProblem).optional(),
 }).superRefine((source, ctx) => {
   const choice = gitRefChoice(source);
   if ('problem' in choice) ctx.addIssue({ code: 'custom', path: [choice.extra], message: choice.problem });
@@ -71,7 +71,7 @@ const appSchema = z.strictObject({
 const receiverSchema = z.strictObject({
   name: objectName,
   type: z.enum(Object.values(ReceiverType) as [`${ReceiverType}`, ...`${ReceiverType}`[]]).optional(),
-  events: z.array(z.string().min(1)).optional(),
+  events: z.array(checked((event) => (event === '' ? 'must not be empty' : controlCharacterProblem(event)))).optional(),
   sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
 });
 
@@ -125,7 +125,9 @@ type ClusterInput = z.infer<typeof clusterSchema>;
  */
 export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Keys are compared as the text they become: `123` and `"123"` (or `true` and `"true"`) are one key.
+  const sameKey = (a: unknown, b: unknown) => String(isScalar(a) ? a.value : a) === String(isScalar(b) ? b.value : b);
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: sameKey });
   const at = (offset: number | undefined): string => {
     if (offset === undefined) return fileName;
     const { line, col } = lineCounter.linePos(offset);

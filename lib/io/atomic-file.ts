@@ -1,7 +1,8 @@
 // Writing a file in one step: the one writer for dist/'s single files, the secrets folder, the
 // fleet file and the lock. This file does I/O.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
   /** @default 0o666, less the umask (as fs.writeFileSync) */
@@ -49,4 +50,20 @@ export function writeFileAtomically(file: string, content: string, options: Atom
 /** Whether `name` is a temporary file `writeFileAtomically` left for `file`'s name (a killed writer). */
 export function isTemporaryOf(base: string, name: string): boolean {
   return name.startsWith(`${base}.`) && /^\.[0-9a-f]{12}\.tmp$/.test(name.slice(base.length));
+}
+
+/**
+ * Removes the `<file>.<hex>.tmp` files killed writers left beside each of `files`, those at least
+ * `minimumAgeMs` old. Call it holding the repository lock.
+ */
+export function removeTemporariesOf(files: readonly string[], minimumAgeMs = 0): void {
+  for (const file of files) {
+    const folder = dirname(file);
+    if (!existsSync(folder)) continue;
+    for (const name of readdirSync(folder)) {
+      if (!isTemporaryOf(basename(file), name)) continue;
+      const path = join(folder, name);
+      if (minimumAgeMs === 0 || Date.now() - lstatSync(path).mtimeMs >= minimumAgeMs) rmSync(path, { force: true });
+    }
+  }
 }

@@ -2,6 +2,7 @@
 // folder or anything in secrets/ would make synth read or write another folder (a token planted
 // there, an ssh key hard-linked into dist/ and committed). This file does I/O.
 import { lstatSync, Stats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 
 function lstatIfExists(path: string): Stats | undefined {
   try {
@@ -16,6 +17,18 @@ function lstatIfExists(path: string): Stats | undefined {
 export function refuseSymlink(path: string): void {
   if (lstatIfExists(path)?.isSymbolicLink()) {
     throw new Error(`${path} is a symbolic link, which flux-infra never follows: replace it with a real folder or file (and check where it pointed)`);
+  }
+}
+
+/** Throws, in one line, when `path` or any folder between `root` and it is a symbolic link. */
+export function refuseSymlinkBelow(root: string, path: string): void {
+  refuseSymlink(root);
+  const below = relative(root, path);
+  if (below === '' || below.startsWith('..') || isAbsolute(below)) return refuseSymlink(path);
+  let current = root;
+  for (const part of below.split(sep)) {
+    current = join(current, part);
+    refuseSymlink(current);
   }
 }
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
-import { refuseSymlink } from '../io/no-symlinks';
+import { refuseSymlinkBelow } from '../io/no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
 import { WebhookTokenSecret } from '../constructs/webhook-token-secret';
@@ -101,7 +101,7 @@ export function encryptedSecretFile(distDir: string, cluster: string): string {
 export function readCommittedSecret(cluster: ClusterConfig, distDir: string): CommittedSecret | undefined {
   const file = encryptedSecretFile(distDir, cluster.name);
   if (!cluster.sops) return undefined;
-  refuseSymlink(file);
+  refuseSymlinkBelow(distDir, file);
   if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8');
   let state: EncryptedSecretState;

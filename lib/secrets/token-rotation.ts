@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { writeFileAtomically } from '../io/atomic-file';
 import { failpoint } from '../io/failpoint';
+import { refuseSymlinkBelow } from '../io/no-symlinks';
+import { removeTemporariesOf } from '../io/atomic-file';
 import { encryptedSecretFile } from './cluster-token';
 import { TokenStore } from './token-store';
 
@@ -41,6 +43,7 @@ export function contentDigest(content: string | undefined | null): string | null
 /** Writes the journal of a rotation about to start; fails if one exists (recover it first). */
 export function beginRotation(store: TokenStore, distDir: string, rotation: { cluster: string; token: string; current: string | undefined; writes: RotationJournal['writes'] }): RotationJournal {
   const { cluster } = rotation;
+  refuseSymlinkBelow(distDir, encryptedSecretFile(distDir, cluster));
   const journal: RotationJournal = {
     cluster,
     token: rotation.token,
@@ -75,6 +78,8 @@ export function finishRotation(store: TokenStore, journal: RotationJournal): voi
 export function undoRotation(store: TokenStore, distDir: string, journal: RotationJournal): void {
   const { cluster } = journal;
   const encrypted = encryptedSecretFile(distDir, cluster);
+  refuseSymlinkBelow(distDir, encrypted);
+  removeTemporariesOf([encrypted]);
   if (journal.writes.encrypted !== null && contentDigest(store.readPrivate(encrypted)) === journal.writes.encrypted) {
     if (journal.encrypted === null) rmSync(encrypted, { force: true });
     else writeFileAtomically(encrypted, journal.encrypted);

@@ -61,7 +61,8 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
   }
   const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
   const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
-  const exists = hasGeneratedFiles(join(options.distDir ?? DEFAULT_PATHS.distDir, 'clusters', cluster.name));
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const exists = hasGeneratedFiles(distDir, join(distDir, 'clusters', cluster.name));
   throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
     ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
     : 'run npm run synth, which makes one for a cluster new to the fleet'}`);

@@ -32,6 +32,9 @@ export function apiOrigin(apiUrl: string | undefined, allowHttp = false): URL {
   } catch {
     throw new UsageError(`--api-url "${apiUrl}" is not a URL: give e.g. https://ghe.example.com/api/v3`);
   }
+  if (url.username || url.password) {
+    throw new UsageError('--api-url carries credentials: give the API URL alone and the token in GITHUB_TOKEN');
+  }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--api-url "${apiUrl}" must be https://`);
   if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowHttp) {
     throw new UsageError(`--api-url "${apiUrl}" is plain http, which would send GITHUB_TOKEN and the webhook secret in clear: use https:// (or --allow-http if the network is yours)`);
@@ -82,17 +85,29 @@ function networkProblem(error: any): string | undefined {
   }
 }
 
+/** Text from an answer, on one line and short: a proxy's HTML page or a multi-line message must not flood the terminal. */
+function oneLine(text: unknown): string {
+  const flat = String(text ?? '').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
+}
+
 /** GitHub's answer, or the failure to get one, in the user's words: one line. */
 export function explainGithubError(error: any, repository: string): Error {
   if (error instanceof CommandError) return error;
   const refused = [error, error?.cause].find((candidate) => candidate instanceof OffOriginError);
   if (refused) return new CommandError(`GitHub API call for ${repository} stopped: ${refused.message}`);
-  if (error?.response === undefined) {
-    const problem = networkProblem(error) ?? String(error?.message ?? error);
-    return new CommandError(`GitHub API call for ${repository} got no answer: ${problem}`);
+  if (typeof error?.status !== 'number' || error?.response === undefined) {
+    const network = networkProblem(error);
+    return new CommandError(network
+      ? `GitHub API call for ${repository} got no answer: ${network}`
+      : `GitHub API call for ${repository} failed: ${oneLine(error?.message ?? error)}`);
   }
   const status = error.status;
-  const detail = error.response?.data?.errors?.map((item: any) => item.message ?? item.code).join('; ') || error.response?.data?.message || error.message;
+  const data = error.response?.data;
+  const detail = oneLine(data?.errors?.map?.((item: any) => item.message ?? item.code).join('; ') || data?.message || (typeof data === 'string' ? data : '') || error.message) || 'no detail given';
+  if (status === 403 && (error.response?.headers?.['x-ratelimit-remaining'] === '0' || /rate limit/i.test(detail))) {
+    return new CommandError(`GitHub's rate limit for this token is used up (403): wait until it resets (x-ratelimit-reset) and run again`);
+  }
   switch (status) {
     case 401:
       return new CommandError('GitHub refused the token (401): GITHUB_TOKEN is missing, wrong or expired');

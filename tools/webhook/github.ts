@@ -113,6 +113,9 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
       try {
         if (octokit) {
           const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { owner: repository.owner, repo: repository.name, per_page: 100 });
+          if (!Array.isArray(hooks) || hooks.some((hook: any) => typeof hook?.id !== 'number' || typeof hook?.config !== 'object' || hook.config === null)) {
+            throw new CommandError(`GitHub's list of hooks of ${name} is not what its REST API returns: check that --api-url is GitHub's REST API`);
+          }
           existing = matchHook(hooks as any, url, previousUrl);
         }
       } catch (error) {
