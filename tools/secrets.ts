@@ -18,6 +18,7 @@ import { generateWebhookToken } from '../lib/fleet/webhook-token';
 import { CLUSTER_FILES, DEFAULT_NAMESPACE, DEFAULT_PATHS, resolvePaths, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
+import { exposureOf } from '../lib/constructs/exposures';
 
 export interface AgeKeyResult {
   readonly recipient: string;
@@ -224,7 +225,7 @@ function rotationReport(result: RotationResult): string {
   lines.push(`2. Let each Receiver pick it up: flux reconcile receiver <name> -n ${namespace}`);
   lines.push('3. In GitHub, for each repository whose webhook points here (Settings -> Webhooks -> Edit):');
   for (const { receiver, path, url } of result.urls) {
-    lines.push(`   Receiver ${receiver}: Payload URL ${url ?? `http://<node-address>:${cluster.webhook.nodePort}${path} (set webhook.address in the fleet file to get the full URL)`}`);
+    lines.push(`   Receiver ${receiver}: Payload URL ${url ?? exposureOf(cluster.webhook).urlTemplate(path)}`);
   }
   lines.push(`   Secret: the new token (cat ${result.tokenFile}); Content type: application/json.`);
   lines.push('Until both sides have the new token, deliveries get 404 (new path) or 400 (old signature).');

@@ -4,11 +4,10 @@ import { FluxSystemKustomization } from './flux-system-kustomization';
 import { GitRef } from './git-ref';
 import { GitSource } from './git-source';
 import { parseGoDuration } from '../fleet/durations';
+import { exposureOf, WebhookExposure } from './exposures';
 import { ManifestFile } from './manifest-file';
 import { ISecretReference, secretFromName } from './secret-reference';
-import { WebhookNetworkPolicy } from './webhook-network-policy';
 import { WebhookReceiver } from './webhook-receiver';
-import { WebhookReceiverService } from './webhook-receiver-service';
 import { WebhookTokenSecret } from './webhook-token-secret';
 import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
 import { ClusterConfig, GitSourceConfig, ReceiverType } from '../fleet/model';
@@ -28,8 +27,8 @@ export interface FluxClusterProps {
 
 /**
  * A whole cluster wired for push-based reconciliation: its Git sources, the apps applied from
- * them, the webhook token Secret, the Receivers, and the NodePort + NetworkPolicy that expose
- * them. Each concern is its own manifest file; see `FluxCluster.FILES`.
+ * them, the webhook token Secret, the Receivers, and the exposure (today a NodePort and a
+ * NetworkPolicy) that lets the Git host reach them. Each concern is its own manifest file; see `FluxCluster.FILES`.
  */
 export class FluxCluster extends Construct {
   /** The files of a cluster's tree, relative to `clusters/<name>/` (lib/layout.ts). */
@@ -45,6 +44,8 @@ export class FluxCluster extends Construct {
   public readonly apps = new Map<string, AppDeployment>();
   public readonly receivers = new Map<string, WebhookReceiver>();
   public readonly tokenSecret: ISecretReference;
+  /** How the Receivers are reached from outside (lib/constructs/exposures/). */
+  public readonly exposure: WebhookExposure;
 
   public constructor(scope: Construct, id: string, props: FluxClusterProps) {
     super(scope, id);
@@ -55,15 +56,9 @@ export class FluxCluster extends Construct {
     this.namespace = config.namespace ?? DEFAULT_NAMESPACE;
     const namespace = this.namespace;
 
-    const service = new WebhookReceiverService(new ManifestFile(this, 'ReceiverServicePatch', { path: files.receiverServicePatch }), 'Service', {
-      nodePort: config.webhook.nodePort,
-      namespace,
-    });
+    this.exposure = exposureOf(config.webhook);
     new FluxSystemKustomization(new ManifestFile(this, 'FluxSystem', { path: files.fluxSystemKustomization }), 'Kustomization', {
-      patches: [{
-        path: files.receiverServicePatch.replace('flux-system/', ''),
-        target: { kind: 'Service', name: service.resource.name },
-      }],
+      patches: this.exposure.addTo({ scope: this, namespace }),
       sopsAgeSecretName: config.sops === undefined ? undefined : FluxCluster.SOPS_AGE_SECRET,
     });
 
@@ -117,12 +112,6 @@ export class FluxCluster extends Construct {
       }));
     }
 
-    if (config.webhook.networkPolicy ?? true) {
-      new WebhookNetworkPolicy(new ManifestFile(this, 'NetworkPolicy', { path: files.networkPolicy }), 'Policy', {
-        allowFrom: config.webhook.allowFrom,
-        namespace,
-      });
-    }
   }
 
   private lookup<T>(table: Map<string, T>, kind: string, name: string, field: string): T {

@@ -28,7 +28,7 @@ function appLines(app: AppDeployment): string[] {
 /** The README of one cluster's tree. */
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
-  const nodePort = config.webhook.nodePort;
+  const { readme } = cluster.exposure;
   const namespace = cluster.namespace;
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
@@ -37,7 +37,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
   for (const [url, node] of repos) lines.push(`  ${node}[${label('GitHub repository', url)}]`);
-  lines.push(`  svc[${label('Service webhook-receiver', `NodePort ${nodePort} → http-webhook`)}]`);
+  lines.push(`  svc[${label(...readme.node)}]`);
   for (const receiver of receivers) {
     lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
   }
@@ -47,7 +47,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const receiver of receivers) {
     for (const source of receiver.resources) {
       const repo = repos.get(cluster.sources.get(source.name)!.url)!;
-      if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(`push: POST :${nodePort}/hook/...`)}| svc`);
+      if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(readme.pushEdge)}| svc`);
       pushed.add(repo);
     }
     lines.push(`  svc --> ${id('rcv', receiver.name)}`);
@@ -70,7 +70,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     GENERATED_MARKDOWN_HEADER,
     `# Cluster ${config.name}`,
     '',
-    `A push to a repository below makes GitHub call the Receiver through NodePort ${nodePort}; the Receiver asks its`,
+    `A push to a repository below makes GitHub call the Receiver ${readme.through}; the Receiver asks its`,
     'GitRepository to reconcile now, and every Kustomization on that source follows. Polling is the fallback.',
     '',
     '```mermaid',
@@ -82,7 +82,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     `1. Bootstrap Flux on this directory: \`flux bootstrap github ... --path=dist/clusters/${config.name}\`.`,
     `2. ${secretStep}`,
     `3. Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
-    `4. Open NodePort ${nodePort} to GitHub's webhook addresses (firewall, security group); ${config.webhook.networkPolicy === false ? 'this cluster has no NetworkPolicy for it (networkPolicy: false)' : 'the NetworkPolicy `allow-webhooks-external` admits it in the cluster'}.`,
+    `4. ${readme.openStep}`,
     `5. Add the webhook in GitHub: \`npm run webhook -- github ${config.name}\`, or by hand with the Payload URL from \`npm run webhook -- url ${config.name}\`, content type \`application/json\`, the token as Secret, push events only.`,
     `6. Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
     '',

@@ -6,10 +6,11 @@ import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/output/dis
 
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { webhookPath } from '../../lib/constructs/webhook-path';
-import { webhookUrl } from '../../lib/output/webhook-url';
+
 import { clusterOf, CommandError, PathsOptions } from '../common';
 import { DEFAULT_NAMESPACE, DEFAULT_PATHS } from '../../lib/layout';
 import { ClusterConfig, ReceiverConfig } from '../../lib/fleet/model';
+import { exposureOf } from '../../lib/constructs/exposures';
 
 export interface ContextOptions extends PathsOptions {
   /** @default process.env */
@@ -87,8 +88,7 @@ export function receiverTargets(cluster: ClusterConfig, token: string, receiverN
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   return receivers.map((receiver) => {
     const path = webhookPath(token, receiver.name, namespace);
-    const address = cluster.webhook.address;
-    return { receiver, namespace, path, url: address === undefined ? undefined : webhookUrl(address, cluster.webhook.nodePort, path) };
+    return { receiver, namespace, path, url: exposureOf(cluster.webhook).payloadUrl(path) };
   });
 }
 
