@@ -113,6 +113,11 @@ describe('ping', () => {
     }
   });
 
+  test('says so, instead of sending GitHub headers, for a Receiver of a host it cannot sign for', async () => {
+    const ws = workspace(fleetWith([[['clusters', 'staging', 'receivers', 0, 'type'], 'gitlab']]));
+    await expect(ping('staging', { ...ws, env: ENV, url: 'http://127.0.0.1:9' })).rejects.toThrow('Receiver instavote is of type gitlab, and ping can sign deliveries only as GitHub does');
+  });
+
   test('reports a wrong token (signature) and an event the Receiver does not take as 400', async () => {
     const ws = workspace(BASE_FLEET);
     const otherKey = await receiverServer({ ...receiverOptions, signingToken: 'a-different-token-in-the-cluster-secret' });

@@ -6,7 +6,7 @@ import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
 import { clusterOf, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainGithubError, githubClient } from './github-client';
-import { fullName, GithubRepository, githubRepositoryOf } from './github-repository';
+import { fullName, GithubRepository, githubRepositoryOf } from './hosts/repository';
 import { DEFAULT_PATHS } from '../../lib/layout';
 import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 

@@ -1,17 +1,15 @@
-// `webhook ping <cluster>`: a delivery signed exactly as GitHub signs it, and its answer in words.
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { sign } from '@octokit/webhooks-methods';
+// `webhook ping <cluster>`: a delivery signed exactly as the Git host signs it, and its answer in words.
 
 import { clusterOf, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { fullName, githubRepositoryOf } from './github-repository';
+import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from './hosts';
 import { DEFAULT_PATHS } from '../../lib/layout';
-import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
+import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
 
-export type DeliveryEvent = 'ping' | 'push';
+export { DeliveryEvent } from './hosts';
 
 /** How a delivery went, as notification-controller's answer means it. */
 export interface DeliveryOutcome {
@@ -20,46 +18,6 @@ export interface DeliveryOutcome {
   readonly status?: number;
   /** One line: what happened and what to check. */
   readonly explanation: string;
-}
-
-/** A JSON body shaped like GitHub's for `event`, for the source's repository and ref. */
-export function githubPayload(event: DeliveryEvent, source: GitSourceConfig, hookUrl: string): Record<string, unknown> {
-  const repository = githubRepositoryOf(source.url);
-  const htmlUrl = `https://${repository.host}/${fullName(repository)}`;
-  const repositoryJson = {
-    id: 0,
-    name: repository.name,
-    full_name: fullName(repository),
-    private: false,
-    owner: { login: repository.owner, type: 'Organization' },
-    html_url: htmlUrl,
-    clone_url: `${htmlUrl}.git`,
-    ssh_url: `git@${repository.host}:${fullName(repository)}.git`,
-    default_branch: source.branch ?? 'main',
-  };
-  const sender = { login: 'flux-infra', type: 'User' };
-  if (event === 'ping') {
-    return {
-      zen: 'Keep it logically awesome.',
-      hook_id: 0,
-      hook: { type: 'Repository', id: 0, name: 'web', active: true, events: ['push'], config: { content_type: 'json', insecure_ssl: '0', url: hookUrl } },
-      repository: repositoryJson,
-      sender,
-    };
-  }
-  const ref = source.tag !== undefined ? `refs/tags/${source.tag}` : `refs/heads/${source.branch ?? 'main'}`;
-  const after = randomBytes(20).toString('hex');
-  const commit = {
-    id: after, tree_id: randomBytes(20).toString('hex'), distinct: true, message: 'flux-infra test delivery',
-    timestamp: new Date().toISOString(), url: `${htmlUrl}/commit/${after}`,
-    author: { name: 'flux-infra', email: 'flux-infra@localhost' }, committer: { name: 'flux-infra', email: 'flux-infra@localhost' },
-    added: [], removed: [], modified: [],
-  };
-  return {
-    ref, before: '0'.repeat(40), after, created: false, deleted: false, forced: false, base_ref: null,
-    compare: `${htmlUrl}/compare/${after}`, commits: [commit], head_commit: commit,
-    repository: repositoryJson, pusher: { name: 'flux-infra', email: 'flux-infra@localhost' }, sender,
-  };
 }
 
 /** What each of notification-controller's answers means for the person debugging it. */
@@ -102,9 +60,9 @@ function explainFailure(error: any, url: string, timeoutMs: number, urlSource: s
 
 export interface DeliveryRequest {
   readonly url: string;
-  readonly token: string;
   readonly event: DeliveryEvent;
-  readonly payload: Record<string, unknown>;
+  /** The body and headers, signed as the Git host signs them. */
+  readonly delivery: SignedDelivery;
   /** @default 10000 */
   readonly timeoutMs?: number;
   /** For messages: where the URL's host came from. @default 'webhook.address in the fleet file' */
@@ -114,9 +72,9 @@ export interface DeliveryRequest {
   readonly resources: string;
 }
 
-/** Sends one delivery with GitHub's headers and signatures and explains the answer. */
+/** Sends one signed delivery and explains the answer. */
 export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOutcome> {
-  const body = JSON.stringify(request.payload);
+  const { body, headers } = request.delivery;
   if (Buffer.byteLength(body) > RECEIVER_BODY_LIMIT) {
     return { accepted: false, explanation: 'the body is over notification-controller\'s 3 MiB limit; it would get 413' };
   }
@@ -124,15 +82,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
   try {
     const response = await fetch(request.url, {
       method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        'User-Agent': 'GitHub-Hookshot/flux-infra',
-        'X-GitHub-Event': request.event,
-        'X-GitHub-Delivery': randomUUID(),
-        'X-Hub-Signature-256': await sign(request.token, body),
-        // The legacy header, which GitHub still sends and go-github falls back to.
-        'X-Hub-Signature': `sha1=${createHmac('sha1', request.token).update(body).digest('hex')}`,
-      },
+      headers,
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
@@ -178,9 +128,12 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
     const source = cluster.sources.find((candidate) => candidate.name === target.receiver.sources[0]);
     if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
+    const type = target.receiver.type ?? ReceiverType.GITHUB;
+    const host = gitHostFor(type);
+    if (!host) throw new CommandError(`Receiver ${target.receiver.name} is of type ${type}, and ping can sign deliveries only as ${knownGitHosts()} does`);
     const outcome = await sendDelivery({
-      url, token, event, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
-      payload: githubPayload(event, source, url),
+      url, event, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
+      delivery: await host.delivery(event, source, url, token),
       receiver: target.receiver.name,
       resources: target.receiver.sources.map((name) => `GitRepository ${name}`).join(', '),
     });

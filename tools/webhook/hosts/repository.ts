@@ -1,5 +1,5 @@
 // The GitHub repository behind a GitRepository URL: https://host/owner/name(.git) or ssh://git@host/owner/name(.git).
-import { CommandError } from '../common';
+import { CommandError } from '../../common';
 
 export interface GithubRepository {
   readonly host: string;
