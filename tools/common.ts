@@ -1,8 +1,9 @@
-// What the command-line tools share: the fleet's paths, one error type, and exit codes.
+// What the command-line tools share: the command context, the error types, and exit codes.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { parseFleet } from '../lib/fleet/parse';
-import { ClusterConfig } from '../lib/fleet/model';
+import { ClusterConfig, Fleet } from '../lib/fleet/model';
+import { PathsOptions, RepositoryPaths, resolvePaths } from '../lib/layout';
 
 export { PathsOptions, pathsFromEnvironment } from '../lib/layout';
 
@@ -19,17 +20,53 @@ export class ExitCode extends Error {
   }
 }
 
-/** The named cluster of the fleet file; a CommandError if the fleet file has none of that name. */
-export function clusterOf(fleetFile: string, name: string): ClusterConfig {
-  let text: string;
-  try {
-    text = readFileSync(fleetFile, 'utf8');
-  } catch {
-    throw new CommandError(`cannot read the fleet file ${fleetFile}`);
+export interface CommandOptions extends PathsOptions {
+  /** Where tokens and keys given as variables are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The context a command line made once for all its commands; made from the options otherwise. */
+  readonly context?: CommandContext;
+}
+
+/**
+ * What every command works with, made once and handed to each (as the GitHub CLI hands its
+ * commands a Factory): the paths, the environment, and the fleet file, parsed on first use only.
+ * Commands take it instead of reading paths, variables or the fleet file themselves.
+ */
+export class CommandContext {
+  /** The context in `options`, or one made from its paths and environment. */
+  public static of(options: CommandOptions = {}): CommandContext {
+    return options.context ?? new CommandContext(options);
   }
-  const cluster = parseFleet(text, fleetFile).clusters.find((candidate) => candidate.name === name);
-  if (!cluster) throw new CommandError(`cluster "${name}" is not in ${fleetFile}`);
-  return cluster;
+
+  public readonly paths: RepositoryPaths;
+  public readonly env: NodeJS.ProcessEnv;
+  private loaded?: Fleet;
+
+  public constructor(options: PathsOptions & { env?: NodeJS.ProcessEnv } = {}) {
+    this.paths = resolvePaths(options);
+    this.env = options.env ?? process.env;
+  }
+
+  /** The fleet file, parsed once; a CommandError when it cannot be read, a FleetError when it is wrong. */
+  public fleet(): Fleet {
+    if (this.loaded === undefined) {
+      let text: string;
+      try {
+        text = readFileSync(this.paths.fleetFile, 'utf8');
+      } catch {
+        throw new CommandError(`cannot read the fleet file ${this.paths.fleetFile}`);
+      }
+      this.loaded = parseFleet(text, this.paths.fleetFile);
+    }
+    return this.loaded;
+  }
+
+  /** The named cluster of the fleet file; a CommandError if it has none of that name. */
+  public cluster(name: string): ClusterConfig {
+    const cluster = this.fleet().clusters.find((candidate) => candidate.name === name);
+    if (!cluster) throw new CommandError(`cluster "${name}" is not in ${this.paths.fleetFile}`);
+    return cluster;
+  }
 }
 
 /** Where commander writes help and usage errors: stdout and stderr unless told. */

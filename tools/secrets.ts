@@ -13,9 +13,9 @@ import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotati
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
-import { clusterOf, CommandError, PathsOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
+import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
-import { CLUSTER_FILES, DEFAULT_NAMESPACE, DEFAULT_PATHS, resolvePaths, SOPS_AGE_SECRET } from '../lib/layout';
+import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 import { exposureOf } from '../lib/constructs/exposures';
@@ -26,7 +26,7 @@ export interface AgeKeyResult {
   readonly fleetUpdated: boolean;
 }
 
-export interface AgeKeyOptions extends PathsOptions {
+export interface AgeKeyOptions extends CommandOptions {
   /** Add the public key to the cluster's sops.ageRecipients in the fleet file. */
   readonly writeFleet?: boolean;
   /** Make the public key the cluster's only recipient (a cluster made your own). Implies writeFleet. */
@@ -43,11 +43,12 @@ export interface AgeKeyOptions extends PathsOptions {
  * is never replaced. Holds the repository lock.
  */
 export async function createAgeKey(cluster: string, options: AgeKeyOptions = {}): Promise<AgeKeyResult> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+  const context = CommandContext.of(options);
+  const { fleetFile } = context.paths;
+  const store = new TokenStore(context.paths.secretsDir);
   const keyFile = store.ageKeyFile(cluster);
-  return withRecoveredRepository(resolvePaths(options), async () => {
-    const config = clusterOf(fleetFile, cluster);
+  return withRecoveredRepository(context.paths, async () => {
+    const config = context.cluster(cluster);
     const writeFleet = options.writeFleet || options.replaceRecipients;
     const existing = identitiesIn(store.readPrivate(keyFile) ?? '')[0];
     if (existing !== undefined) {
@@ -125,18 +126,17 @@ export interface RotationResult {
  * then stores it, keeping the one it replaces as `webhook-token.previous`. A failure or a kill at
  * any point leaves either the whole rotation or none of it (see lib/token-rotation.ts).
  */
-export async function rotateToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv; now?: Date } = {}): Promise<RotationResult> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
-  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
-  const config = clusterOf(fleetFile, cluster);
-  const env = options.env ?? process.env;
+export async function rotateToken(cluster: string, options: CommandOptions & { now?: Date } = {}): Promise<RotationResult> {
+  const context = CommandContext.of(options);
+  const { distDir, secretsDir } = context.paths;
+  const config = context.cluster(cluster);
+  const env = context.env;
   const variable = tokenEnvironmentVariable(cluster);
   if (env[variable]) {
     throw new CommandError(`${variable} is set and would win over the new token: unset it (or rotate it where it is set)`);
   }
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(resolvePaths(options), async (recovered) => {
+  return withRecoveredRepository(context.paths, async (recovered) => {
     if (recovered.some((entry) => entry.cluster === cluster && entry.outcome === 'finished')) {
       // A killed rotation of this cluster was completed just now; another one would replace the
       // token it kept as previous (the one GitHub still has) with one GitHub never had.
@@ -147,7 +147,7 @@ export async function rotateToken(cluster: string, options: PathsOptions & { env
       throw new CommandError(`${current.warnings.join('; ')}; rotating now would keep that stale token as previous and lose the one GitHub has`);
     }
     const token = generateWebhookToken();
-    const synthOptions = { ...options, fleetFile, env, tokenOverrides: new Map([[cluster, token]]) };
+    const synthOptions = { ...context.paths, env, now: options.now, tokenOverrides: new Map([[cluster, token]]) };
     const plan = await planSynth(synthOptions);
     const written = (path: string) => contentDigest(plan.files.find((file) => file.path === path)?.content);
     const journal = beginRotation(store, distDir, {
@@ -188,14 +188,13 @@ export interface TakeTokenResult {
  * Makes the local token file hold the committed token (read with a key), keeping a local token that
  * differed as `webhook-token.stale`: what a clone does after pulling a rotation made elsewhere.
  */
-export async function takeToken(cluster: string, options: PathsOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<TakeTokenResult> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
-  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
-  const config = clusterOf(fleetFile, cluster);
+export async function takeToken(cluster: string, options: CommandOptions = {}): Promise<TakeTokenResult> {
+  const context = CommandContext.of(options);
+  const { distDir, secretsDir } = context.paths;
+  const config = context.cluster(cluster);
   const store = new TokenStore(secretsDir);
-  return withRecoveredRepository(resolvePaths(options), async () => {
-    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...(options.env ?? process.env), [tokenEnvironmentVariable(cluster)]: undefined } });
+  return withRecoveredRepository(context.paths, async () => {
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...context.env, [tokenEnvironmentVariable(cluster)]: undefined } });
     if (!resolved.verified || resolved.token === undefined) {
       throw new CommandError(resolved.committed === undefined
         ? `${cluster} has no committed encrypted Secret to take the token from: get the token from whoever has it into ${store.tokenFile(cluster)}, or rotate it`
@@ -233,6 +232,8 @@ function rotationReport(result: RotationResult): string {
 }
 
 export function buildProgram(): Command {
+  // One context for the program, made from the environment, handed to every command.
+  const context = new CommandContext(pathsFromEnvironment());
   const program = new Command('secrets')
     .description('age keys and webhook tokens of the fleet\'s clusters');
   program.command('age-key')
@@ -242,7 +243,7 @@ export function buildProgram(): Command {
     .option('--replace-recipients', 'make the public key the cluster\'s only recipient in the fleet file (make a cluster your own; then rotate-token)')
     .option('--post-quantum', 'a hybrid post-quantum key (age1pq1...; needs sops 3.12+ and Flux 2.9+)')
     .action(async (cluster: string, flags: { writeFleet?: boolean; replaceRecipients?: boolean; postQuantum?: boolean }) => {
-      const result = await createAgeKey(cluster, { ...pathsFromEnvironment(), ...flags });
+      const result = await createAgeKey(cluster, { context, ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
       console.error(`  kubectl -n ${DEFAULT_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
@@ -256,7 +257,7 @@ export function buildProgram(): Command {
     .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update in GitHub')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
-      const result = await rotateToken(cluster, pathsFromEnvironment());
+      const result = await rotateToken(cluster, { context });
       for (const note of result.synth.notes) console.error(`note: ${note}`);
       console.log(rotationReport(result));
     });
@@ -264,7 +265,7 @@ export function buildProgram(): Command {
     .description('replace the local token file with the committed token (after pulling a rotation made in another clone)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
-      const result = await takeToken(cluster, pathsFromEnvironment());
+      const result = await takeToken(cluster, { context });
       console.log(!result.changed
         ? `${result.tokenFile} already holds the committed token`
         : `${result.tokenFile} now holds the committed token${result.staleFile ? ` (the stale one is kept in ${result.staleFile})` : ''}`);

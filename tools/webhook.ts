@@ -1,7 +1,7 @@
 // `npm run webhook -- <command>`: the GitHub side of the push flow, from the fleet file.
 // One file per command under tools/webhook/; this file only parses arguments and prints.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
+import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { doctor } from './webhook/doctor';
 import { syncGithubHooks } from './webhook/github';
 import { DeliveryEvent, ping } from './webhook/ping';
@@ -18,6 +18,8 @@ function print(json: boolean | undefined, data: unknown, text: string): void {
 }
 
 export function buildProgram(): Command {
+  // One context for the program, made from the environment, handed to every command.
+  const context = new CommandContext(pathsFromEnvironment());
   const program = new Command('webhook').description('the GitHub webhook of each cluster\'s Receivers: URL, test delivery, setup, checks');
 
   program.command('url')
@@ -26,7 +28,7 @@ export function buildProgram(): Command {
     .option('--receiver <name>', 'only this Receiver')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; json?: boolean }) => {
-      const result = await payloadUrls(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver });
+      const result = await payloadUrls(cluster, { context, receiver: flags.receiver });
       print(flags.json, result, result.receivers.map((receiver) => result.receivers.length === 1 ? receiver.url : `${receiver.name}: ${receiver.url}`).join('\n'));
     });
 
@@ -39,7 +41,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser(milliseconds).default(10_000, '10'))
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; json?: boolean }) => {
-      const outcomes = await ping(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });
+      const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });
       print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });
@@ -53,7 +55,7 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow a plain-http --api-url off loopback (GITHUB_TOKEN and the secret then travel in clear)')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
-      const changes = await syncGithubHooks(cluster, { ...pathsFromEnvironment(), receiver: flags.receiver, dryRun: flags.dryRun, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      const changes = await syncGithubHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
       if (flags.dryRun && !process.env.GITHUB_TOKEN) {
         console.error('GITHUB_TOKEN is not set, so existing hooks were not looked up: a real run updates a hook that already points at this Receiver instead of adding one.');
       }
@@ -67,7 +69,7 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { json?: boolean }) => {
-      const report = await doctor(cluster, pathsFromEnvironment());
+      const report = await doctor(cluster, { context });
       print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
     });

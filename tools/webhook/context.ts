@@ -7,15 +7,13 @@ import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/output/dis
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 
-import { clusterOf, CommandError, PathsOptions } from '../common';
-import { DEFAULT_NAMESPACE, DEFAULT_PATHS } from '../../lib/layout';
+import { CommandContext, CommandError, CommandOptions } from '../common';
+import { DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { exposureOf } from '../../lib/constructs/exposures';
 
-export interface ContextOptions extends PathsOptions {
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-}
+/** What a webhook command is given: its context, or the paths and environment to make one from. */
+export type ContextOptions = CommandOptions;
 
 export interface FoundToken {
   readonly token: string;
@@ -35,15 +33,15 @@ export interface FoundToken {
  * an error when one is there but malformed or edited.
  */
 export async function findToken(cluster: ClusterConfig, options: ContextOptions = {}): Promise<FoundToken | undefined> {
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
-  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
+  const context = CommandContext.of(options);
+  const { distDir, secretsDir } = context.paths;
   const problem = interruptedWriteProblem(distDir);
   if (problem) throw new CommandError(problem);
   const journal = new TokenStore(secretsDir).rotationJournalFile(cluster.name);
   if (existsSync(journal)) {
     throw new CommandError(`a token rotation of ${cluster.name} was interrupted (${journal}): run npm run synth, which finishes or undoes it`);
   }
-  const resolved = await resolveClusterToken(cluster, { distDir, secretsDir, env: options.env ?? process.env });
+  const resolved = await resolveClusterToken(cluster, { distDir, secretsDir, env: context.env });
   if (resolved.token === undefined) return undefined;
   if (resolved.stale) throw new CommandError(resolved.warnings.join('; '));
   const warnings = [...resolved.warnings];
@@ -60,10 +58,10 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
     for (const warning of found.warnings) console.error(`warning: ${warning}`);
     return found;
   }
-  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+  const { distDir: dist, secretsDir } = CommandContext.of(options).paths;
+  const store = new TokenStore(secretsDir);
   const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
-  const exists = hasGeneratedFiles(distDir, join(distDir, 'clusters', cluster.name));
+  const exists = hasGeneratedFiles(dist, join(dist, 'clusters', cluster.name));
   throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
     ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
     : 'run npm run synth, which makes one for a cluster new to the fleet'}`);
@@ -100,4 +98,3 @@ export function requireUrl(cluster: ClusterConfig, target: ReceiverTarget, fleet
   return target.url;
 }
 
-export { clusterOf };

@@ -9,9 +9,9 @@ import { reencryptionReason } from '../../lib/secrets/encrypted-secret';
 import { FleetError } from '../../lib/fleet/parse';
 
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
-import { clusterOf } from '../common';
+import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
-import { DEFAULT_NAMESPACE, DEFAULT_PATHS } from '../../lib/layout';
+import { DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig } from '../../lib/fleet/model';
 
 export interface DoctorReport {
@@ -31,7 +31,7 @@ async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): P
   try {
     const found = await findToken(cluster, options);
     if (found) return found.stale;
-    const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+    const store = new TokenStore(CommandContext.of(options).paths.secretsDir);
     return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
   } catch (error) {
     return [(error as Error).message];
@@ -89,9 +89,10 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
 }
 
 async function distProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
+  const { distDir } = CommandContext.of(options).paths;
   try {
-    const plan = await planSynth({ ...options, secrets: false });
+    const context = CommandContext.of(options);
+    const plan = await planSynth({ ...context.paths, env: context.env, secrets: false });
     const prefix = `clusters/${cluster.name}/`;
     const stale = plan.files
       .filter((file) => file.path.startsWith(prefix))
@@ -105,21 +106,23 @@ async function distProblems(cluster: ClusterConfig, options: ContextOptions): Pr
 
 /** Runs every offline check of one cluster. A broken fleet file is itself the report. */
 export async function doctor(clusterName: string, options: ContextOptions = {}): Promise<DoctorReport> {
+  const context = CommandContext.of(options);
+  options = { context };
   let cluster: ClusterConfig;
   try {
-    cluster = clusterOf(options.fleetFile ?? DEFAULT_PATHS.fleetFile, clusterName);
+    cluster = context.cluster(clusterName);
   } catch (error) {
     if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
     throw error;
   }
   // A half-swapped dist/ makes every later check wrong: it alone is the report until synth puts it right.
-  const interrupted = interruptedWriteProblem(options.distDir ?? DEFAULT_PATHS.distDir);
+  const interrupted = interruptedWriteProblem(context.paths.distDir);
   if (interrupted) return { cluster: clusterName, problems: [interrupted] };
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
     ...(cluster.webhook.address === undefined ? [`clusters.${cluster.name}.webhook.address is not set: the Payload URL cannot be made (add a node's IP address or DNS name)`] : []),
-    ...secretProblems(cluster, options.distDir ?? DEFAULT_PATHS.distDir),
+    ...secretProblems(cluster, context.paths.distDir),
     ...await distProblems(cluster, options),
   ];
   // The same broken file can stop more than one check: say it once.

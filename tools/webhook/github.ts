@@ -3,11 +3,10 @@
 import { TokenStore } from '../../lib/secrets/token-store';
 
 import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
-import { clusterOf, CommandError } from '../common';
+import { CommandContext, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainGithubError, githubClient } from './github-client';
 import { fullName, GithubRepository, githubRepositoryOf } from './hosts/repository';
-import { DEFAULT_PATHS } from '../../lib/layout';
 import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 
 export const MASK = '********';
@@ -65,8 +64,8 @@ function matchHook(hooks: { id: number; config: { url?: string } }[], url: strin
 }
 
 /** The token the last rotation replaced, if this clone made it and it is well formed. */
-function readPreviousToken(cluster: ClusterConfig, options: ContextOptions): string | undefined {
-  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+function readPreviousToken(cluster: ClusterConfig, context: CommandContext): string | undefined {
+  const store = new TokenStore(context.paths.secretsDir);
   const previous = store.readPrivate(store.previousTokenFile(cluster.name));
   return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
@@ -91,17 +90,18 @@ function repositoriesOf(cluster: ClusterConfig, sources: string[], apiUrl: strin
  * is written (existing hooks are still looked up when a GitHub token is at hand).
  */
 export async function syncGithubHooks(clusterName: string, options: GithubOptions = {}): Promise<HookChange[]> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const cluster = clusterOf(fleetFile, clusterName);
-  const { token } = await requireToken(cluster, options);
-  const githubToken = options.githubToken ?? (options.env ?? process.env).GITHUB_TOKEN;
+  const context = CommandContext.of(options);
+  const fleetFile = context.paths.fleetFile;
+  const cluster = context.cluster(clusterName);
+  const { token } = await requireToken(cluster, { context });
+  const githubToken = options.githubToken ?? context.env.GITHUB_TOKEN;
   if (!githubToken && !options.dryRun) {
     throw new CommandError('GITHUB_TOKEN is not set: create a token with admin rights on the repositories (admin:repo_hook) and export it');
   }
   const octokit = githubToken ? githubClient({ apiUrl: options.apiUrl, token: githubToken, allowHttp: options.allowHttp }) : undefined;
   if (!octokit) apiOrigin(options.apiUrl, options.allowHttp);
   const changes: HookChange[] = [];
-  const previousToken = readPreviousToken(cluster, options);
+  const previousToken = readPreviousToken(cluster, context);
   for (const target of receiverTargets(cluster, token, options.receiver)) {
     if ((target.receiver.type ?? ReceiverType.GITHUB) !== ReceiverType.GITHUB) continue;
     const url = requireUrl(cluster, target, fleetFile);

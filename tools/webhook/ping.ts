@@ -1,9 +1,8 @@
 // `webhook ping <cluster>`: a delivery signed exactly as the Git host signs it, and its answer in words.
 
-import { clusterOf, CommandError, UsageError } from '../common';
+import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from './hosts';
-import { DEFAULT_PATHS } from '../../lib/layout';
 import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 
 /** notification-controller refuses bodies over this with 413. */
@@ -119,9 +118,10 @@ function overrideUrl(override: string, path: string): string {
 
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
 export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string })[]> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const cluster: ClusterConfig = clusterOf(fleetFile, clusterName);
-  const { token } = await requireToken(cluster, options);
+  const context = CommandContext.of(options);
+  const fleetFile = context.paths.fleetFile;
+  const cluster: ClusterConfig = context.cluster(clusterName);
+  const { token } = await requireToken(cluster, { context });
   const event = options.event ?? 'ping';
   const outcomes = [];
   for (const target of receiverTargets(cluster, token, options.receiver)) {

@@ -1,7 +1,6 @@
 // `webhook url <cluster>`: the Payload URL to paste into GitHub, from the fleet file and the local token.
-import { clusterOf } from '../common';
+import { CommandContext } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DEFAULT_PATHS } from '../../lib/layout';
 
 export interface UrlResult {
   readonly cluster: string;
@@ -9,9 +8,10 @@ export interface UrlResult {
 }
 
 export async function payloadUrls(clusterName: string, options: ContextOptions & { receiver?: string } = {}): Promise<UrlResult> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const cluster = clusterOf(fleetFile, clusterName);
-  const { token } = await requireToken(cluster, options);
+  const context = CommandContext.of(options);
+  const fleetFile = context.paths.fleetFile;
+  const cluster = context.cluster(clusterName);
+  const { token } = await requireToken(cluster, { context });
   const receivers = receiverTargets(cluster, token, options.receiver).map((target) => ({
     name: target.receiver.name,
     namespace: target.namespace,
