@@ -9,6 +9,7 @@ import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, Recei
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
+import { DEFAULT_PATHS } from '../layout';
 
 /** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
 export class FleetError extends Error {
@@ -123,7 +124,7 @@ type ClusterInput = z.infer<typeof clusterSchema>;
  * Parses and checks a fleet file. Throws FleetError listing every problem as
  * `<file>:<line>:<column>: <path>: <what is wrong and how to fix it>`.
  */
-export function parseFleet(text: string, fileName = 'fleet.yaml'): Fleet {
+export function parseFleet(text: string, fileName = DEFAULT_PATHS.fleetFile): Fleet {
   const lineCounter = new LineCounter();
   // Keys are compared as the text they become: `123` and `"123"` (or `true` and `"true"`) are one key.
   const sameKey = (a: unknown, b: unknown) => String(isScalar(a) ? a.value : a) === String(isScalar(b) ? b.value : b);

@@ -19,8 +19,6 @@ export interface FoundToken {
   readonly token: string;
   /** Where it came from: a variable, a file, or the committed encrypted Secret. */
   readonly origin: string;
-  /** Read from the committed Secret with a key, so it is the cluster's token. */
-  readonly verified: boolean;
   /** A stale local token, or one that could not be checked: the commands print these on stderr. */
   readonly warnings: string[];
   /** Only the stale-token warnings: problems, not just risks. */
@@ -48,7 +46,7 @@ export async function findToken(cluster: ClusterConfig, options: ContextOptions 
   if (resolved.committed !== undefined && !resolved.verified) {
     warnings.push(`${resolved.origin} is not checked against the committed ${resolved.committed.file}: no age key for it here; if a rotation was pulled, this token is stale`);
   }
-  return { token: resolved.token, origin: resolved.origin!, verified: resolved.verified, warnings, stale: resolved.warnings };
+  return { token: resolved.token, origin: resolved.origin!, warnings, stale: resolved.warnings };
 }
 
 /** The token, or a CommandError saying where it was looked for. Prints its warnings on stderr. */
