@@ -25,8 +25,19 @@ export const CLUSTER_FILES = {
   readme: 'README.md',
 } as const;
 
+/** A cluster's tree, relative to `dist/`. */
+export function clusterDir(cluster: string): string {
+  return `clusters/${cluster}`;
+}
+
 /** The Secret (in Flux's namespace) holding the age identities Flux decrypts SOPS files with. */
 export const SOPS_AGE_SECRET = 'sops-age';
+
+/** The Secret the Receivers check signatures with (key `token`): the walkthrough's and `flux create receiver`'s name. */
+export const WEBHOOK_TOKEN_SECRET = 'webhook-token';
+
+/** A cluster's age identity file in the secrets folder; also the key Flux reads from Secret sops-age. */
+export const AGE_KEY_FILE = 'age.agekey';
 
 export interface PathsOptions {
   /** @default 'fleet.yaml' */

@@ -15,7 +15,7 @@ import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-c
 import { clusterReadme } from './output/cluster-readme';
 import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
-import { CLUSTER_FILES, DEFAULT_PATHS, resolvePaths } from './layout';
+import { CLUSTER_FILES, clusterDir, DEFAULT_PATHS, resolvePaths } from './layout';
 import { Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
@@ -100,7 +100,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   const notes: string[] = [];
   const committedTokens: { cluster: string; content: string; token: string }[] = [];
   for (const config of fleet.clusters) {
-    const clusterDir = `clusters/${config.name}`;
+    const treeDir = clusterDir(config.name);
     const rotated = options.tokenOverrides?.get(config.name);
     const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined });
     notes.push(...resolved.warnings);
@@ -108,7 +108,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     if (token === undefined && withSecrets) {
       if (resolved.committed !== undefined) {
         notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here); kept as it is`);
-      } else if (hasGeneratedFiles(distDir, join(distDir, clusterDir))) {
+      } else if (hasGeneratedFiles(distDir, join(distDir, treeDir))) {
         // An existing cluster has a token elsewhere: a new one here would not match GitHub's.
         notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; set ${tokenEnvironmentVariable(config.name)} or put the token in ${store.tokenFile(config.name)}, or give it a new one: npm run secrets -- rotate-token ${config.name}`);
       } else {
@@ -123,7 +123,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     const rendered = renderManifestFiles(cluster);
     for (const file of rendered) {
       if (!file.sensitive) {
-        distFiles.push({ path: `${clusterDir}/${file.path}`, content: file.content });
+        distFiles.push({ path: `${treeDir}/${file.path}`, content: file.content });
       } else if (!config.sops) {
         secretManifests.push({ cluster: config.name, content: file.content });
       }
@@ -141,13 +141,13 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
         keyFile: store.ageKeyFile(config.name),
         now,
       });
-      if (plan.rewritten) encrypted.push(`${clusterDir}/${CLUSTER_FILES.encryptedTokenSecret} (${plan.rewritten})`);
+      if (plan.rewritten) encrypted.push(`${treeDir}/${CLUSTER_FILES.encryptedTokenSecret} (${plan.rewritten})`);
       if (plan.note) notes.push(plan.note);
       const held = plan.rewritten ? token : resolved.verified ? resolved.token : undefined;
       if (held !== undefined) committedTokens.push({ cluster: config.name, content: plan.content, token: held });
-      distFiles.push({ path: `${clusterDir}/${CLUSTER_FILES.encryptedTokenSecret}`, content: plan.content });
+      distFiles.push({ path: `${treeDir}/${CLUSTER_FILES.encryptedTokenSecret}`, content: plan.content });
     }
-    distFiles.push({ path: `${clusterDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) });
+    distFiles.push({ path: `${treeDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) });
   }
   return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
 }

@@ -15,7 +15,7 @@ import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store
 import { receiverTargets } from './webhook/context';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
-import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../lib/layout';
+import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_NAMESPACE, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 import { exposureOf } from '../lib/constructs/exposures';
@@ -153,7 +153,7 @@ export async function rotateToken(cluster: string, options: CommandOptions & { n
     const journal = beginRotation(store, distDir, {
       cluster, token, current: current.token,
       writes: {
-        encrypted: written(`clusters/${cluster}/${CLUSTER_FILES.encryptedTokenSecret}`),
+        encrypted: written(`${clusterDir(cluster)}/${CLUSTER_FILES.encryptedTokenSecret}`),
         manifest: contentDigest(plan.secretManifests.find((entry) => entry.cluster === cluster)?.content),
       },
     });
@@ -219,8 +219,8 @@ function rotationReport(result: RotationResult): string {
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   const lines = [`New webhook token for ${cluster.name} in ${result.tokenFile}${result.previousTokenFile ? ` (the old one is in ${result.previousTokenFile})` : ''}.`];
   lines.push(cluster.sops
-    ? `1. Commit and push dist/clusters/${cluster.name}/${CLUSTER_FILES.encryptedTokenSecret}; Flux applies the new Secret.`
-    : `1. Apply the new Secret: kubectl apply -f ${result.synth.secretFiles.find((file) => file.includes(`/${cluster.name}/`)) ?? 'secrets/<cluster>/webhook-token-secret.yaml'}`);
+    ? `1. Commit and push ${DEFAULT_PATHS.distDir}/${clusterDir(cluster.name)}/${CLUSTER_FILES.encryptedTokenSecret}; Flux applies the new Secret.`
+    : `1. Apply the new Secret: kubectl apply -f ${result.synth.secretFiles.find((file) => file.includes(`/${cluster.name}/`)) ?? `${DEFAULT_PATHS.secretsDir}/${cluster.name}/${CLUSTER_FILES.tokenSecret}`}`);
   lines.push(`2. Let each Receiver pick it up: flux reconcile receiver <name> -n ${namespace}`);
   lines.push('3. In GitHub, for each repository whose webhook points here (Settings -> Webhooks -> Edit):');
   for (const { receiver, path, url } of result.urls) {
@@ -246,7 +246,7 @@ export function buildProgram(): Command {
       const result = await createAgeKey(cluster, { context, ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
-      console.error(`  kubectl -n ${DEFAULT_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=${result.keyFile}`);
+      console.error(`  kubectl -n ${DEFAULT_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=${AGE_KEY_FILE}=${result.keyFile}`);
       console.error(!result.fleetUpdated
         ? 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)'
         : flags.replaceRecipients

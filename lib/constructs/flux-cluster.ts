@@ -28,15 +28,9 @@ export interface FluxClusterProps {
 /**
  * A whole cluster wired for push-based reconciliation: its Git sources, the apps applied from
  * them, the webhook token Secret, the Receivers, and the exposure (today a NodePort and a
- * NetworkPolicy) that lets the Git host reach them. Each concern is its own manifest file; see `FluxCluster.FILES`.
+ * NetworkPolicy) that lets the Git host reach them. Each concern is its own manifest file; see `CLUSTER_FILES` in lib/layout.ts.
  */
 export class FluxCluster extends Construct {
-  /** The files of a cluster's tree, relative to `clusters/<name>/` (lib/layout.ts). */
-  public static readonly FILES = CLUSTER_FILES;
-
-  /** The Secret (in Flux's namespace) holding the age identities Flux decrypts SOPS files with. */
-  public static readonly SOPS_AGE_SECRET = SOPS_AGE_SECRET;
-
   public readonly config: ClusterConfig;
   public readonly clusterName: string;
   public readonly namespace: string;
@@ -51,7 +45,7 @@ export class FluxCluster extends Construct {
     super(scope, id);
     const config = props.config;
     this.config = config;
-    const files = FluxCluster.FILES;
+    const files = CLUSTER_FILES;
     this.clusterName = config.name;
     this.namespace = config.namespace ?? DEFAULT_NAMESPACE;
     const namespace = this.namespace;
@@ -59,7 +53,7 @@ export class FluxCluster extends Construct {
     this.exposure = exposureOf(config.webhook);
     new FluxSystemKustomization(new ManifestFile(this, 'FluxSystem', { path: files.fluxSystemKustomization }), 'Kustomization', {
       patches: this.exposure.addTo({ scope: this, namespace }),
-      sopsAgeSecretName: config.sops === undefined ? undefined : FluxCluster.SOPS_AGE_SECRET,
+      sopsAgeSecretName: config.sops === undefined ? undefined : SOPS_AGE_SECRET,
     });
 
     const sourcesFile = new ManifestFile(this, 'Sources', { path: files.sources });

@@ -35,6 +35,9 @@ export interface WebhookNetworkPolicyProps {
  * that enforce policies a NodePort delivery from GitHub is dropped without this.
  */
 export class WebhookNetworkPolicy extends Construct {
+  /** The policy's name unless told otherwise, beside Flux's own allow-webhooks. */
+  public static readonly DEFAULT_NAME = 'allow-webhooks-external';
+
   public readonly allowFrom: readonly string[];
   public readonly resource: k8s.KubeNetworkPolicy;
 
@@ -49,7 +52,7 @@ export class WebhookNetworkPolicy extends Construct {
       if (problem) throw new Error(`WebhookNetworkPolicy: allowFrom ${problem}`);
     }
     this.resource = new k8s.KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: props.name ?? 'allow-webhooks-external', namespace: props.namespace ?? DEFAULT_NAMESPACE },
+      metadata: { name: props.name ?? WebhookNetworkPolicy.DEFAULT_NAME, namespace: props.namespace ?? DEFAULT_NAMESPACE },
       spec: {
         podSelector: { matchLabels: { app: 'notification-controller' } },
         policyTypes: ['Ingress'],

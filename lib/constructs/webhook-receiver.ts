@@ -7,6 +7,7 @@ import { ISecretReference } from './secret-reference';
 import { webhookPath } from './webhook-path';
 import { DEFAULT_NAMESPACE } from '../layout';
 import { ReceiverType } from '../fleet/model';
+import { gitHostFor } from '../hosts';
 
 export interface WebhookReceiverProps {
   /**
@@ -29,7 +30,7 @@ export interface WebhookReceiverProps {
 
   /**
    * Event names to act on (`X-GitHub-Event` for GitHub); others get HTTP 400.
-   * @default - ['ping', 'push'] for GitHub; every event for other types
+   * @default - the Git host's default events (ping and push for GitHub); every event for other types
    */
   readonly events?: string[];
 
@@ -58,7 +59,7 @@ export class WebhookReceiver extends Construct {
     this.name = props.name ?? id;
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     this.type = props.type ?? ReceiverType.GITHUB;
-    this.events = props.events ?? (this.type === ReceiverType.GITHUB ? ['ping', 'push'] : []);
+    this.events = props.events ?? gitHostFor(this.type)?.defaultEvents ?? [];
     this.secret = props.secret;
     const owner = `WebhookReceiver ${this.name}`;
     assertObjectName(owner, 'name', this.name);

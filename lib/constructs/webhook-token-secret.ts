@@ -3,7 +3,7 @@ import { k8s } from '../../imports/k8s';
 import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookTokenProblem } from '../fleet/webhook-token';
-import { DEFAULT_NAMESPACE } from '../layout';
+import { DEFAULT_NAMESPACE, WEBHOOK_TOKEN_SECRET } from '../layout';
 
 export interface WebhookTokenSecretProps {
   /** The shared token GitHub signs deliveries with. Handed in by the caller, never generated here. */
@@ -28,7 +28,7 @@ export interface WebhookTokenSecretProps {
  */
 export class WebhookTokenSecret extends Construct implements ISecretReference {
   /** The Secret's name unless told otherwise: the one the walkthrough and `flux create receiver` use. */
-  public static readonly DEFAULT_NAME = 'webhook-token';
+  public static readonly DEFAULT_NAME = WEBHOOK_TOKEN_SECRET;
 
   /** The data key notification-controller reads. */
   public static readonly TOKEN_KEY = 'token';

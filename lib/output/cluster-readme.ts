@@ -6,7 +6,7 @@ import { GitSource } from '../constructs/git-source';
 import { toGoDuration } from '../fleet/durations';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
-import { CLUSTER_FILES, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
+import { AGE_KEY_FILE, CLUSTER_FILES, DEFAULT_PATHS, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
 
 /** Mermaid node text: quotes and angle brackets would end or break the label. */
 function label(...lines: string[]): string {
@@ -64,8 +64,8 @@ export function clusterReadme(cluster: FluxCluster): string {
   }
 
   const secretStep = config.sops
-    ? `The token Secret is committed encrypted (\`${CLUSTER_FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=secrets/${config.name}/age.agekey\``
-    : `Apply the token Secret (it is not in git): \`kubectl apply -f secrets/${config.name}/webhook-token-secret.yaml\``;
+    ? `The token Secret is committed encrypted (\`${CLUSTER_FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${SOPS_AGE_SECRET} --from-file=${AGE_KEY_FILE}=${DEFAULT_PATHS.secretsDir}/${config.name}/${AGE_KEY_FILE}\``
+    : `Apply the token Secret (it is not in git): \`kubectl apply -f ${DEFAULT_PATHS.secretsDir}/${config.name}/${CLUSTER_FILES.tokenSecret}\``;
   return [
     GENERATED_MARKDOWN_HEADER,
     `# Cluster ${config.name}`,

@@ -11,9 +11,8 @@ import { AgeIdentity, ageIdentitiesFor } from './age-identities';
 import { refuseSymlinkBelow } from '../io/no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
-import { WebhookTokenSecret } from '../constructs/webhook-token-secret';
 import { ClusterConfig } from '../fleet/model';
-import { CLUSTER_FILES } from '../layout';
+import { CLUSTER_FILES, clusterDir, WEBHOOK_TOKEN_SECRET } from '../layout';
 
 export interface CommittedSecret {
   /** The file's path. */
@@ -94,7 +93,7 @@ export interface ClusterTokenOptions {
 
 /** Path of a cluster's committed encrypted Secret. */
 export function encryptedSecretFile(distDir: string, cluster: string): string {
-  return join(distDir, 'clusters', cluster, CLUSTER_FILES.encryptedTokenSecret);
+  return join(distDir, clusterDir(cluster), CLUSTER_FILES.encryptedTokenSecret);
 }
 
 /** Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and the fix otherwise. */
@@ -111,8 +110,8 @@ export function readCommittedSecret(cluster: ClusterConfig, distDir: string): Co
     if (!(error instanceof EncryptedSecretError)) throw error;
     throw committedFileError(file, error.message);
   }
-  if (state.name !== WebhookTokenSecret.DEFAULT_NAME) {
-    throw committedFileError(file, `it holds Secret ${state.name}, but the Receivers read ${WebhookTokenSecret.DEFAULT_NAME}`);
+  if (state.name !== WEBHOOK_TOKEN_SECRET) {
+    throw committedFileError(file, `it holds Secret ${state.name}, but the Receivers read ${WEBHOOK_TOKEN_SECRET}`);
   }
   return { file, text, state };
 }

@@ -1,10 +1,11 @@
 // Local, git-ignored storage of webhook tokens and of the plaintext Secret manifests made from them.
-// This file does I/O: main.ts and the command-line tools use it; constructs never do.
+// This file does I/O: synth and the command-line tools use it; constructs never do.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-file';
 import { refuseSymlink, refuseUnsafePrivateFolder } from '../io/no-symlinks';
 import { webhookTokenProblem } from '../fleet/webhook-token';
+import { AGE_KEY_FILE, CLUSTER_FILES } from '../layout';
 
 /** Where a cluster's token can come from instead of the file: `FLUX_INFRA_WEBHOOK_TOKEN_STAGING`. */
 export function tokenEnvironmentVariable(cluster: string): string {
@@ -31,7 +32,7 @@ export class TokenStore {
 
   /** Path of a cluster's plaintext Secret manifest, for `kubectl apply -f`. */
   public secretManifestFile(cluster: string): string {
-    return join(this.directory, cluster, 'webhook-token-secret.yaml');
+    return join(this.directory, cluster, CLUSTER_FILES.tokenSecret);
   }
 
   /** The token its environment variable gives, if set; a malformed one is an error. */
@@ -122,7 +123,7 @@ export class TokenStore {
 
   /** Path of a cluster's age identity (private key), in age-keygen's format. */
   public ageKeyFile(cluster: string): string {
-    return join(this.directory, cluster, 'age.agekey');
+    return join(this.directory, cluster, AGE_KEY_FILE);
   }
 
   private ensurePrivateDirectory(directory: string): void {

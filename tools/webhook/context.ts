@@ -8,7 +8,7 @@ import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-st
 import { webhookPath } from '../../lib/constructs/webhook-path';
 
 import { CommandContext, CommandError, CommandOptions } from '../common';
-import { DEFAULT_NAMESPACE } from '../../lib/layout';
+import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { exposureOf } from '../../lib/constructs/exposures';
 
@@ -26,7 +26,7 @@ export interface FoundToken {
 }
 
 /**
- * The cluster's token as synth decides it (lib/cluster-token.ts): the committed encrypted Secret
+ * The cluster's token as synth decides it (lib/secrets/cluster-token.ts): the committed encrypted Secret
  * where a key opens it, else its environment variable or token file. Undefined when none is here;
  * an error when one is there but malformed or edited.
  */
@@ -59,7 +59,7 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
   const { distDir: dist, secretsDir } = CommandContext.of(options).paths;
   const store = new TokenStore(secretsDir);
   const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
-  const exists = hasGeneratedFiles(dist, join(dist, 'clusters', cluster.name));
+  const exists = hasGeneratedFiles(dist, join(dist, clusterDir(cluster.name)));
   throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
     ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
     : 'run npm run synth, which makes one for a cluster new to the fleet'}`);

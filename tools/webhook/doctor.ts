@@ -11,8 +11,9 @@ import { FleetError } from '../../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
-import { DEFAULT_NAMESPACE } from '../../lib/layout';
-import { ClusterConfig } from '../../lib/fleet/model';
+import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
+import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
+import { gitHostFor } from '../../lib/hosts';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -44,9 +45,10 @@ function receiverProblems(cluster: ClusterConfig): string[] {
   const triggered = new Set(cluster.receivers.flatMap((receiver) => receiver.sources));
   for (const receiver of cluster.receivers) {
     if (receiver.sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
-    const events = receiver.events ?? ['ping', 'push'];
-    if ((receiver.type ?? 'github') === 'github' && !events.some((event) => event.toLowerCase() === 'push')) {
-      problems.push(`Receiver ${receiver.name} does not accept push events (events: ${events.join(', ')}): GitHub's pushes get 400`);
+    const host = gitHostFor(receiver.type ?? ReceiverType.GITHUB);
+    const events = receiver.events ?? host?.defaultEvents ?? [];
+    if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
+      problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);
     }
   }
   for (const source of cluster.sources) {
@@ -57,7 +59,7 @@ function receiverProblems(cluster: ClusterConfig): string[] {
 
 function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   const problems: string[] = [];
-  const directory = join(distDir, 'clusters', cluster.name);
+  const directory = join(distDir, clusterDir(cluster.name));
   for (const file of filesBelow(directory).filter((path) => /\.ya?ml$/.test(path))) {
     let objects: any[];
     try {
@@ -93,7 +95,7 @@ async function distProblems(cluster: ClusterConfig, options: ContextOptions): Pr
   try {
     const context = CommandContext.of(options);
     const plan = await planSynth({ ...context.paths, env: context.env, secrets: false });
-    const prefix = `clusters/${cluster.name}/`;
+    const prefix = `${clusterDir(cluster.name)}/`;
     const stale = plan.files
       .filter((file) => file.path.startsWith(prefix))
       .filter((file) => !existsSync(join(distDir, file.path)) || readFileSync(join(distDir, file.path), 'utf8') !== file.content)

@@ -6,7 +6,7 @@ import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
 import { CommandContext, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainGithubError, githubClient } from './github-client';
-import { fullName, GithubRepository, githubRepositoryOf } from './hosts/repository';
+import { fullName, GithubRepository, githubRepositoryOf } from '../../lib/hosts/repository';
 import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
 
 export const MASK = '********';

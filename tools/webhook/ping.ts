@@ -2,13 +2,18 @@
 
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from './hosts';
+import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from '../../lib/hosts';
 import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
+import { exposureOf, WebhookExposure } from '../../lib/constructs/exposures';
+import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
 
-export { DeliveryEvent } from './hosts';
+export { DeliveryEvent } from '../../lib/hosts';
+
+/** What to check when a delivery fails, in the exposure's terms. */
+type DeliveryHints = ReturnType<WebhookExposure['deliveryHints']>;
 
 /** How a delivery went, as notification-controller's answer means it. */
 export interface DeliveryOutcome {
@@ -20,7 +25,7 @@ export interface DeliveryOutcome {
 }
 
 /** What each of notification-controller's answers means for the person debugging it. */
-function explainStatus(status: number, event: DeliveryEvent, receiver: string, resources: string): DeliveryOutcome {
+function explainStatus(status: number, event: DeliveryEvent, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
   switch (status) {
     case 200:
       return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked the signature and asked ${resources} to reconcile` };
@@ -35,18 +40,18 @@ function explainStatus(status: number, event: DeliveryEvent, receiver: string, r
     case 503:
       return { accepted: false, status, explanation: `Receiver ${receiver} is not ready or is suspended (503): usually its Secret webhook-token is missing in the cluster (apply it, or check that Flux decrypts it)` };
     default:
-      return { accepted: false, status, explanation: `answer ${status} is none of a Receiver's: the URL probably reached notification-controller's events server (Service notification-controller) instead of Service webhook-receiver; check that the NodePort patch targets webhook-receiver (fluxcd/flux2#1115)` };
+      return { accepted: false, status, explanation: `answer ${status} is none of a Receiver's: the URL probably reached notification-controller's events server (Service notification-controller) instead of Service ${WebhookReceiverService.SERVICE_NAME}; ${hints.notReceiver}` };
   }
 }
 
-function explainFailure(error: any, url: string, timeoutMs: number, urlSource: string): DeliveryOutcome {
+function explainFailure(error: any, url: string, timeoutMs: number, urlSource: string, hints: DeliveryHints): DeliveryOutcome {
   const { host } = new URL(url);
   const code = error?.cause?.code ?? error?.code;
   if (error?.name === 'TimeoutError' || error?.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return { accepted: false, explanation: `no answer from ${host} within ${timeoutMs / 1000}s: a firewall or a NetworkPolicy drops outside traffic to the NodePort (see allow-webhooks-external), or the node address is wrong` };
+    return { accepted: false, explanation: `no answer from ${host} within ${timeoutMs / 1000}s: ${hints.noAnswer}` };
   }
   if (code === 'ECONNREFUSED') {
-    return { accepted: false, explanation: `connection refused by ${host}: nothing listens there; the NodePort patch is not applied (kubectl -n flux-system get svc webhook-receiver), the port or node address is wrong, or a firewall rejects it` };
+    return { accepted: false, explanation: `connection refused by ${host}: ${hints.refused}` };
   }
   if (error?.cause?.message === 'bad port') {
     return { accepted: false, explanation: `port ${new URL(url).port} is on the list of ports fetch refuses to call: a NodePort (30000-32767) never is, so check the URL` };
@@ -66,6 +71,8 @@ export interface DeliveryRequest {
   readonly timeoutMs?: number;
   /** For messages: where the URL's host came from. @default 'webhook.address in the fleet file' */
   readonly urlSource?: string;
+  /** What to check on each failure, from the cluster's exposure. */
+  readonly hints: DeliveryHints;
   /** For messages: the Receiver and what it reconciles. */
   readonly receiver: string;
   readonly resources: string;
@@ -87,9 +94,9 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
       signal: AbortSignal.timeout(timeoutMs),
     });
     await response.arrayBuffer();
-    return explainStatus(response.status, request.event, request.receiver, request.resources);
+    return explainStatus(response.status, request.event, request.receiver, request.resources, request.hints);
   } catch (error) {
-    return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'webhook.address in the fleet file');
+    return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'webhook.address in the fleet file', request.hints);
   }
 }
 
@@ -134,6 +141,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const outcome = await sendDelivery({
       url, event, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
       delivery: await host.delivery(event, source, url, token),
+      hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
       receiver: target.receiver.name,
       resources: target.receiver.sources.map((name) => `GitRepository ${name}`).join(', '),
     });

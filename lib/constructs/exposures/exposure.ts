@@ -21,6 +21,8 @@ export interface WebhookExposure {
   payloadUrl(path: string): string | undefined;
   /** The Payload URL with a placeholder for what the fleet file does not say, for messages. */
   urlTemplate(path: string): string;
+  /** What to check when a test delivery gets no answer, is refused, or reaches something that is not a Receiver. */
+  deliveryHints(namespace: string): { readonly noAnswer: string; readonly refused: string; readonly notReceiver: string };
   /** The README's words: the diagram node between the Git host and the Receivers, the push edge, and the setup step that opens the way. */
   readonly readme: { readonly node: readonly string[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
 }

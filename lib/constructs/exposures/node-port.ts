@@ -39,13 +39,22 @@ export class NodePortExposure implements WebhookExposure {
     return this.payloadUrl(path) ?? `http://<node-address>:${this.config.nodePort}${path} (set webhook.address in the fleet file to get the full URL)`;
   }
 
+  public deliveryHints(namespace: string): ReturnType<WebhookExposure['deliveryHints']> {
+    const service = WebhookReceiverService.SERVICE_NAME;
+    return {
+      noAnswer: `a firewall or a NetworkPolicy drops outside traffic to the NodePort (see ${WebhookNetworkPolicy.DEFAULT_NAME}), or the node address is wrong`,
+      refused: `nothing listens there; the NodePort patch is not applied (kubectl -n ${namespace} get svc ${service}), the port or node address is wrong, or a firewall rejects it`,
+      notReceiver: `check that the NodePort patch targets ${service} (fluxcd/flux2#1115)`,
+    };
+  }
+
   public get readme(): WebhookExposure['readme'] {
     const port = this.config.nodePort;
     return {
       node: ['Service webhook-receiver', `NodePort ${port} → http-webhook`],
       pushEdge: `push: POST :${port}/hook/...`,
       through: `through NodePort ${port}`,
-      openStep: `Open NodePort ${port} to GitHub's webhook addresses (firewall, security group); ${this.config.networkPolicy === false ? 'this cluster has no NetworkPolicy for it (networkPolicy: false)' : 'the NetworkPolicy `allow-webhooks-external` admits it in the cluster'}.`,
+      openStep: `Open NodePort ${port} to GitHub's webhook addresses (firewall, security group); ${this.config.networkPolicy === false ? 'this cluster has no NetworkPolicy for it (networkPolicy: false)' : `the NetworkPolicy \`${WebhookNetworkPolicy.DEFAULT_NAME}\` admits it in the cluster`}.`,
     };
   }
 }

@@ -1,6 +1,6 @@
 // The Git hosts the webhook tooling speaks for. Another (GitLab, Bitbucket) is a file beside
-// github.ts implementing GitHost, plus its entry in HOSTS.
-import { ReceiverType } from '../../../lib/fleet/model';
+// github.ts implementing GitHost, plus its entry in HOSTS. No I/O.
+import { ReceiverType } from '../fleet/model';
 import { GitHost } from './git-host';
 import { GITHUB } from './github';
 

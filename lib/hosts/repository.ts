@@ -1,5 +1,4 @@
 // The GitHub repository behind a GitRepository URL: https://host/owner/name(.git) or ssh://git@host/owner/name(.git).
-import { CommandError } from '../../common';
 
 export interface GithubRepository {
   readonly host: string;
@@ -12,11 +11,11 @@ export function githubRepositoryOf(url: string): GithubRepository {
   try {
     parsed = new URL(url);
   } catch {
-    throw new CommandError(`"${url}" is not a URL`);
+    throw new Error(`"${url}" is not a URL`);
   }
   const parts = parsed.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
   if (parts.length !== 2 || parts.some((part) => part === '')) {
-    throw new CommandError(`"${url}" does not name a repository as host/owner/name`);
+    throw new Error(`"${url}" does not name a repository as host/owner/name`);
   }
   return { host: parsed.hostname, owner: parts[0], name: parts[1] };
 }

@@ -2,7 +2,7 @@
 // ping or push event, and its signatures as GitHub makes them.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
-import { GitSourceConfig, ReceiverType } from '../../../lib/fleet/model';
+import { GitSourceConfig, ReceiverType } from '../fleet/model';
 import { DeliveryEvent, GitHost, SignedDelivery } from './git-host';
 import { fullName, githubRepositoryOf } from './repository';
 
@@ -49,6 +49,8 @@ function githubPayload(event: DeliveryEvent, source: GitSourceConfig, hookUrl: s
 export const GITHUB: GitHost = {
   name: 'GitHub',
   receiverType: ReceiverType.GITHUB,
+  defaultEvents: ['ping', 'push'],
+  pushEvent: 'push',
   async delivery(event: DeliveryEvent, source: GitSourceConfig, hookUrl: string, token: string): Promise<SignedDelivery> {
     const body = JSON.stringify(githubPayload(event, source, hookUrl));
     return {
