@@ -10,7 +10,7 @@ import { ISecretReference, secretFromName } from './secret-reference';
 import { WebhookReceiver } from './webhook-receiver';
 import { WebhookTokenSecret } from './webhook-token-secret';
 import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
-import { ClusterConfig, GitSourceConfig, ReceiverType } from '../fleet/model';
+import { ClusterConfig, GitSourceConfig, receiverTypeOf } from '../fleet/model';
 import { gitRefChoice } from '../fleet/git';
 import { unknownReferenceProblem } from '../fleet/references';
 
@@ -99,7 +99,7 @@ export class FluxCluster extends Construct {
     for (const receiver of config.receivers) {
       this.receivers.set(receiver.name, new WebhookReceiver(receiversFile, receiver.name, {
         namespace,
-        type: receiver.type as ReceiverType | undefined,
+        type: receiverTypeOf(receiver),
         events: receiver.events,
         secret: this.tokenSecret,
         resources: receiver.sources.map((name) => this.lookup(this.sources, 'source', name, `receiver ${receiver.name}`)),

@@ -15,4 +15,6 @@ export interface IFluxSource {
   readonly namespace: string;
   /** Where the source fetches from (a Git or OCI repository URL): what pushes come from. */
   readonly url: string;
+  /** How the source follows its repository, in a few short lines (kind and name, reference, polling), for the cluster README. */
+  readonly summary: readonly string[];
 }

@@ -71,6 +71,10 @@ export class GitSource extends Construct implements IFluxSource {
   public readonly interval: Duration;
   public readonly resource: GitRepository;
 
+  public get summary(): readonly string[] {
+    return [`GitRepository ${this.name}`, `${this.ref.kind} ${this.ref.value}`, `polls every ${toGoDuration(this.interval)}`];
+  }
+
   public constructor(scope: Construct, id: string, props: GitSourceProps) {
     super(scope, id);
     this.name = props.name ?? id;

@@ -17,6 +17,11 @@ export enum ReceiverType {
   CDEVENTS = 'cdevents',
 }
 
+/** A Receiver's type: GitHub's unless the fleet says otherwise. */
+export function receiverTypeOf(receiver: { readonly type?: `${ReceiverType}` }): ReceiverType {
+  return (receiver.type as ReceiverType | undefined) ?? ReceiverType.GITHUB;
+}
+
 /** The fleet: every cluster Flux runs on, by name. */
 export interface Fleet {
   readonly clusters: ClusterConfig[];

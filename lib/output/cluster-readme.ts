@@ -2,7 +2,6 @@
 // setup checklist. It holds no secret and no webhook path (the path is derived from the token).
 import { AppDeployment } from '../constructs/app-deployment';
 import { FluxCluster } from '../constructs/flux-cluster';
-import { GitSource } from '../constructs/git-source';
 import { toGoDuration } from '../fleet/durations';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
@@ -15,10 +14,6 @@ function label(...lines: string[]): string {
 
 function id(prefix: string, name: string): string {
   return `${prefix}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
-}
-
-function sourceLines(source: GitSource): string[] {
-  return [`GitRepository ${source.name}`, `${source.ref.kind} ${source.ref.value}`, `polls every ${toGoDuration(source.interval)}`];
 }
 
 function appLines(app: AppDeployment): string[] {
@@ -41,7 +36,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const receiver of receivers) {
     lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
   }
-  for (const source of cluster.sources.values()) lines.push(`  ${id('src', source.name)}[${label(...sourceLines(source))}]`);
+  for (const source of cluster.sources.values()) lines.push(`  ${id('src', source.name)}[${label(...source.summary)}]`);
   for (const app of cluster.apps.values()) lines.push(`  ${id('app', app.name)}[${label(...appLines(app))}]`);
   const pushed = new Set<string>();
   for (const receiver of receivers) {

@@ -12,7 +12,7 @@ import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-st
 import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
 import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
-import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
+import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostFor } from '../../lib/hosts';
 
 export interface DoctorReport {
@@ -45,7 +45,7 @@ function receiverProblems(cluster: ClusterConfig): string[] {
   const triggered = new Set(cluster.receivers.flatMap((receiver) => receiver.sources));
   for (const receiver of cluster.receivers) {
     if (receiver.sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
-    const host = gitHostFor(receiver.type ?? ReceiverType.GITHUB);
+    const host = gitHostFor(receiverTypeOf(receiver));
     const events = receiver.events ?? host?.defaultEvents ?? [];
     if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
       problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);

@@ -7,7 +7,7 @@ import { CommandContext, CommandError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainGithubError, githubClient } from './github-client';
 import { fullName, GithubRepository, githubRepositoryOf } from '../../lib/hosts/repository';
-import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
+import { ClusterConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
 
 export const MASK = '********';
 
@@ -103,7 +103,7 @@ export async function syncGithubHooks(clusterName: string, options: GithubOption
   const changes: HookChange[] = [];
   const previousToken = readPreviousToken(cluster, context);
   for (const target of receiverTargets(cluster, token, options.receiver)) {
-    if ((target.receiver.type ?? ReceiverType.GITHUB) !== ReceiverType.GITHUB) continue;
+    if (receiverTypeOf(target.receiver) !== ReceiverType.GITHUB) continue;
     const url = requireUrl(cluster, target, fleetFile);
     const previousUrl = previousToken === undefined ? undefined : receiverTargets(cluster, previousToken, target.receiver.name)[0].url;
     for (const repository of repositoriesOf(cluster, target.receiver.sources, options.apiUrl)) {

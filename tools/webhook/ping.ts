@@ -3,7 +3,7 @@
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from '../../lib/hosts';
-import { ClusterConfig, ReceiverType } from '../../lib/fleet/model';
+import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { exposureOf, WebhookExposure } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 
@@ -135,7 +135,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
     const source = cluster.sources.find((candidate) => candidate.name === target.receiver.sources[0]);
     if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
-    const type = target.receiver.type ?? ReceiverType.GITHUB;
+    const type = receiverTypeOf(target.receiver);
     const host = gitHostFor(type);
     if (!host) throw new CommandError(`Receiver ${target.receiver.name} is of type ${type}, and ping can sign deliveries only as ${knownGitHosts()} does`);
     const outcome = await sendDelivery({
