@@ -15,19 +15,13 @@ import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-c
 import { clusterReadme } from './output/cluster-readme';
 import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
-import { CLUSTER_FILES, clusterDir, DEFAULT_PATHS, resolvePaths } from './layout';
+import { CLUSTER_FILES, clusterDir, PathsOptions, resolvePaths } from './layout';
 import { Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
-export interface SynthOptions {
-  /** @default 'fleet.yaml' */
-  readonly fleetFile?: string;
-  /** @default 'dist' */
-  readonly distDir?: string;
-  /** The local, git-ignored folder for tokens and plaintext Secrets. @default 'secrets' */
-  readonly secretsDir?: string;
-  /** The sops CLI's rules file, generated to match what synth encrypts. @default '.sops.yaml' */
-  readonly sopsConfigFile?: string;
+export interface SynthOptions extends PathsOptions {
+  /** The fleet, when the caller has parsed the fleet file already. @default - read and parsed here */
+  readonly fleet?: Fleet;
   /**
    * Read (and create when missing) each cluster's webhook token: encrypt it into `dist/` for
    * clusters with age recipients, write its Secret manifest to the secrets folder for the others.
@@ -69,29 +63,32 @@ export interface SynthResult extends SynthPlan {
   readonly generatedTokens: string[];
 }
 
-/**
- * Computes every file synth writes, reading the fleet file, the committed encrypted Secrets and
- * the tokens, and writing nothing: a token a new cluster needs is made here and stored by
- * `synthesize` only once the whole fleet has rendered.
- */
-export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> {
-  const fleetFile = options.fleetFile ?? DEFAULT_PATHS.fleetFile;
-  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
-  const secretsDir = options.secretsDir ?? DEFAULT_PATHS.secretsDir;
-  const env = options.env ?? process.env;
-  const withSecrets = options.secrets ?? true;
-  const now = options.now ?? new Date();
-  const store = new TokenStore(secretsDir);
-
+/** Reads and parses the fleet file; one line when it cannot be read, a FleetError when it is wrong. */
+export function readFleet(fleetFile: string): Fleet {
   let text: string;
   try {
     text = readFileSync(fleetFile, 'utf8');
   } catch (error) {
     throw new Error(`cannot read the fleet file ${fleetFile}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
-  const fleet = parseFleet(text, fleetFile);
+  return parseFleet(text, fleetFile);
+}
+
+/**
+ * Computes every file synth writes, reading the fleet file, the committed encrypted Secrets and
+ * the tokens, and writing nothing: a token a new cluster needs is made here and stored by
+ * `synthesize` only once the whole fleet has rendered.
+ */
+export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> {
+  const { fleetFile, distDir, secretsDir, sopsConfigFile } = resolvePaths(options);
+  const env = options.env ?? process.env;
+  const withSecrets = options.secrets ?? true;
+  const now = options.now ?? new Date();
+  const store = new TokenStore(secretsDir);
+
+  const fleet = options.fleet ?? readFleet(fleetFile);
   // Checked before anything is written: a hand-written .sops.yaml is never replaced.
-  const sopsConfig = planSopsConfig(options.sopsConfigFile ?? DEFAULT_PATHS.sopsConfigFile, distDir, secretsDir, fleet);
+  const sopsConfig = planSopsConfig(sopsConfigFile, distDir, secretsDir, fleet);
 
   const distFiles: OutputFile[] = [];
   const secretManifests: { cluster: string; content: string }[] = [];
@@ -161,13 +158,14 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
 }
 
 /** `synthesize` for a caller that holds the repository lock and has recovered the repository. */
-export async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
+async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
   return writeSynthPlan(await planSynth(options), options);
 }
 
 /** Writes what `planSynth` planned, holding the repository lock (token rotation plans first, then journals, then writes). */
 export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}): Promise<SynthResult> {
-  const store = new TokenStore(options.secretsDir ?? DEFAULT_PATHS.secretsDir);
+  const { secretsDir, distDir } = resolvePaths(options);
+  const store = new TokenStore(secretsDir);
   // Tokens first: dist/ never holds an encrypted token that is not also stored here.
   const generatedTokens = plan.newTokens.map(({ cluster, token }) => {
     const file = store.tokenFile(cluster);
@@ -175,7 +173,7 @@ export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}
     return file;
   });
   failpoint('synth-tokens-stored');
-  const dist = writeGeneratedTree(options.distDir ?? DEFAULT_PATHS.distDir, plan.files);
+  const dist = writeGeneratedTree(distDir, plan.files);
   // After dist/: a failed write leaves the Secret manifests as they were, matching the tokens in use.
   const secretFiles = plan.secretManifests.map(({ cluster, content }) => {
     const file = store.secretManifestFile(cluster);

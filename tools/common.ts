@@ -1,7 +1,6 @@
 // What the command-line tools share: the command context, the error types, and exit codes.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { parseFleet } from '../lib/fleet/parse';
+import { readFleet } from '../lib/synth';
 import { ClusterConfig, Fleet } from '../lib/fleet/model';
 import { PathsOptions, RepositoryPaths, resolvePaths } from '../lib/layout';
 
@@ -49,15 +48,7 @@ export class CommandContext {
 
   /** The fleet file, parsed once; a CommandError when it cannot be read, a FleetError when it is wrong. */
   public fleet(): Fleet {
-    if (this.loaded === undefined) {
-      let text: string;
-      try {
-        text = readFileSync(this.paths.fleetFile, 'utf8');
-      } catch {
-        throw new CommandError(`cannot read the fleet file ${this.paths.fleetFile}`);
-      }
-      this.loaded = parseFleet(text, this.paths.fleetFile);
-    }
+    this.loaded ??= readFleet(this.paths.fleetFile);
     return this.loaded;
   }
 

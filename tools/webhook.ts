@@ -51,12 +51,12 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .option('--dry-run', 'print the requests, secret masked, and change nothing')
-    .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', process.env.GITHUB_API_URL)
+    .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback (GITHUB_TOKEN and the secret then travel in clear)')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
       const changes = await syncGithubHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
-      if (flags.dryRun && !process.env.GITHUB_TOKEN) {
+      if (flags.dryRun && !context.env.GITHUB_TOKEN) {
         console.error('GITHUB_TOKEN is not set, so existing hooks were not looked up: a real run updates a hook that already points at this Receiver instead of adding one.');
       }
       print(flags.json, changes, changes.map((change) => flags.dryRun

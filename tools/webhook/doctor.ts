@@ -94,7 +94,7 @@ async function distProblems(cluster: ClusterConfig, options: ContextOptions): Pr
   const { distDir } = CommandContext.of(options).paths;
   try {
     const context = CommandContext.of(options);
-    const plan = await planSynth({ ...context.paths, env: context.env, secrets: false });
+    const plan = await planSynth({ ...context.paths, env: context.env, secrets: false, fleet: context.fleet() });
     const prefix = `${clusterDir(cluster.name)}/`;
     const stale = plan.files
       .filter((file) => file.path.startsWith(prefix))
