@@ -1,8 +1,6 @@
 import { Construct } from 'constructs';
 import { AppDeployment } from './app-deployment';
 import { FluxSystemKustomization } from './flux-system-kustomization';
-import { GitRef } from './git-ref';
-import { GitSource } from './git-source';
 import { parseGoDuration } from '../fleet/durations';
 import { exposureOf, WebhookExposure } from './exposures';
 import { ManifestFile } from './manifest-file';
@@ -10,9 +8,10 @@ import { ISecretReference, secretFromName } from './secret-reference';
 import { WebhookReceiver } from './webhook-receiver';
 import { WebhookTokenSecret } from './webhook-token-secret';
 import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
-import { ClusterConfig, GitSourceConfig, receiverTypeOf } from '../fleet/model';
-import { gitRefChoice } from '../fleet/git';
+import { ClusterConfig, receiverTypeOf } from '../fleet/model';
 import { unknownReferenceProblem } from '../fleet/references';
+import { addSource } from './sources';
+import { IFluxSource } from './flux-source';
 
 export interface FluxClusterProps {
   readonly config: ClusterConfig;
@@ -34,7 +33,7 @@ export class FluxCluster extends Construct {
   public readonly config: ClusterConfig;
   public readonly clusterName: string;
   public readonly namespace: string;
-  public readonly sources = new Map<string, GitSource>();
+  public readonly sources = new Map<string, IFluxSource>();
   public readonly apps = new Map<string, AppDeployment>();
   public readonly receivers = new Map<string, WebhookReceiver>();
   public readonly tokenSecret: ISecretReference;
@@ -58,15 +57,7 @@ export class FluxCluster extends Construct {
 
     const sourcesFile = new ManifestFile(this, 'Sources', { path: files.sources });
     for (const source of config.sources) {
-      this.sources.set(source.name, new GitSource(sourcesFile, source.name, {
-        namespace,
-        url: source.url,
-        ref: gitRef(source),
-        interval: source.interval === undefined ? undefined : parseGoDuration(source.interval),
-        timeout: source.timeout === undefined ? undefined : parseGoDuration(source.timeout),
-        secret: source.secretName === undefined ? undefined : secretFromName(source.secretName, namespace),
-        ignore: source.ignore,
-      }));
+      this.sources.set(source.name, addSource(sourcesFile, source, namespace));
     }
 
     const appsFile = new ManifestFile(this, 'Apps', { path: files.apps });
@@ -113,10 +104,4 @@ export class FluxCluster extends Construct {
     if (unknown) throw new Error(`FluxCluster ${this.clusterName}: ${field}: ${unknown}`);
     return table.get(name)!;
   }
-}
-
-function gitRef(source: GitSourceConfig): GitRef {
-  const choice = gitRefChoice(source);
-  if ('problem' in choice) throw new Error(`GitSource ${source.name}: ${choice.problem}`);
-  return GitRef.of(choice.kind, choice.value);
 }
