@@ -1,9 +1,9 @@
 // Local, git-ignored storage of webhook tokens and of the plaintext Secret manifests made from them.
 // This file does I/O: synth and the command-line tools use it; constructs never do.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-file';
-import { refuseSymlink, refuseUnsafePrivateFolder } from '../io/no-symlinks';
+import { refuseSymlinkBelow, refuseUnsafePrivateFolder } from '../io/no-symlinks';
 import { webhookTokenProblem } from '../fleet/webhook-token';
 import { AGE_KEY_FILE, CLUSTER_FILES } from '../layout';
 
@@ -80,16 +80,7 @@ export class TokenStore {
   /** Refuses a secrets folder that is a link, foreign or writable by others, and a link on the way to `path` below it. */
   private checkPath(path: string): void {
     if (!this.privateFolders.has(this.directory)) refuseUnsafePrivateFolder(this.directory);
-    const below = relative(this.directory, path);
-    if (below.startsWith('..') || isAbsolute(below)) {
-      refuseSymlink(path);
-      return;
-    }
-    let current = this.directory;
-    for (const part of below.split(sep)) {
-      current = join(current, part);
-      refuseSymlink(current);
-    }
+    refuseSymlinkBelow(this.directory, path);
   }
 
   /** Removes a private file if it exists (a link is removed, never followed). */
