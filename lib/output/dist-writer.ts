@@ -122,11 +122,13 @@ function makeFolders(root: string, paths: readonly string[]): void {
  * - a file synth did not generate is never changed or removed (bootstrap's gotk-*.yaml), and one
  *   standing where a generated file must go is an error, before anything is written;
  * - the new tree is built beside `root` and swapped in with two renames, so a synth that fails
- *   or is killed leaves `root` as it was (an interrupted swap is undone by the next run). Files
+ *   or is killed leaves `root` as it was (an interrupted swap is undone by the next run, before it
+ *   reads anything: see lib/repository.ts). Files
  *   that stay as they are are hard-linked into the new tree, not written again.
  */
 export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChange {
-  recoverInterruptedWrite(root);
+  // The caller holds the repository lock and has run recoverInterruptedWrite (lib/repository.ts).
+  refuseLinkedTrees(root);
   const wanted = new Map(files.map((file) => [file.path, file.content]));
   const existing = listFiles(root);
   const kept: string[] = [];
