@@ -20,6 +20,8 @@ export const CLUSTER_FILES = {
   apps: 'apps.yaml',
   receivers: 'receivers.yaml',
   networkPolicy: 'webhook-network-policy.yaml',
+  httpRoute: 'webhook-http-route.yaml',
+  ingress: 'webhook-ingress.yaml',
   tokenSecret: 'webhook-token-secret.yaml',
   encryptedTokenSecret: 'webhook-token-secret.sops.yaml',
   readme: 'README.md',

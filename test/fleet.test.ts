@@ -110,10 +110,28 @@ test('fails on two clusters that would receive webhooks at one address and port,
   production.setIn(['webhook', 'address'], 'hooks.example.com');
   document.setIn(['clusters', 'production'], production);
   expect(problemsOf(document.toString())).toEqual([
-    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.production\.webhook\.nodePort: clusters staging and production both receive webhooks at hooks\.example\.com:31234: give each cluster its own address or nodePort$/),
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.production\.webhook\.address: clusters staging and production both receive webhooks at http:\/\/hooks\.example\.com:31234: give each cluster its own address, port or hostname$/),
   ]);
   production.setIn(['webhook', 'nodePort'], 31235);
   expect(parseFleet(document.toString()).clusters).toHaveLength(2);
+});
+
+test('fails on clusters of different exposures that would receive webhooks at one origin', () => {
+  const document = parseDocument(BASE_FLEET);
+  document.setIn(['clusters', 'staging', 'webhook'], document.createNode({ gateway: { parentRef: { name: 'public' }, hostname: 'hooks.example.com' } }));
+  const production = parseDocument(BASE_FLEET).getIn(['clusters', 'staging']) as any;
+  production.setIn(['webhook'], document.createNode({ ingress: { hostname: 'hooks.example.com' } }));
+  document.setIn(['clusters', 'production'], production);
+  expect(problemsOf(document.toString())).toEqual([
+    expect.stringMatching(/^fleet\.yaml:\d+:\d+: clusters\.production\.webhook\.ingress\.hostname: clusters staging and production both receive webhooks at https:\/\/hooks\.example\.com: give each cluster its own address, port or hostname$/),
+  ]);
+  // The same host name on another listener port is another origin.
+  document.setIn(['clusters', 'staging', 'webhook', 'gateway', 'parentRef', 'port'], 8443);
+  expect(parseFleet(document.toString()).clusters).toHaveLength(2);
+  // A load balancer terminating TLS at a host name is https on 443 too.
+  production.setIn(['webhook'], document.createNode({ loadBalancer: { address: 'hooks.example.com', tls: true } }));
+  document.setIn(['clusters', 'staging', 'webhook', 'gateway', 'parentRef', 'port'], 443);
+  expect(problemsOf(document.toString())).toEqual([expect.stringContaining('clusters.production.webhook.loadBalancer.address: clusters staging and production both receive webhooks at https://hooks.example.com:')]);
 });
 
 test.each(BAD_INPUTS)('fails on %s, naming its line, column and field, with no warning printed', (_what, text, expected) => {

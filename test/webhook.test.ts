@@ -48,7 +48,7 @@ describe('url', () => {
     await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/no webhook token for staging here: not in FLUX_INFRA_WEBHOOK_TOKEN_STAGING, not in .*secrets\/staging\/webhook-token; run npm run synth/);
     await synthesize({ ...ws, env: {} });
     expect((await payloadUrls('staging', { ...ws, env: {} })).receivers[0].url).toMatch(/^http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}$/);
-    await expect(payloadUrls('staging', { ...workspace(BASE_FLEET), env: ENV })).rejects.toThrow('clusters.staging.webhook.address is not set');
+    await expect(payloadUrls('staging', { ...workspace(BASE_FLEET), env: ENV })).rejects.toThrow(/^clusters\.staging\.webhook in .*fleet\.yaml does not say where the cluster is reached: add webhook\.address: the IP address or DNS name at which the Git host reaches a node \(the path alone is \/hook\/[0-9a-f]{64}\)$/);
     await expect(payloadUrls('staging', { ...ws, env: ENV, receiver: 'other' })).rejects.toThrow('cluster staging has no receiver "other" (it has: instavote)');
     await expect(payloadUrls('nope', { ...ws, env: ENV })).rejects.toThrow('cluster "nope" is not in');
   });
@@ -365,7 +365,7 @@ describe('doctor', () => {
       expect.stringMatching(/^no webhook token here for staging/),
       'Receiver instavote does not accept push events (events: ping): GitHub\'s pushes get 400',
       'source infra is in no Receiver\'s sources: pushes to https://github.com/org/infra wait for its polling interval',
-      expect.stringMatching(/^clusters\.staging\.webhook\.address is not set/),
+      'clusters.staging.webhook: the Payload URL cannot be made: add webhook.address: the IP address or DNS name at which the Git host reaches a node',
       expect.stringMatching(/extra-secret\.yaml holds a plaintext Secret/),
       expect.stringMatching(/dist\/clusters\/staging\/ is not what the fleet file synthesizes \(.*apps\.yaml.*\): run npm run synth/),
     ]);

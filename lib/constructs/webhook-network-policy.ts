@@ -1,12 +1,10 @@
 import { Construct } from 'constructs';
 import { k8s } from '../../imports/k8s';
 import { DEFAULT_NAMESPACE } from '../layout';
-import { cidrProblem } from '../fleet/network';
+import { ANYWHERE, cidrProblem } from '../fleet/network';
 
 /** notification-controller's Receiver port (`http-webhook`). */
 export const WEBHOOK_PORT = 9292;
-/** Anywhere, IPv4 and IPv6. */
-export const ANYWHERE = ['0.0.0.0/0', '::/0'];
 
 export interface WebhookNetworkPolicyProps {
   /**

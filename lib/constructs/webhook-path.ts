@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** Every Receiver's path starts with this: what a route or an Ingress must pass on as it is. */
+export const WEBHOOK_PATH_PREFIX = '/hook/';
+
 /**
  * The URL path at which notification-controller serves a Receiver:
  * `/hook/` + lower-case hex of sha256(token + name + namespace), as in its
@@ -7,5 +10,5 @@ import { createHash } from 'node:crypto';
  */
 export function webhookPath(token: string, receiverName: string, namespace: string): string {
   const digest = createHash('sha256').update(token + receiverName + namespace, 'utf8').digest('hex');
-  return `/hook/${digest}`;
+  return `${WEBHOOK_PATH_PREFIX}${digest}`;
 }

@@ -79,17 +79,78 @@ export interface ReceiverConfig {
   readonly sources: string[];
 }
 
-/** How the Receivers are exposed outside the cluster. */
-export interface WebhookExposureConfig {
-  /** A node's IP address or DNS name, for the Payload URL GitHub calls. @default - unknown */
-  readonly address?: string;
-  /** NodePort of the `webhook-receiver` Service, in 30000-32767. */
-  readonly nodePort: number;
-  /** Add a NetworkPolicy admitting outside traffic to the webhook port. @default true */
+/** How kube-proxy routes outside traffic: `Local` keeps the caller's address, so a narrowed allowFrom can match it. */
+export type ExternalTrafficPolicy = 'Cluster' | 'Local';
+
+/** What every exposure of the Receivers takes: the NetworkPolicy admitting outside traffic to them. */
+interface WebhookPolicyConfig {
+  /**
+   * Add a NetworkPolicy admitting `allowFrom` to notification-controller's webhook port.
+   * @default true for nodePort and loadBalancer; false for gateway and ingress, whose proxy runs in
+   * the cluster and is admitted by Flux's own allow-webhooks
+   */
   readonly networkPolicy?: boolean;
   /** Source CIDRs the NetworkPolicy admits. @default ['0.0.0.0/0', '::/0'] */
   readonly allowFrom?: string[];
 }
+
+/** The walkthrough's exposure: the `webhook-receiver` Service as a NodePort, called over plain HTTP. */
+export interface NodePortWebhookConfig extends WebhookPolicyConfig {
+  /** NodePort of the `webhook-receiver` Service, in 30000-32767. */
+  readonly nodePort: number;
+  /** A node's IP address or DNS name, for the Payload URL. @default - unknown */
+  readonly address?: string;
+  /** @default - Kubernetes' default, Cluster */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
+}
+
+/** The `webhook-receiver` Service as a cloud LoadBalancer. */
+export interface LoadBalancerWebhookConfig extends WebhookPolicyConfig {
+  readonly loadBalancer: {
+    /** The load balancer's IP address or DNS name, for the Payload URL. @default - unknown */
+    readonly address?: string;
+    /** `loadBalancerSourceRanges`: CIDRs the load balancer itself admits. @default - anywhere */
+    readonly sourceRanges?: string[];
+    /** Cloud load balancer annotations of the Service. @default none */
+    readonly annotations?: Record<string, string>;
+    /** The load balancer terminates TLS on 443 (set up by its annotations): the Payload URL is https. @default false */
+    readonly tls?: boolean;
+  };
+  /** @default - Kubernetes' default, Cluster */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
+}
+
+/** A Gateway API HTTPRoute from an existing Gateway to `webhook-receiver`. */
+export interface GatewayWebhookConfig extends WebhookPolicyConfig {
+  readonly gateway: {
+    /** The Gateway (and optionally its listener) the route attaches to. */
+    readonly parentRef: { readonly name: string; readonly namespace?: string; readonly sectionName?: string; readonly port?: number };
+    /** The host name the Git host calls; the route matches only it. */
+    readonly hostname: string;
+    /** The listener terminates TLS: the Payload URL is https. @default true */
+    readonly tls?: boolean;
+  };
+}
+
+/** A networking.k8s.io/v1 Ingress to `webhook-receiver`. */
+export interface IngressWebhookConfig extends WebhookPolicyConfig {
+  readonly ingress: {
+    /** @default - the cluster's default IngressClass */
+    readonly className?: string;
+    /** The host name the Git host calls; the Ingress matches only it. */
+    readonly hostname: string;
+    /**
+     * TLS for the hostname: a certificate Secret (issued by cert-manager when `clusterIssuer` is
+     * given), or false for plain HTTP. @default - TLS with the ingress controller's default certificate
+     */
+    readonly tls?: false | { readonly secretName: string; readonly clusterIssuer?: string };
+    /** Annotations of the Ingress (controller options). @default none */
+    readonly annotations?: Record<string, string>;
+  };
+}
+
+/** How the Receivers are reached from outside the cluster: exactly one exposure. */
+export type WebhookExposureConfig = NodePortWebhookConfig | LoadBalancerWebhookConfig | GatewayWebhookConfig | IngressWebhookConfig;
 
 /** One cluster's whole Flux configuration, as plain data. */
 export interface ClusterConfig {

@@ -19,6 +19,19 @@ export function rfc1123SubdomainProblem(value: string): string | undefined {
   return undefined;
 }
 
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** Why `key` is not a Kubernetes annotation or label key: `[prefix/]name`, a DNS subdomain and a name of at most 63. */
+export function annotationKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  if ((prefix !== undefined && rfc1123SubdomainProblem(prefix) !== undefined) || name.length > 63 || !QUALIFIED_NAME.test(name)) {
+    return `"${key}" is not an annotation key: write [a DNS prefix/]name, e.g. service.beta.kubernetes.io/aws-load-balancer-type`;
+  }
+  return undefined;
+}
+
 /** Throws, naming the construct and field, when `value` is not a valid object name. */
 export function assertObjectName(owner: string, field: string, value: string, rule: 'label' | 'subdomain' = 'subdomain'): void {
   const problem = rule === 'label' ? rfc1123LabelProblem(value) : rfc1123SubdomainProblem(value);

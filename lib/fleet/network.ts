@@ -7,6 +7,14 @@ import { rfc1123SubdomainProblem } from './names';
 export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 
+/** Anywhere, IPv4 and IPv6: the sources admitted when the fleet file narrows none. */
+export const ANYWHERE: readonly string[] = ['0.0.0.0/0', '::/0'];
+
+/** Why `port` is not a TCP port. */
+export function portProblem(port: number): string | undefined {
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? undefined : `${port} is not a port: give a number in 1-65535`;
+}
+
 /** Why `port` cannot be a NodePort, or undefined when it can. */
 export function nodePortProblem(port: number): string | undefined {
   return Number.isInteger(port) && port >= NODE_PORT_MIN && port <= NODE_PORT_MAX ? undefined : `${port} is outside ${NODE_PORT_MIN}-${NODE_PORT_MAX}`;
@@ -31,4 +39,18 @@ export function hostProblem(host: string): string | undefined {
   return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
     ? undefined
     : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
+}
+
+/**
+ * Why `name` cannot be the host name a Git host calls and a route or Ingress matches: it must be a
+ * lower-case DNS name, not an IP address and not a wildcard (the Payload URL needs one host).
+ */
+export function dnsNameProblem(name: string): string | undefined {
+  if (name.startsWith('*.')) return `"${name}" is a wildcard: give the one host name the Git host calls, e.g. flux-hooks.example.com`;
+  if (isIP(name) !== 0 || /^[0-9.]+$/.test(name)) return `"${name}" is an IP address: give a DNS name (routes and Ingresses match host names only), or use nodePort or loadBalancer`;
+  if (name !== name.toLowerCase() && rfc1123SubdomainProblem(name.toLowerCase()) === undefined) return `"${name}" must be written in lower case: ${name.toLowerCase()}`;
+  if (rfc1123SubdomainProblem(name) !== undefined || !name.includes('.')) {
+    return `"${name}" is not a DNS name: give a fully qualified host name such as flux-hooks.example.com`;
+  }
+  return undefined;
 }

@@ -2,9 +2,10 @@ import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YA
 import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
-import { controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
+import { annotationKeyProblem, controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
-import { cidrProblem, hostProblem, nodePortProblem } from './network';
+import { cidrProblem, dnsNameProblem, hostProblem, nodePortProblem, portProblem } from './network';
+import { exposureChoiceProblems, receiverOrigin } from './exposure';
 import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
@@ -25,6 +26,9 @@ const checked = (problem: (value: string) => string | undefined) =>
     const message = problem(value);
     if (message) ctx.addIssue({ code: 'custom', message });
   });
+
+/** A custom issue's params when it is about a key (a field that should not be there), not its value. */
+const AT_KEY = { at: 'key' };
 
 const both = (...problems: ((value: string) => string | undefined)[]) => (value: string) =>
   problems.map((problem) => problem(value)).find((message) => message !== undefined);
@@ -76,14 +80,47 @@ const receiverSchema = z.strictObject({
   sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
 });
 
+const cidrList = (empty: string) => z.array(checked(cidrProblem)).min(1, empty);
+const annotations = z.record(checked(annotationKeyProblem), checked(controlCharacterInTextProblem));
+const port = (problem: (port: number) => string | undefined) => z.number().int().superRefine((value, ctx) => {
+  const message = problem(value);
+  if (message) ctx.addIssue({ code: 'custom', message });
+});
+
 const webhookSchema = z.strictObject({
+  nodePort: port(nodePortProblem).optional(),
   address: checked(hostProblem).optional(),
-  nodePort: z.number().int().superRefine((port, ctx) => {
-    const message = nodePortProblem(port);
-    if (message) ctx.addIssue({ code: 'custom', message });
-  }),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+  loadBalancer: z.strictObject({
+    address: checked(hostProblem).optional(),
+    sourceRanges: cidrList('is empty: list CIDRs, or remove sourceRanges to admit anywhere').optional(),
+    annotations: annotations.optional(),
+    tls: z.boolean().optional(),
+  }).optional(),
+  gateway: z.strictObject({
+    parentRef: z.strictObject({
+      name: checked(rfc1123SubdomainProblem),
+      namespace: checked(rfc1123LabelProblem).optional(),
+      sectionName: checked(rfc1123SubdomainProblem).optional(),
+      port: port(portProblem).optional(),
+    }),
+    hostname: checked(dnsNameProblem),
+    tls: z.boolean().optional(),
+  }).optional(),
+  ingress: z.strictObject({
+    className: checked(rfc1123SubdomainProblem).optional(),
+    hostname: checked(dnsNameProblem),
+    tls: z.union([
+      z.literal(false),
+      z.strictObject({ secretName: checked(rfc1123SubdomainProblem), clusterIssuer: checked(rfc1123SubdomainProblem).optional() }),
+    ], { error: 'must be false (plain HTTP) or a mapping with secretName (and clusterIssuer for cert-manager)' }).optional(),
+    annotations: annotations.optional(),
+  }).optional(),
   networkPolicy: z.boolean().optional(),
-  allowFrom: z.array(checked(cidrProblem)).min(1, 'is empty: list CIDRs, or set networkPolicy: false').optional(),
+  allowFrom: cidrList('is empty: list CIDRs, or set networkPolicy: false').optional(),
+}).superRefine((webhook, ctx) => {
+  // Each names a field that should not be there, or the block that lacks one: point at its key.
+  for (const { path, message } of exposureChoiceProblems(webhook as Record<string, unknown>)) ctx.addIssue({ code: 'custom', path, message, params: AT_KEY });
 });
 
 const sopsSchema = z.strictObject({
@@ -228,6 +265,15 @@ function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: stri
       return [problem(path, issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':
       return issue.issues.map((inner) => problem(path, inner.message, 'key'));
+    case 'invalid_union': {
+      // A mapping where one choice is a mapping: its own mistakes say more than "none of the choices".
+      const deeper = issue.errors.find((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'));
+      return deeper === undefined
+        ? [problem(path, issue.message)]
+        : deeper.flatMap((inner) => issueLines({ ...inner, path: [...path, ...inner.path] } as z.core.$ZodIssue, problem));
+    }
+    case 'custom':
+      return [problem(path, issue.message, issue.params === AT_KEY ? 'key' : 'value')];
     default:
       return [problem(path, issue.message)];
   }
@@ -274,27 +320,28 @@ function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (pat
 }
 
 /**
- * Two clusters whose Receivers would be reached at the same address and port: GitHub could not
- * tell them apart, and `webhook github` for one would take over the other's hooks.
+ * Two clusters whose Receivers would be reached at the same origin: the Git host could not tell
+ * them apart, and `webhook github` for one would take over the other's hooks.
  */
 function sharedUrlProblems(clusters: readonly ClusterConfig[], problem: (path: Path, message: string) => string): string[] {
   const owners = new Map<string, string>();
   const problems: string[] = [];
   for (const cluster of clusters) {
-    if (cluster.webhook.address === undefined) continue;
-    const origin = `${cluster.webhook.address.toLowerCase()}:${cluster.webhook.nodePort}`;
-    const owner = owners.get(origin);
+    const receivedAt = receiverOrigin(cluster.webhook);
+    if (receivedAt === undefined) continue;
+    const owner = owners.get(receivedAt.origin);
     if (owner === undefined) {
-      owners.set(origin, cluster.name);
+      owners.set(receivedAt.origin, cluster.name);
     } else {
-      problems.push(problem(['clusters', cluster.name, 'webhook', 'nodePort'], `clusters ${owner} and ${cluster.name} both receive webhooks at ${origin}: give each cluster its own address or nodePort`));
+      problems.push(problem(['clusters', cluster.name, 'webhook', ...receivedAt.field], `clusters ${owner} and ${cluster.name} both receive webhooks at ${receivedAt.origin}: give each cluster its own address, port or hostname`));
     }
   }
   return problems;
 }
 
 function toClusterConfig(name: string, cluster: ClusterInput): ClusterConfig {
-  const webhook: WebhookExposureConfig = cluster.webhook;
+  // The schema let through exactly one exposure with only its own fields (exposureChoiceProblems).
+  const webhook = cluster.webhook as WebhookExposureConfig;
   const sources: GitSourceConfig[] = cluster.sources;
   const apps: AppConfig[] = cluster.apps;
   const receivers: ReceiverConfig[] = cluster.receivers;

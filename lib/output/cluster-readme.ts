@@ -23,8 +23,8 @@ function appLines(app: AppDeployment): string[] {
 /** The README of one cluster's tree. */
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
-  const { readme } = cluster.exposure;
   const namespace = cluster.namespace;
+  const readme = cluster.exposure.readme(namespace);
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
   const repos = new Map<string, string>();
@@ -32,7 +32,10 @@ export function clusterReadme(cluster: FluxCluster): string {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
   for (const [url, node] of repos) lines.push(`  ${node}[${label('GitHub repository', url)}]`);
-  lines.push(`  svc[${label(...readme.node)}]`);
+  // From the Git host's side to the Service: the first node takes the push, the last is `svc`.
+  const chain = readme.nodes.map((_node, index) => (index === readme.nodes.length - 1 ? 'svc' : `exposure${index}`));
+  readme.nodes.forEach((node, index) => lines.push(`  ${chain[index]}[${label(...node)}]`));
+  for (let index = 1; index < chain.length; index++) lines.push(`  ${chain[index - 1]} --> ${chain[index]}`);
   for (const receiver of receivers) {
     lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
   }
@@ -42,7 +45,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const receiver of receivers) {
     for (const source of receiver.resources) {
       const repo = repos.get(cluster.sources.get(source.name)!.url)!;
-      if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(readme.pushEdge)}| svc`);
+      if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(readme.pushEdge)}| ${chain[0]}`);
       pushed.add(repo);
     }
     lines.push(`  svc --> ${id('rcv', receiver.name)}`);

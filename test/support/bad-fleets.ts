@@ -9,6 +9,11 @@ function fromBase(path: (string | number)[], value: unknown): string {
   return document.toString();
 }
 
+/** BASE_FLEET with its nodePort exposure replaced by `lines` (indented under webhook:). */
+function withExposure(lines: string): string {
+  return BASE_FLEET.replace('      nodePort: 31234\n', lines.split('\n').map((line) => `      ${line}\n`).join(''));
+}
+
 /**
  * Hostile or mistaken fleet files that were once synthesized, or failed without naming their place:
  * what each is, its text, and the one line it must fail with.
@@ -60,8 +65,26 @@ export const BAD_INPUTS: [string, string, string][] = [
     'fleet.yaml:2:3: clusters.constructor: "constructor" is reserved: choose another name'],
   ['an app named constructor', fromBase(['clusters', 'staging', 'apps', 0, 'name'], 'constructor'),
     'fleet.yaml:11:15: clusters.staging.apps[0].name: "constructor" is reserved: choose another name'],
-  ['a missing required field', fromBase(['clusters', 'staging', 'webhook', 'nodePort'], undefined).replace('webhook:\n', 'webhook:\n      address: 203.0.113.10\n'),
-    'fleet.yaml:3:5: clusters.staging.webhook.nodePort: is required (number)'],
+  ['a missing required field', fromBase(['clusters', 'staging', 'sources', 0, 'url'], undefined),
+    'fleet.yaml:6:9: clusters.staging.sources[0].url: is required (string)'],
+  ['a webhook without an exposure', fromBase(['clusters', 'staging', 'webhook', 'nodePort'], undefined).replace('webhook:\n', 'webhook:\n      address: 203.0.113.10\n'),
+    'fleet.yaml:3:5: clusters.staging.webhook: chooses no exposure: add one of nodePort, loadBalancer, gateway, ingress (see README, "Exposure")'],
+  ['two exposures on one cluster', withExposure('nodePort: 31234\ngateway: {parentRef: {name: public}, hostname: hooks.example.com}'),
+    'fleet.yaml:5:7: clusters.staging.webhook.gateway: nodePort and gateway are both given, but a cluster\'s Receivers are reached one way: keep one'],
+  ['a gateway hostname that is not a DNS name', withExposure('gateway: {parentRef: {name: public}, hostname: "hooks example.com"}'),
+    'fleet.yaml:4:54: clusters.staging.webhook.gateway.hostname: "hooks example.com" is not a DNS name: give a fully qualified host name such as flux-hooks.example.com'],
+  ['an ingress hostname that is an IP address', withExposure('ingress: {hostname: 203.0.113.10}'),
+    'fleet.yaml:4:27: clusters.staging.webhook.ingress.hostname: "203.0.113.10" is an IP address: give a DNS name (routes and Ingresses match host names only), or use nodePort or loadBalancer'],
+  ['a parentRef without a name', withExposure('gateway:\n  parentRef: {namespace: gateway-system}\n  hostname: hooks.example.com'),
+    'fleet.yaml:5:9: clusters.staging.webhook.gateway.parentRef.name: is required (string)'],
+  ['a sourceRanges entry that is not a CIDR', withExposure('loadBalancer:\n  address: hooks.example.com\n  sourceRanges: [192.30.252.0/22, 140.82.112.0]'),
+    'fleet.yaml:6:41: clusters.staging.webhook.loadBalancer.sourceRanges[1]: "140.82.112.0" is not a CIDR: write an address and a prefix length, e.g. 192.30.252.0/22 or 2606:50c0::/32'],
+  ['an address beside a load balancer', withExposure('address: 203.0.113.10\nloadBalancer: {address: hooks.example.com}'),
+    'fleet.yaml:4:7: clusters.staging.webhook.address: belongs to nodePort: for a load balancer write loadBalancer.address'],
+  ['allowFrom where no NetworkPolicy is made', withExposure('ingress: {hostname: hooks.example.com}\nallowFrom: [192.30.252.0/22]'),
+    'fleet.yaml:5:7: clusters.staging.webhook.allowFrom: has no effect: an ingress has no NetworkPolicy of ours unless networkPolicy: true (its proxy is admitted by Flux\'s allow-webhooks); filter sources at the ingress, or set networkPolicy: true'],
+  ['ingress tls that is neither false nor a Secret', withExposure('ingress: {hostname: hooks.example.com, tls: true}'),
+    'fleet.yaml:4:51: clusters.staging.webhook.ingress.tls: must be false (plain HTTP) or a mapping with secretName (and clusterIssuer for cert-manager)'],
   ['a key given as a number and as a string', BASE_FLEET.replace('  staging:', '  "123":\n    webhook: {nodePort: 30001}\n    sources: [{name: a, url: "https://h/a"}]\n  123:'),
     'fleet.yaml:5:3: key "123" is given twice in one mapping: keep one'],
   ['a line separator in a url', fromBase(['clusters', 'staging', 'sources', 0, 'url'], 'https://github.com/lfs269/\u2028instavote'),

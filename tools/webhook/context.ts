@@ -69,7 +69,7 @@ export interface ReceiverTarget {
   readonly receiver: ReceiverConfig;
   readonly namespace: string;
   readonly path: string;
-  /** Undefined when the fleet file gives no webhook.address. */
+  /** Undefined when the fleet file does not say where the cluster is reached (a nodePort or loadBalancer without address). */
   readonly url: string | undefined;
 }
 
@@ -82,16 +82,17 @@ export function receiverTargets(cluster: ClusterConfig, token: string, receiverN
       : `cluster ${cluster.name} has no receiver "${receiverName}" (it has: ${cluster.receivers.map((receiver) => receiver.name).join(', ') || 'none'})`);
   }
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const exposure = exposureOf(cluster.webhook);
   return receivers.map((receiver) => {
     const path = webhookPath(token, receiver.name, namespace);
-    return { receiver, namespace, path, url: exposureOf(cluster.webhook).payloadUrl(path) };
+    return { receiver, namespace, path, url: exposure.payloadUrl(path) };
   });
 }
 
 /** The URL of a target, or a CommandError saying how to give the address. */
 export function requireUrl(cluster: ClusterConfig, target: ReceiverTarget, fleetFile: string): string {
   if (target.url === undefined) {
-    throw new CommandError(`clusters.${cluster.name}.webhook.address is not set in ${fleetFile}: add the IP address or DNS name at which GitHub reaches a node (the path alone is ${target.path})`);
+    throw new CommandError(`clusters.${cluster.name}.webhook in ${fleetFile} does not say where the cluster is reached: ${exposureOf(cluster.webhook).addressHint} (the path alone is ${target.path})`);
   }
   return target.url;
 }

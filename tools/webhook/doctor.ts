@@ -14,6 +14,8 @@ import { ContextOptions, findToken } from './context';
 import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostFor } from '../../lib/hosts';
+import { exposureOf } from '../../lib/constructs/exposures';
+import { allowFromIsNarrowed, hasNetworkPolicy, keepsSourceAddress, reachedThroughService, receiverOrigin } from '../../lib/fleet/exposure';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -90,6 +92,19 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   return problems;
 }
 
+/** What in the exposure keeps deliveries from arriving, or the Payload URL from being made. */
+function exposureProblems(cluster: ClusterConfig): string[] {
+  const problems: string[] = [];
+  const { webhook } = cluster;
+  if (receiverOrigin(webhook) === undefined) {
+    problems.push(`clusters.${cluster.name}.webhook: the Payload URL cannot be made: ${exposureOf(webhook).addressHint}`);
+  }
+  if (reachedThroughService(webhook) && hasNetworkPolicy(webhook) && allowFromIsNarrowed(webhook) && !keepsSourceAddress(webhook)) {
+    problems.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed, but externalTrafficPolicy is not Local: kube-proxy replaces the Git host's address with a node's, so the NetworkPolicy drops every delivery; set externalTrafficPolicy: Local`);
+  }
+  return problems;
+}
+
 async function distProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
   const { distDir } = CommandContext.of(options).paths;
   try {
@@ -123,7 +138,7 @@ export async function doctor(clusterName: string, options: ContextOptions = {}):
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
-    ...(cluster.webhook.address === undefined ? [`clusters.${cluster.name}.webhook.address is not set: the Payload URL cannot be made (add a node's IP address or DNS name)`] : []),
+    ...exposureProblems(cluster),
     ...secretProblems(cluster, context.paths.distDir),
     ...await distProblems(cluster, options),
   ];

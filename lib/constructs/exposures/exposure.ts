@@ -1,5 +1,10 @@
 import { Construct } from 'constructs';
 import { KustomizePatch } from '../../../imports/kustomize.config.k8s.io';
+import { hasNetworkPolicy, receiverOrigin } from '../../fleet/exposure';
+import { WebhookExposureConfig } from '../../fleet/model';
+import { CLUSTER_FILES } from '../../layout';
+import { ManifestFile } from '../manifest-file';
+import { WebhookNetworkPolicy } from '../webhook-network-policy';
 
 /** Where exposure objects go and what they belong to. */
 export interface ExposureScope {
@@ -7,6 +12,18 @@ export interface ExposureScope {
   readonly scope: Construct;
   /** Flux's namespace, where the webhook-receiver Service and notification-controller run. */
   readonly namespace: string;
+}
+
+/** What to check when a test delivery fails, in the exposure's terms. */
+export interface DeliveryHints {
+  /** No answer within the timeout. */
+  readonly noAnswer: string;
+  /** The connection was refused. */
+  readonly refused: string;
+  /** A 404: besides a wrong token, name or namespace, what in the exposure can lose the path. */
+  readonly notFound: string;
+  /** An answer no Receiver gives. */
+  readonly notReceiver: string;
 }
 
 /**
@@ -21,8 +38,37 @@ export interface WebhookExposure {
   payloadUrl(path: string): string | undefined;
   /** The Payload URL with a placeholder for what the fleet file does not say, for messages. */
   urlTemplate(path: string): string;
+  /** What to add to the fleet file when the Payload URL is unknown (payloadUrl is undefined). */
+  readonly addressHint: string;
   /** What to check when a test delivery gets no answer, is refused, or reaches something that is not a Receiver. */
-  deliveryHints(namespace: string): { readonly noAnswer: string; readonly refused: string; readonly notReceiver: string };
-  /** The README's words: the diagram node between the Git host and the Receivers, the push edge, and the setup step that opens the way. */
-  readonly readme: { readonly node: readonly string[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
+  deliveryHints(namespace: string): DeliveryHints;
+  /**
+   * The README's words: the diagram nodes from the Git host to the Receivers (each a list of
+   * lines, the last node the Service), the push edge, how the Receivers are reached, and the setup
+   * step that opens the way.
+   */
+  readme(namespace: string): { readonly nodes: readonly (readonly string[])[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
+}
+
+/** The Payload URL of a Receiver path: the exposure's origin and the path, or undefined where the origin is unknown. */
+export function payloadUrlOf(webhook: WebhookExposureConfig, path: string): string | undefined {
+  const received = receiverOrigin(webhook);
+  return received === undefined ? undefined : `${received.origin}${path}`;
+}
+
+/** Adds our NetworkPolicy admitting `allowFrom` to the webhook port, where the cluster has one (see hasNetworkPolicy). */
+export function addExternalPolicy({ scope, namespace }: ExposureScope, webhook: WebhookExposureConfig): void {
+  if (!hasNetworkPolicy(webhook)) return;
+  new WebhookNetworkPolicy(new ManifestFile(scope, 'NetworkPolicy', { path: CLUSTER_FILES.networkPolicy }), 'Policy', {
+    allowFrom: webhook.allowFrom,
+    namespace,
+  });
+}
+
+/** The README words for the NetworkPolicy part of opening the way. */
+export function policyWords(webhook: WebhookExposureConfig): string {
+  if (!hasNetworkPolicy(webhook)) {
+    return webhook.networkPolicy === false ? 'this cluster has no NetworkPolicy of ours (networkPolicy: false)' : 'Flux\'s own `allow-webhooks` NetworkPolicy admits the proxy in the cluster';
+  }
+  return `the NetworkPolicy \`${WebhookNetworkPolicy.DEFAULT_NAME}\` admits ${webhook.allowFrom === undefined ? 'any source' : webhook.allowFrom.join(', ')} to notification-controller in the cluster`;
 }

@@ -1,0 +1,119 @@
+// Which exposure a cluster's webhook block chooses, and the origin (scheme, host, port) the Git host
+// calls: the fleet parser needs it to refuse two clusters at one origin, the constructs and the
+// tools to make the Payload URL. One rule here, no I/O.
+import { isIP } from 'node:net';
+import { ANYWHERE } from './network';
+import { GatewayWebhookConfig, IngressWebhookConfig, LoadBalancerWebhookConfig, NodePortWebhookConfig, WebhookExposureConfig } from './model';
+
+/** The exposures, by the key that chooses each under `webhook:`. */
+export const EXPOSURE_KINDS = ['nodePort', 'loadBalancer', 'gateway', 'ingress'] as const;
+export type ExposureKind = (typeof EXPOSURE_KINDS)[number];
+/** The exposures that open the webhook-receiver Service itself to the outside. */
+const SERVICE_KINDS: readonly ExposureKind[] = ['nodePort', 'loadBalancer'];
+
+export function exposureKindOf(webhook: WebhookExposureConfig): ExposureKind {
+  if ('loadBalancer' in webhook) return 'loadBalancer';
+  if ('gateway' in webhook) return 'gateway';
+  if ('ingress' in webhook) return 'ingress';
+  return 'nodePort';
+}
+
+export function isNodePort(webhook: WebhookExposureConfig): webhook is NodePortWebhookConfig {
+  return exposureKindOf(webhook) === 'nodePort';
+}
+export function isLoadBalancer(webhook: WebhookExposureConfig): webhook is LoadBalancerWebhookConfig {
+  return exposureKindOf(webhook) === 'loadBalancer';
+}
+export function isGateway(webhook: WebhookExposureConfig): webhook is GatewayWebhookConfig {
+  return exposureKindOf(webhook) === 'gateway';
+}
+export function isIngress(webhook: WebhookExposureConfig): webhook is IngressWebhookConfig {
+  return exposureKindOf(webhook) === 'ingress';
+}
+
+/**
+ * Whether outside traffic reaches notification-controller straight from a Service (nodePort,
+ * loadBalancer), so that only a NetworkPolicy of ours admits it, or through an in-cluster proxy
+ * (gateway, ingress) that Flux's own allow-webhooks already admits.
+ */
+export function reachedThroughService(webhook: WebhookExposureConfig): boolean {
+  return SERVICE_KINDS.includes(exposureKindOf(webhook));
+}
+
+/** Whether notification-controller sees the Git host's own address: through a Service, only with externalTrafficPolicy Local. */
+export function keepsSourceAddress(webhook: WebhookExposureConfig): boolean {
+  return (isNodePort(webhook) || isLoadBalancer(webhook)) && webhook.externalTrafficPolicy === 'Local';
+}
+
+/** Whether the cluster gets our NetworkPolicy: as the fleet says, else only where nothing else admits outside traffic. */
+export function hasNetworkPolicy(webhook: WebhookExposureConfig): boolean {
+  return webhook.networkPolicy ?? reachedThroughService(webhook);
+}
+
+/** Where the Git host calls a cluster's Receivers: `scheme://host[:port]`, and the field (below `webhook`) that names the host. */
+export interface ReceiverOrigin {
+  readonly origin: string;
+  readonly field: readonly string[];
+}
+
+function origin(scheme: 'http' | 'https', host: string, port: number | undefined): string {
+  const bracketed = isIP(host) === 6 ? `[${host}]` : host.toLowerCase();
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  return `${scheme}://${bracketed}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
+}
+
+/** The origin the Git host calls, or undefined where the fleet file does not say the address (nodePort, loadBalancer). */
+export function receiverOrigin(webhook: WebhookExposureConfig): ReceiverOrigin | undefined {
+  if (isLoadBalancer(webhook)) {
+    const { address, tls } = webhook.loadBalancer;
+    return address === undefined ? undefined : { origin: origin(tls ? 'https' : 'http', address, undefined), field: ['loadBalancer', 'address'] };
+  }
+  if (isGateway(webhook)) {
+    const { hostname, tls, parentRef } = webhook.gateway;
+    return { origin: origin(tls === false ? 'http' : 'https', hostname, parentRef.port), field: ['gateway', 'hostname'] };
+  }
+  if (isIngress(webhook)) {
+    const { hostname, tls } = webhook.ingress;
+    return { origin: origin(tls === false ? 'http' : 'https', hostname, undefined), field: ['ingress', 'hostname'] };
+  }
+  const nodePort = webhook as NodePortWebhookConfig;
+  return nodePort.address === undefined ? undefined : { origin: origin('http', nodePort.address, nodePort.nodePort), field: ['address'] };
+}
+
+/** Whether `allowFrom` narrows the sources: anything but the whole IPv4 and IPv6 space. */
+export function allowFromIsNarrowed(webhook: WebhookExposureConfig): boolean {
+  return (webhook.allowFrom ?? []).some((cidr) => !ANYWHERE.includes(cidr));
+}
+
+
+/**
+ * What is wrong with the choice of exposure in a `webhook:` block as written (before it is typed):
+ * none or several chosen, or a field of another exposure. Paths are below `webhook`.
+ */
+export function exposureChoiceProblems(webhook: Record<string, unknown>): { path: string[]; message: string }[] {
+  const chosen = EXPOSURE_KINDS.filter((kind) => webhook[kind] !== undefined);
+  if (chosen.length === 0) {
+    return [{ path: [], message: `chooses no exposure: add one of ${EXPOSURE_KINDS.join(', ')} (see README, "Exposure")` }];
+  }
+  if (chosen.length > 1) {
+    return [{ path: [chosen[1]], message: `${chosen.join(' and ')} are both given, but a cluster's Receivers are reached one way: keep one` }];
+  }
+  const kind = chosen[0];
+  const aKind = `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+  const problems: { path: string[]; message: string }[] = [];
+  if (webhook.address !== undefined && kind !== 'nodePort') {
+    problems.push({ path: ['address'], message: kind === 'loadBalancer'
+      ? 'belongs to nodePort: for a load balancer write loadBalancer.address'
+      : `belongs to nodePort: ${aKind} is called at its hostname, remove address` });
+  }
+  if (webhook.externalTrafficPolicy !== undefined && !SERVICE_KINDS.includes(kind)) {
+    problems.push({ path: ['externalTrafficPolicy'], message: `applies to nodePort and loadBalancer only: the ${kind}'s proxy is what calls notification-controller, remove it` });
+  }
+  const policy = webhook.networkPolicy ?? SERVICE_KINDS.includes(kind);
+  if (webhook.allowFrom !== undefined && policy === false) {
+    problems.push({ path: ['allowFrom'], message: webhook.networkPolicy === false
+      ? 'has no effect with networkPolicy: false: remove one of them'
+      : `has no effect: ${aKind} has no NetworkPolicy of ours unless networkPolicy: true (its proxy is admitted by Flux's allow-webhooks); filter sources at the ${kind}, or set networkPolicy: true` });
+  }
+  return problems;
+}
