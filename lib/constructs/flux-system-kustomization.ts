@@ -41,7 +41,8 @@ export class FluxSystemKustomization extends Construct {
     }
     this.resource = new KustomizeConfig(this, 'Resource', {
       resources: [...BOOTSTRAP_FILES],
-      patches,
+      // A gateway or an ingress leaves bootstrap's objects as they are: no empty list to read.
+      patches: patches.length === 0 ? undefined : patches,
     });
   }
 }
