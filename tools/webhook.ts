@@ -39,9 +39,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--event <event>', 'the GitHub event to send').choices(['ping', 'push']).default('ping'))
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser(milliseconds).default(10_000, '10'))
+    .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; json?: boolean }) => {
-      const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout });
+    .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
+      const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
       print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });

@@ -1,13 +1,22 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
+import { Certificate } from './certificates';
 
-/** Starts `handler` on an ephemeral loopback port. */
-export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
-  const server = createServer(handler);
+/**
+ * Starts `handler` on an ephemeral loopback port; with `tls`, over HTTPS with that certificate, at
+ * https://localhost:<port> (the name a test certificate can carry).
+ */
+export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, tls?: Certificate): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    server,
+    url: tls === undefined ? `http://127.0.0.1:${port}` : `https://localhost:${port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -32,7 +41,7 @@ export interface Delivery {
  * /hook/sha256(token+name+namespace), 400 unless X-Hub-Signature-256 is the HMAC-SHA256 of the raw
  * body with `signingToken` and the event is in `events` (case-insensitive), else 200.
  */
-export async function receiverServer(options: { token: string; name: string; namespace: string; events: string[]; signingToken?: string }) {
+export async function receiverServer(options: { token: string; name: string; namespace: string; events: string[]; signingToken?: string; tls?: Certificate }) {
   const deliveries: Delivery[] = [];
   const path = `/hook/${createHash('sha256').update(options.token + options.name + options.namespace).digest('hex')}`;
   const listening = await listen(async (request, response) => {
@@ -54,6 +63,6 @@ export async function receiverServer(options: { token: string; name: string; nam
     }
     deliveries.push({ headers: request.headers, body: JSON.parse(body.toString('utf8')) });
     response.writeHead(200).end();
-  });
+  }, options.tls);
   return { ...listening, path, deliveries };
 }

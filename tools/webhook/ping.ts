@@ -1,19 +1,19 @@
 // `webhook ping <cluster>`: a delivery signed exactly as the Git host signs it, and its answer in words.
 
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from '../../lib/hosts';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
-import { exposureOf, WebhookExposure } from '../../lib/constructs/exposures';
+import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
 
 export { DeliveryEvent } from '../../lib/hosts';
-
-/** What to check when a delivery fails, in the exposure's terms. */
-type DeliveryHints = ReturnType<WebhookExposure['deliveryHints']>;
 
 /** How a delivery went, as notification-controller's answer means it. */
 export interface DeliveryOutcome {
@@ -24,15 +24,31 @@ export interface DeliveryOutcome {
   readonly explanation: string;
 }
 
+/** What a TLS server says to a plain-HTTP request (Go's net/http, nginx), in the body of its 400. */
+const PLAIN_HTTP_TO_HTTPS = /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/i;
+
+/** An answer, as much of it as explaining it needs. */
+interface Answer {
+  readonly status: number;
+  readonly location: string | null;
+  readonly body: string;
+}
+
 /** What each of notification-controller's answers means for the person debugging it. */
-function explainStatus(status: number, event: DeliveryEvent, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
+function explainStatus({ status, location, body }: Answer, event: DeliveryEvent, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
+  if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
+    return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
+  }
+  if ([301, 302, 303, 307, 308].includes(status)) {
+    return { accepted: false, status, explanation: `redirected (${status}) to ${location ?? 'an unnamed place'}: Git hosts do not follow redirects, so the delivery ends here; make the Payload URL the one redirected to (typically https:// where an ingress or gateway redirects HTTP)` };
+  }
   switch (status) {
     case 200:
       return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked the signature and asked ${resources} to reconcile` };
     case 400:
       return { accepted: false, status, explanation: `rejected (400): the signature does not match (the cluster's webhook-token Secret holds another token than this one) or the event "${event}" is not in the Receiver's events` };
     case 404:
-      return { accepted: false, status, explanation: 'no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, the Receiver has not reconciled yet, or a proxy rewrites the path' };
+      return { accepted: false, status, explanation: `no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}` };
     case 413:
       return { accepted: false, status, explanation: 'rejected (413): the body is over notification-controller\'s 3 MiB limit' };
     case 500:
@@ -44,9 +60,33 @@ function explainStatus(status: number, event: DeliveryEvent, receiver: string, r
   }
 }
 
-function explainFailure(error: any, url: string, timeoutMs: number, urlSource: string, hints: DeliveryHints): DeliveryOutcome {
-  const { host } = new URL(url);
+/** OpenSSL's verification errors that mean: no trusted CA signed this chain. */
+const UNKNOWN_CA = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
+
+/** A TLS failure in words, or undefined when the error is not about TLS. */
+function explainTls(code: string | undefined, message: string, host: string, caFile: string | undefined): string | undefined {
+  if (code !== undefined && UNKNOWN_CA.has(code)) {
+    return `the certificate of ${host} is not signed by a CA this machine trusts (${code}): ${caFile === undefined ? 'for a private CA, pass it with --ca-file; ' : `${caFile} did not sign it either; `}the Git host must trust it too, or it refuses to deliver`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `the certificate of ${host} is not for that name (${message.replace(/^Hostname\/IP does not match certificate's altnames: /, '')}): the Gateway listener or the Ingress serves another host's certificate; check its TLS Secret`;
+  }
+  if (code === 'CERT_HAS_EXPIRED') return `the certificate of ${host} has expired: renew it (cert-manager: kubectl describe certificate) — the Git host refuses it too`;
+  if (code === 'CERT_NOT_YET_VALID') return `the certificate of ${host} is not valid yet: check this machine's clock, or the certificate's start date`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message)) {
+    return `${host} answered an https:// URL in plain HTTP: that port serves no TLS, so make the URL http:// or have the load balancer, gateway or ingress terminate TLS there`;
+  }
+  return undefined;
+}
+
+function explainFailure(error: any, url: string, timeoutMs: number, urlSource: string, hints: DeliveryHints, caFile: string | undefined): DeliveryOutcome {
+  const { host, protocol } = new URL(url);
   const code = error?.cause?.code ?? error?.code;
+  const tls = explainTls(code, String(error?.cause?.message ?? error?.message ?? ''), host, caFile);
+  if (tls) return { accepted: false, explanation: tls };
+  if (protocol === 'http:' && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'HPE_INVALID_CONSTANT')) {
+    return { accepted: false, explanation: `${host} closed the connection without an answer to plain HTTP: if that port serves HTTPS, the URL must start with https://` };
+  }
   if (error?.name === 'TimeoutError' || error?.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return { accepted: false, explanation: `no answer from ${host} within ${timeoutMs / 1000}s: ${hints.noAnswer}` };
   }
@@ -73,6 +113,8 @@ export interface DeliveryRequest {
   readonly urlSource?: string;
   /** What to check on each failure, from the cluster's exposure. */
   readonly hints: DeliveryHints;
+  /** PEM certificates of the CAs to trust instead of the system's, and the file they came from. @default - the system's CAs */
+  readonly ca?: { readonly pem: string; readonly file: string };
   /** For messages: the Receiver and what it reconciles. */
   readonly receiver: string;
   readonly resources: string;
@@ -85,6 +127,8 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     return { accepted: false, explanation: 'the body is over notification-controller\'s 3 MiB limit; it would get 413' };
   }
   const timeoutMs = request.timeoutMs ?? 10_000;
+  // Certificates are always verified; --ca-file only changes whom to trust.
+  const dispatcher = request.ca === undefined ? undefined : new Agent({ connect: { ca: request.ca.pem } });
   try {
     const response = await fetch(request.url, {
       method: 'POST',
@@ -92,12 +136,36 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
+      dispatcher,
     });
-    await response.arrayBuffer();
-    return explainStatus(response.status, request.event, request.receiver, request.resources, request.hints);
+    // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port).
+    const answer = (await response.text()).slice(0, 1024);
+    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, request.event, request.receiver, request.resources, request.hints);
   } catch (error) {
-    return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'webhook.address in the fleet file', request.hints);
+    return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'the fleet file\'s webhook block', request.hints, request.ca?.file);
+  } finally {
+    await dispatcher?.close();
   }
+}
+
+/** The CA certificates of a --ca-file, checked to be PEM certificates, or a UsageError naming the file. */
+export function readCaFile(file: string): { pem: string; file: string } {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--ca-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`--ca-file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's certificate, not its key`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`--ca-file ${file} holds a certificate that cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return { pem, file };
 }
 
 export interface PingOptions extends ContextOptions {
@@ -110,6 +178,8 @@ export interface PingOptions extends ContextOptions {
    */
   readonly url?: string;
   readonly timeoutMs?: number;
+  /** A PEM file of CA certificates to trust instead of the system's (a private CA). */
+  readonly caFile?: string;
 }
 
 function overrideUrl(override: string, path: string): string {
@@ -125,6 +195,7 @@ function overrideUrl(override: string, path: string): string {
 
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
 export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string })[]> {
+  const ca = options.caFile === undefined ? undefined : readCaFile(options.caFile);
   const context = CommandContext.of(options);
   const fleetFile = context.paths.fleetFile;
   const cluster: ClusterConfig = context.cluster(clusterName);
@@ -139,7 +210,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const host = gitHostFor(type);
     if (!host) throw new CommandError(`Receiver ${target.receiver.name} is of type ${type}, and ping can sign deliveries only as ${knownGitHosts()} does`);
     const outcome = await sendDelivery({
-      url, event, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
+      url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
       delivery: await host.delivery(event, source, url, token),
       hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
       receiver: target.receiver.name,
