@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { BAD_INPUTS } from './support/bad-fleets';
+import { listAt, withList } from '../lib/fleet/edit';
 import { BASE_FLEET } from './support/fleet';
 
 /** BASE_FLEET with the value at `path` set (or deleted, with undefined). */
@@ -142,4 +143,20 @@ test.each(BAD_INPUTS)('fails on %s, naming its line, column and field, with no w
   } finally {
     warn.mockRestore();
   }
+});
+
+describe('withList edits one list of the fleet file and keeps every other byte', () => {
+  const path = ['clusters', 'staging', 'webhook', 'allowFrom'];
+  test('a block list: kept items keep their comments, the rest is rewritten', () => {
+    const text = 'clusters:\n  staging:\n    webhook:\n      allowFrom:  # ranges\n        - 10.0.0.0/8    # office\n        - 10.1.0.0/16\n      nodePort: 31234 # port\n';
+    expect(withList(text, path, ['10.0.0.0/8', '2606:50c0::/32'])).toBe('clusters:\n  staging:\n    webhook:\n      allowFrom:  # ranges\n        - 10.0.0.0/8    # office\n        - 2606:50c0::/32\n      nodePort: 31234 # port\n');
+    expect(withList(text, path, ['192.30.252.0/22'])).toBe('clusters:\n  staging:\n    webhook:\n      allowFrom:  # ranges\n        - 192.30.252.0/22\n      nodePort: 31234 # port\n');
+  });
+
+  test('a flow list stays a flow list; a missing list is added', () => {
+    expect(withList('a: {b: [x]}  # c\n', ['a', 'b'], ['x', 'y: z'])).toBe('a: {b: [x, "y: z"]}  # c\n');
+    const added = withList('clusters:\n  staging:  # the one\n    webhook: {nodePort: 31234}\n', path, ['10.0.0.0/8']);
+    expect(added).toContain('# the one');
+    expect(listAt(added, path)).toEqual(['10.0.0.0/8']);
+  });
 });

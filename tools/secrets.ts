@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
-import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { planSynth, SynthResult, writeSynthPlan } from '../lib/synth';
 import { identitiesIn } from '../lib/secrets/age-identities';
 import { writeFileAtomically } from '../lib/io/atomic-file';
 import { recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
 import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
+import { listAt, withList } from '../lib/fleet/edit';
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
@@ -85,29 +85,10 @@ function writeFleetWith(fleetFile: string, cluster: string, recipient: string, r
   writeFileAtomically(fleetFile, fleetWithRecipient(fleetFile, cluster, recipient, replace));
 }
 
-/**
- * The fleet file with `recipient` added to (or replacing) the cluster's age recipients. An existing
- * list is edited in the text itself, so every other byte, comments and their alignment included,
- * stays as it was; a cluster without sops gets the block through the YAML library.
- */
+/** The fleet file with `recipient` added to (or replacing) the cluster's age recipients, comments kept (lib/fleet/edit.ts). */
 function withRecipient(text: string, cluster: string, recipient: string, replace: boolean): string {
-  const document = parseDocument(text);
-  const list = document.getIn(['clusters', cluster, 'sops', 'ageRecipients'], true);
-  if (isSeq(list) && list.range && list.items.length > 0) {
-    const [start, end] = list.range;
-    if (list.flow) {
-      const items = replace ? [recipient] : [...list.items.map((item) => String(isScalar(item) ? item.value : item)), recipient];
-      return `${text.slice(0, start)}[${items.join(', ')}]${text.slice(end)}`;
-    }
-    const indent = ' '.repeat(start - text.lastIndexOf('\n', start - 1) - 1);
-    const lastItemEnd = (list.items.at(-1) as { range?: [number, number, number] }).range?.[1] ?? end;
-    return replace
-      ? `${text.slice(0, start)}- ${recipient}${text.slice(lastItemEnd)}`
-      : `${text.slice(0, lastItemEnd)}\n${indent}- ${recipient}${text.slice(lastItemEnd)}`;
-  }
-  if (isMap(document.getIn(['clusters', cluster, 'sops']))) document.setIn(['clusters', cluster, 'sops', 'ageRecipients'], [recipient]);
-  else document.setIn(['clusters', cluster, 'sops'], { ageRecipients: [recipient] });
-  return document.toString({ lineWidth: 0, flowCollectionPadding: false });
+  const path = ['clusters', cluster, 'sops', 'ageRecipients'];
+  return withList(text, path, replace ? [recipient] : [...listAt(text, path) ?? [], recipient]);
 }
 
 export interface RotationResult {

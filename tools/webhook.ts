@@ -2,6 +2,7 @@
 // One file per command under tools/webhook/; this file only parses arguments and prints.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
+import { allowlist } from './webhook/allowlist';
 import { doctor } from './webhook/doctor';
 import { syncGithubHooks } from './webhook/github';
 import { DeliveryEvent, ping } from './webhook/ping';
@@ -63,6 +64,22 @@ export function buildProgram(): Command {
       print(flags.json, changes, changes.map((change) => flags.dryRun
         ? `would ${change.action} the webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request.method} ${change.request.path}\n${JSON.stringify(change.request.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n') || 'no github Receiver in this cluster');
+    });
+
+  program.command('allowlist')
+    .description('print GitHub\'s webhook source ranges (its /meta API) as the cluster\'s allowFrom, or write them into the fleet file')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--write-fleet', 'write them into the cluster\'s webhook.allowFrom (and loadBalancer.sourceRanges where set), comments kept')
+    .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
+    .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      for (const warning of result.warnings) console.error(`warning: ${warning}`);
+      const fields = result.fields.join(' and ');
+      print(flags.json, result, flags.writeFleet
+        ? (result.written ? `wrote GitHub's ${result.ranges.length} webhook ranges into ${fields} of ${context.paths.fleetFile}: run npm run synth and commit` : `${fields} already hold GitHub's ${result.ranges.length} webhook ranges: nothing to write`)
+        : [`# GitHub's webhook ranges for ${fields} (or run again with --write-fleet):`, 'allowFrom:', ...result.ranges.map((range) => `  - ${range}`)].join('\n'));
     });
 
   program.command('doctor')

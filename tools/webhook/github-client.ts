@@ -11,7 +11,8 @@ export const GITHUB_API = 'https://api.github.com';
 export interface GithubClientOptions {
   /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */
   readonly apiUrl?: string;
-  readonly token: string;
+  /** @default - no token: public endpoints only (such as /meta), at a lower rate limit */
+  readonly token?: string;
   /** Allow an http:// API root that is not on loopback (the token then travels in clear). @default false */
   readonly allowHttp?: boolean;
 }

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { synthesize } from '../lib/synth';
+import { allowlist } from '../tools/webhook/allowlist';
+import { doctor } from '../tools/webhook/doctor';
+import { startScript } from './support/cli';
+import { BASE_FLEET } from './support/fleet';
+import { listen } from './support/servers';
+import { TOKEN } from './support/synth';
+import { workspace } from './support/tree';
+
+// GitHub's hook ranges as of 2026-10-29, three of them new that day.
+const HOOKS = ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '143.55.64.0/20', '9.234.98.160/28', '9.234.98.176/28', '9.234.106.48/28', '2a0a:a440::/29', '2606:50c0::/32'];
+
+/** A loopback stand-in for GitHub's GET /meta, answering `body` and recording each request. */
+async function metaServer(body: unknown = { verifiable_password_authentication: false, hooks: HOOKS, web: ['192.30.252.0/22'] }) {
+  const requests: { url?: string; authorization?: string }[] = [];
+  const server = await listen((request, response) => {
+    requests.push({ url: request.url, authorization: request.headers.authorization });
+    if (request.url !== '/meta') return void response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  return { ...server, requests };
+}
+
+const COMMENTED = BASE_FLEET.replace('      nodePort: 31234\n', [
+  '      nodePort: 31234          # the walkthrough\'s port',
+  '      address: 203.0.113.10',
+  '      externalTrafficPolicy: Local   # keep GitHub\'s address for the policy',
+  '      allowFrom:               # GitHub\'s hooks, from its /meta',
+  '        - 192.30.252.0/22',
+  '        - 185.199.108.0/22',
+  '',
+].join('\n'));
+
+test('writes GitHub\'s /meta hook ranges into allowFrom, keeping every comment, and the NetworkPolicy follows', async () => {
+  const meta = await metaServer();
+  const ws = workspace(COMMENTED);
+  try {
+    const result = await allowlist('staging', { ...ws, env: { GITHUB_TOKEN: 'ghp_test' }, apiUrl: meta.url, writeFleet: true });
+    expect(result).toEqual({ cluster: 'staging', ranges: HOOKS, fields: ['clusters.staging.webhook.allowFrom'], written: true, warnings: [] });
+    const text = readFileSync(ws.fleetFile, 'utf8');
+    expect(text).toContain('nodePort: 31234          # the walkthrough\'s port');
+    expect(text).toContain('allowFrom:               # GitHub\'s hooks, from its /meta\n        - 192.30.252.0/22\n        - 185.199.108.0/22\n        - 140.82.112.0/20\n');
+    expect(parse(text).clusters.staging.webhook.allowFrom).toEqual(HOOKS);
+    expect(meta.requests).toEqual([{ url: '/meta', authorization: 'token ghp_test' }]);
+
+    await synthesize({ ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+    const policy = parse(readFileSync(join(ws.distDir, 'clusters', 'staging', 'webhook-network-policy.yaml'), 'utf8').split('\n').filter((line) => !line.startsWith('#')).join('\n'));
+    expect(policy.spec.ingress[0].from).toEqual(HOOKS.map((cidr) => ({ ipBlock: { cidr } })));
+
+    // Already current: the file is not touched.
+    const again = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url, writeFleet: true });
+    expect(again.written).toBe(false);
+    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(text);
+  } finally {
+    await meta.close();
+  }
+});
+
+test('only prints without --write-fleet, and warns where the policy would not see GitHub\'s address', async () => {
+  const meta = await metaServer();
+  const ws = workspace(BASE_FLEET);
+  try {
+    const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url });
+    expect(result.written).toBe(false);
+    expect(result.warnings).toEqual(['set clusters.staging.webhook.externalTrafficPolicy: Local, or the NetworkPolicy sees node addresses instead of GitHub\'s and drops every delivery']);
+    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(BASE_FLEET);
+    expect(meta.requests[0].authorization).toBeUndefined();
+  } finally {
+    await meta.close();
+  }
+});
+
+test('updates a load balancer\'s sourceRanges too, where the fleet narrows them', async () => {
+  const meta = await metaServer();
+  const ws = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      loadBalancer: {address: hooks.example.com, sourceRanges: [10.0.0.0/8]}\n      externalTrafficPolicy: Local\n'));
+  try {
+    const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url, writeFleet: true });
+    expect(result.fields).toEqual(['clusters.staging.webhook.allowFrom', 'clusters.staging.webhook.loadBalancer.sourceRanges']);
+    const webhook = parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.webhook;
+    expect(webhook.allowFrom).toEqual(HOOKS);
+    expect(webhook.loadBalancer.sourceRanges).toEqual(HOOKS);
+  } finally {
+    await meta.close();
+  }
+});
+
+test('refuses where no list of ours filters sources, and a server that is not GitHub\'s, leaving the fleet file alone', async () => {
+  const gateway = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      gateway: {parentRef: {name: public}, hostname: hooks.example.com}\n'));
+  await expect(allowlist('staging', { ...gateway, env: {}, apiUrl: 'http://127.0.0.1:9', writeFleet: true }))
+    .rejects.toThrow('cluster staging is reached through a gateway, whose proxy calls notification-controller: filter GitHub\'s ranges at the gateway, or set networkPolicy: true if it forwards the callers\' addresses');
+  for (const body of [{ hooks: ['not-a-cidr'] }, { hooks: [] }, '<html>proxy login</html>', { message: 'ok' }]) {
+    const meta = await metaServer(body);
+    const ws = workspace(COMMENTED);
+    try {
+      await expect(allowlist('staging', { ...ws, env: {}, apiUrl: meta.url, writeFleet: true })).rejects.toThrow('GitHub\'s /meta answer has no list of webhook CIDRs (hooks): check that --api-url is GitHub\'s REST API');
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(COMMENTED);
+    } finally {
+      await meta.close();
+    }
+  }
+});
+
+test('doctor reports a narrowed allowFrom that kube-proxy would hide GitHub\'s address from', async () => {
+  const ws = workspace(COMMENTED.replace('      externalTrafficPolicy: Local   # keep GitHub\'s address for the policy\n', ''));
+  const { problems } = await doctor('staging', { ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+  expect(problems).toContain('clusters.staging.webhook.allowFrom is narrowed, but externalTrafficPolicy is not Local: kube-proxy replaces the Git host\'s address with a node\'s, so the NetworkPolicy drops every delivery; set externalTrafficPolicy: Local');
+  const kept = await doctor('staging', { ...workspace(COMMENTED), env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+  expect(kept.problems.filter((problem) => problem.includes('externalTrafficPolicy'))).toEqual([]);
+});
+
+test('npm run webhook -- allowlist --write-fleet, as a user runs it', async () => {
+  const meta = await metaServer();
+  const ws = workspace(COMMENTED);
+  try {
+    const result = await startScript(ws, 'webhook', ['allowlist', 'staging', '--write-fleet', '--api-url', meta.url]);
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    expect(result.stdout.trim()).toBe(`wrote GitHub's ${HOOKS.length} webhook ranges into clusters.staging.webhook.allowFrom of ${ws.fleetFile}: run npm run synth and commit`);
+    expect(parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.webhook.allowFrom).toEqual(HOOKS);
+  } finally {
+    await meta.close();
+  }
+});

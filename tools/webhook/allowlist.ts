@@ -1,0 +1,97 @@
+// `webhook allowlist <cluster>`: GitHub's webhook source ranges, from its /meta API, as the cluster's
+// allowFrom (and loadBalancer.sourceRanges where the fleet file narrows them), so a README never has
+// to list ranges that go stale.
+import { readFileSync } from 'node:fs';
+import { withRecoveredRepository } from '../../lib/repository';
+import { writeFileAtomically } from '../../lib/io/atomic-file';
+import { listAt, withList } from '../../lib/fleet/edit';
+import { exposureKindOf, hasNetworkPolicy, isLoadBalancer, keepsSourceAddress, reachedThroughService } from '../../lib/fleet/exposure';
+import { ClusterConfig } from '../../lib/fleet/model';
+import { cidrProblem } from '../../lib/fleet/network';
+import { parseFleet } from '../../lib/fleet/parse';
+import { CommandContext, CommandError, CommandOptions } from '../common';
+import { explainGithubError, githubClient } from './github-client';
+
+export interface AllowlistOptions extends CommandOptions {
+  /** Write the ranges into the fleet file instead of only returning them. */
+  readonly writeFleet?: boolean;
+  /** GitHub Enterprise REST API root. @default https://api.github.com */
+  readonly apiUrl?: string;
+  readonly allowHttp?: boolean;
+  /** @default - GITHUB_TOKEN when set (a higher rate limit), else none: /meta is public */
+  readonly githubToken?: string;
+}
+
+export interface AllowlistResult {
+  readonly cluster: string;
+  /** GitHub's `hooks` ranges, in its order. */
+  readonly ranges: string[];
+  /** The fleet file lists, by path, that hold (or with writeFleet now hold) the ranges. */
+  readonly fields: string[];
+  /** Whether the fleet file was changed (false when it already held these ranges). */
+  readonly written: boolean;
+  /** Why the ranges may still not work, one line each. */
+  readonly warnings: string[];
+}
+
+/** The `hooks` CIDRs of GitHub's /meta, checked: a server that answers anything else is not GitHub's API. */
+export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'githubToken'>): Promise<string[]> {
+  const octokit = githubClient({ apiUrl: options.apiUrl, allowHttp: options.allowHttp, token: options.githubToken });
+  let hooks: unknown;
+  try {
+    hooks = (await octokit.rest.meta.get()).data?.hooks;
+  } catch (error) {
+    throw explainGithubError(error, 'GitHub\'s /meta');
+  }
+  if (!Array.isArray(hooks) || hooks.length === 0 || hooks.some((range) => typeof range !== 'string' || cidrProblem(range) !== undefined)) {
+    throw new CommandError('GitHub\'s /meta answer has no list of webhook CIDRs (hooks): check that --api-url is GitHub\'s REST API');
+  }
+  return [...new Set(hooks as string[])];
+}
+
+/** The fleet file lists the ranges belong in, or a CommandError where no list of ours would filter by them. */
+function fieldsOf(cluster: ClusterConfig): string[][] {
+  const base = ['clusters', cluster.name, 'webhook'];
+  const { webhook } = cluster;
+  const fields: string[][] = [];
+  if (hasNetworkPolicy(webhook)) fields.push([...base, 'allowFrom']);
+  if (isLoadBalancer(webhook) && webhook.loadBalancer.sourceRanges !== undefined) {
+    fields.push([...base, 'loadBalancer', 'sourceRanges']);
+  }
+  if (fields.length === 0) {
+    const kind = exposureKindOf(webhook);
+    throw new CommandError(reachedThroughService(webhook)
+      ? `cluster ${cluster.name} has networkPolicy: false, so no list of ours filters sources: remove it to narrow the NetworkPolicy to GitHub's ranges`
+      : `cluster ${cluster.name} is reached through a ${kind}, whose proxy calls notification-controller: filter GitHub's ranges at the ${kind}, or set networkPolicy: true if it forwards the callers' addresses`);
+  }
+  return fields;
+}
+
+/** GitHub's webhook ranges for a cluster; with writeFleet, written into its lists in the fleet file, comments kept. */
+export async function allowlist(clusterName: string, options: AllowlistOptions = {}): Promise<AllowlistResult> {
+  const context = CommandContext.of(options);
+  const cluster = context.cluster(clusterName);
+  const fields = fieldsOf(cluster);
+  const ranges = await githubHookRanges({ ...options, githubToken: options.githubToken ?? context.env.GITHUB_TOKEN });
+  const warnings: string[] = [];
+  if (reachedThroughService(cluster.webhook) && hasNetworkPolicy(cluster.webhook) && !keepsSourceAddress(cluster.webhook)) {
+    warnings.push(`set clusters.${cluster.name}.webhook.externalTrafficPolicy: Local, or the NetworkPolicy sees node addresses instead of GitHub's and drops every delivery`);
+  }
+  const names = fields.map((field) => field.join('.'));
+  if (!options.writeFleet) return { cluster: clusterName, ranges, fields: names, written: false, warnings };
+
+  const { fleetFile } = context.paths;
+  const written = await withRecoveredRepository(context.paths, async () => {
+    const before = readFileSync(fleetFile, 'utf8');
+    const after = fields.reduce((text, field) => withList(text, field, ranges), before);
+    // The edit must say exactly what GitHub said, and leave a fleet that parses.
+    parseFleet(after, fleetFile);
+    for (const field of fields) {
+      if (JSON.stringify(listAt(after, field)) !== JSON.stringify(ranges)) throw new CommandError(`could not write ${field.join('.')} into ${fleetFile} as a plain list: edit it by hand`);
+    }
+    if (after === before) return false;
+    writeFileAtomically(fleetFile, after);
+    return true;
+  });
+  return { cluster: clusterName, ranges, fields: names, written, warnings };
+}
