@@ -63,7 +63,13 @@ export function removeTemporariesOf(files: readonly string[], minimumAgeMs = 0):
     for (const name of readdirSync(folder)) {
       if (!isTemporaryOf(basename(file), name)) continue;
       const path = join(folder, name);
-      if (minimumAgeMs === 0 || Date.now() - lstatSync(path).mtimeMs >= minimumAgeMs) rmSync(path, { force: true });
+      if (minimumAgeMs === 0) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      // A waiting process may remove its own temporary between the listing and this look.
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined && Date.now() - stat.mtimeMs >= minimumAgeMs) rmSync(path, { force: true });
     }
   }
 }
