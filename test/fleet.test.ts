@@ -2,6 +2,8 @@ import { parseDocument } from 'yaml';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { BAD_INPUTS } from './support/bad-fleets';
 import { listAt, withList } from '../lib/fleet/edit';
+import { exposureKindOf } from '../lib/fleet/exposure';
+import { syntheticFleet } from '../tools/bench';
 import { BASE_FLEET } from './support/fleet';
 
 /** BASE_FLEET with the value at `path` set (or deleted, with undefined). */
@@ -159,4 +161,9 @@ describe('withList edits one list of the fleet file and keeps every other byte',
     expect(added).toContain('# the one');
     expect(listAt(added, path)).toEqual(['10.0.0.0/8']);
   });
+});
+
+test('the bench\'s generated fleet parses, with every exposure in turn', () => {
+  const fleet = parseFleet(syntheticFleet(8));
+  expect(fleet.clusters.map((cluster) => exposureKindOf(cluster.webhook))).toEqual(['nodePort', 'loadBalancer', 'gateway', 'ingress', 'nodePort', 'loadBalancer', 'gateway', 'ingress']);
 });

@@ -10,12 +10,22 @@ const ROOT = join(__dirname, '..');
 const SIZES = [1, 10, 100, 1000];
 const RUNS = 3;
 
-/** A fleet of `clusters` clusters, each with 3 sources, 5 apps, one Receiver and a NodePort, and with `ageRecipient` its token Secret encrypted. */
+/** The webhook block of the bench's cluster `index`: the four exposures in turn, each at its own origin. */
+function exposureLines(index: number, name: string): string[] {
+  switch (index % 4) {
+    case 0: return [`      nodePort: ${30000 + (index % 2768)}`];
+    case 1: return ['      loadBalancer:', `        address: ${name}.lb.example.com`, '        sourceRanges: [192.30.252.0/22, 2606:50c0::/32]', '      externalTrafficPolicy: Local'];
+    case 2: return ['      gateway:', '        parentRef: {name: public, namespace: gateway-system, sectionName: https}', `        hostname: ${name}.hooks.example.com`];
+    default: return ['      ingress:', '        className: traefik', `        hostname: ${name}.hooks.example.org`, `        tls: {secretName: ${name}-hooks-tls, clusterIssuer: letsencrypt}`];
+  }
+}
+
+/** A fleet of `clusters` clusters, each with 3 sources, 5 apps, one Receiver and one of the four exposures in turn, and with `ageRecipient` its token Secret encrypted. */
 export function syntheticFleet(clusters: number, ageRecipient?: string): string {
   const lines = ['clusters:'];
   for (let index = 0; index < clusters; index++) {
     const name = `c${String(index).padStart(4, '0')}`;
-    lines.push(`  ${name}:`, '    webhook:', `      nodePort: ${30000 + (index % 2768)}`, '    sources:');
+    lines.push(`  ${name}:`, '    webhook:', ...exposureLines(index, name), '    sources:');
     for (let source = 0; source < 3; source++) {
       lines.push(`      - name: src-${source}`, `        url: https://github.com/bench/app-${source}`, '        branch: main', '        interval: 1h');
     }

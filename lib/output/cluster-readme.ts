@@ -24,7 +24,7 @@ function appLines(app: AppDeployment): string[] {
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
   const namespace = cluster.namespace;
-  const readme = cluster.exposure.readme(namespace);
+  const readme = cluster.exposure.readme({ cluster: config.name, namespace });
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
   const repos = new Map<string, string>();

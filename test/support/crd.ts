@@ -26,6 +26,11 @@ function closed(schema: any): any {
 export function crdValidator(crdFile: string): (object: any) => string[] {
   const crd = parse(readFileSync(crdFile, 'utf8'));
   const ajv = new Ajv({ allErrors: true, strict: false });
+  // The formats Kubernetes' OpenAPI schemas use, as the API server checks them.
+  const integer = (bits: number) => ({ type: 'number' as const, validate: (value: number) => Number.isInteger(value) && Math.abs(value) <= 2 ** (bits - 1) });
+  ajv.addFormat('int32', integer(32));
+  ajv.addFormat('int64', integer(64));
+  ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value));
   const validators = new Map<string, ReturnType<Ajv['compile']>>();
   for (const version of crd.spec.versions) {
     validators.set(`${crd.spec.group}/${version.name}`, ajv.compile(closed(version.schema.openAPIV3Schema)));

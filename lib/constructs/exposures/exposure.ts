@@ -14,6 +14,12 @@ export interface ExposureScope {
   readonly namespace: string;
 }
 
+/** Which cluster a README is for. */
+export interface ReadmeScope {
+  readonly cluster: string;
+  readonly namespace: string;
+}
+
 /** What to check when a test delivery fails, in the exposure's terms. */
 export interface DeliveryHints {
   /** No answer within the timeout. */
@@ -47,7 +53,7 @@ export interface WebhookExposure {
    * lines, the last node the Service), the push edge, how the Receivers are reached, and the setup
    * step that opens the way.
    */
-  readme(namespace: string): { readonly nodes: readonly (readonly string[])[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
+  readme(where: ReadmeScope): { readonly nodes: readonly (readonly string[])[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
 }
 
 /** The Payload URL of a Receiver path: the exposure's origin and the path, or undefined where the origin is unknown. */

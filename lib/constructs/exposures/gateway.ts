@@ -4,7 +4,7 @@ import { ManifestFile } from '../manifest-file';
 import { WebhookHttpRoute } from '../webhook-http-route';
 import { WEBHOOK_PATH_PREFIX } from '../webhook-path';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * A Gateway API HTTPRoute from an existing Gateway to bootstrap's `webhook-receiver` Service: the
@@ -51,7 +51,7 @@ export class GatewayExposure implements WebhookExposure {
     };
   }
 
-  public readme(namespace: string): ReturnType<WebhookExposure['readme']> {
+  public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { parentRef, hostname, tls } = this.config.gateway;
     const listener = [parentRef.sectionName && `listener ${parentRef.sectionName}`, parentRef.port && `port ${parentRef.port}`].filter(Boolean).join(', ');
     return {

@@ -4,7 +4,7 @@ import { ManifestFile } from '../manifest-file';
 import { CERT_MANAGER_CLUSTER_ISSUER, WebhookIngress } from '../webhook-ingress';
 import { WEBHOOK_PATH_PREFIX } from '../webhook-path';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * A networking.k8s.io/v1 Ingress to bootstrap's `webhook-receiver` Service: the ingress controller
@@ -44,7 +44,7 @@ export class IngressExposure implements WebhookExposure {
     };
   }
 
-  public readme(namespace: string): ReturnType<WebhookExposure['readme']> {
+  public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { hostname, className, tls } = this.config.ingress;
     const scheme = tls === false ? 'http' : 'https';
     const certificate = tls === undefined

@@ -3,7 +3,7 @@ import { LoadBalancerWebhookConfig } from '../../fleet/model';
 import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * bootstrap's `webhook-receiver` Service patched into a LoadBalancer: the cloud gives it an address,
@@ -49,7 +49,7 @@ export class LoadBalancerExposure implements WebhookExposure {
     };
   }
 
-  public readme(namespace: string): ReturnType<WebhookExposure['readme']> {
+  public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { address, tls, sourceRanges } = this.config.loadBalancer;
     const scheme = tls ? 'https' : 'http';
     return {

@@ -3,7 +3,7 @@ import { NodePortWebhookConfig } from '../../fleet/model';
 import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * The walkthrough's exposure: bootstrap's `webhook-receiver` Service patched into a NodePort, and a
@@ -45,13 +45,13 @@ export class NodePortExposure implements WebhookExposure {
     };
   }
 
-  public readme(): ReturnType<WebhookExposure['readme']> {
+  public readme({ cluster }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const port = this.config.nodePort;
     return {
       nodes: [[`Service ${WebhookReceiverService.SERVICE_NAME}`, `NodePort ${port} → ${WebhookReceiverService.TARGET_PORT}`]],
       pushEdge: `push: POST :${port}/hook/...`,
       through: `through NodePort ${port}`,
-      openStep: `Open NodePort ${port} to the Git host's webhook addresses (firewall, security group); ${policyWords(this.config)}.${this.config.externalTrafficPolicy === 'Local'
+      openStep: `Open NodePort ${port} to the Git host's webhook addresses (firewall, security group; GitHub's: \`npm run webhook -- allowlist ${cluster}\`); ${policyWords(this.config)}.${this.config.externalTrafficPolicy === 'Local'
         ? ' With `externalTrafficPolicy: Local` only nodes running notification-controller answer: webhook.address must be one of them.'
         : ''}`,
     };
