@@ -59,29 +59,39 @@ test('writes GitHub\'s /meta hook ranges into allowFrom, keeping every comment, 
   }
 });
 
-test('only prints without --write-fleet, and warns where the policy would not see GitHub\'s address', async () => {
+test('only prints without --write-fleet; refuses a policy that would not see GitHub\'s address', async () => {
   const meta = await metaServer();
-  const ws = workspace(BASE_FLEET);
+  const ws = workspace(COMMENTED);
   try {
     const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url });
-    expect(result.written).toBe(false);
-    expect(result.warnings).toEqual(['set clusters.staging.webhook.externalTrafficPolicy: Local, or the NetworkPolicy sees node addresses instead of GitHub\'s and drops every delivery']);
-    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(BASE_FLEET);
+    expect(result).toMatchObject({ written: false, ranges: HOOKS, warnings: [] });
+    expect(readFileSync(ws.fleetFile, 'utf8')).toBe(COMMENTED);
     expect(meta.requests[0].authorization).toBeUndefined();
+    // Without externalTrafficPolicy: Local the policy sees node addresses: GitHub's ranges would drop everything.
+    const cluster = workspace(BASE_FLEET);
+    await expect(allowlist('staging', { ...cluster, env: {}, apiUrl: meta.url, writeFleet: true })).rejects.toThrow(
+      'cluster staging\'s NetworkPolicy would not see GitHub\'s address (externalTrafficPolicy is not Local), so GitHub\'s ranges there would drop every delivery: set clusters.staging.webhook.externalTrafficPolicy: Local first');
+    expect(readFileSync(cluster.fleetFile, 'utf8')).toBe(BASE_FLEET);
   } finally {
     await meta.close();
   }
 });
 
-test('updates a load balancer\'s sourceRanges too, where the fleet narrows them', async () => {
+test('writes a load balancer\'s sourceRanges, and its allowFrom only where the policy sees GitHub\'s address', async () => {
   const meta = await metaServer();
   const ws = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      loadBalancer: {address: hooks.example.com, sourceRanges: [10.0.0.0/8]}\n      externalTrafficPolicy: Local\n'));
   try {
     const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url, writeFleet: true });
-    expect(result.fields).toEqual(['clusters.staging.webhook.allowFrom', 'clusters.staging.webhook.loadBalancer.sourceRanges']);
+    expect(result.fields).toEqual(['clusters.staging.webhook.loadBalancer.sourceRanges', 'clusters.staging.webhook.allowFrom']);
     const webhook = parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.webhook;
     expect(webhook.allowFrom).toEqual(HOOKS);
     expect(webhook.loadBalancer.sourceRanges).toEqual(HOOKS);
+    // A load balancer that terminates TLS is a proxy: only its own sourceRanges can filter, added where missing.
+    const tls = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      loadBalancer:\n        address: hooks.example.com   # the NLB\n        tls: true\n      externalTrafficPolicy: Local\n'));
+    expect((await allowlist('staging', { ...tls, env: {}, apiUrl: meta.url, writeFleet: true })).fields).toEqual(['clusters.staging.webhook.loadBalancer.sourceRanges']);
+    const text = readFileSync(tls.fleetFile, 'utf8');
+    expect(text).toContain('        address: hooks.example.com   # the NLB\n        tls: true\n        sourceRanges:\n          - 192.30.252.0/22\n');
+    expect(parse(text).clusters.staging.webhook.allowFrom).toBeUndefined();
   } finally {
     await meta.close();
   }
@@ -90,7 +100,7 @@ test('updates a load balancer\'s sourceRanges too, where the fleet narrows them'
 test('refuses where no list of ours filters sources, and a server that is not GitHub\'s, leaving the fleet file alone', async () => {
   const gateway = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      gateway: {parentRef: {name: public}, hostname: hooks.example.com}\n'));
   await expect(allowlist('staging', { ...gateway, env: {}, apiUrl: 'http://127.0.0.1:9', writeFleet: true }))
-    .rejects.toThrow('cluster staging is reached through a gateway, whose proxy calls notification-controller: filter GitHub\'s ranges at the gateway, or set networkPolicy: true if it forwards the callers\' addresses');
+    .rejects.toThrow('cluster staging is reached through a gateway, whose proxy calls notification-controller from its own address: filter GitHub\'s ranges at the gateway itself (its controller\'s source-range option), not in a NetworkPolicy');
   for (const body of [{ hooks: ['not-a-cidr'] }, { hooks: [] }, '<html>proxy login</html>', { message: 'ok' }]) {
     const meta = await metaServer(body);
     const ws = workspace(COMMENTED);
@@ -107,6 +117,8 @@ test('doctor reports a narrowed allowFrom that kube-proxy would hide GitHub\'s a
   const ws = workspace(COMMENTED.replace('      externalTrafficPolicy: Local   # keep GitHub\'s address for the policy\n', ''));
   const { problems } = await doctor('staging', { ...ws, env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
   expect(problems).toContain('clusters.staging.webhook.allowFrom is narrowed, but externalTrafficPolicy is not Local: kube-proxy replaces the Git host\'s address with a node\'s, so the NetworkPolicy drops every delivery; set externalTrafficPolicy: Local');
+  const behindTls = await doctor('staging', { ...workspace(COMMENTED.replace('      nodePort: 31234          # the walkthrough\'s port\n      address: 203.0.113.10\n', '      loadBalancer: {address: hooks.example.com, tls: true}\n')), env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
+  expect(behindTls.problems).toContain('clusters.staging.webhook.allowFrom is narrowed, but a load balancer that terminates TLS calls notification-controller from its own address, so the NetworkPolicy drops every delivery; narrow loadBalancer.sourceRanges instead and leave allowFrom out');
   const kept = await doctor('staging', { ...workspace(COMMENTED), env: { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN } });
   expect(kept.problems.filter((problem) => problem.includes('externalTrafficPolicy'))).toEqual([]);
 });

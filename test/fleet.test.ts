@@ -155,11 +155,13 @@ describe('withList edits one list of the fleet file and keeps every other byte',
     expect(withList(text, path, ['192.30.252.0/22'])).toBe('clusters:\n  staging:\n    webhook:\n      allowFrom:  # ranges\n        - 192.30.252.0/22\n      nodePort: 31234 # port\n');
   });
 
-  test('a flow list stays a flow list; a missing list is added', () => {
+  test('a flow list stays a flow list; a missing list is added in its mapping\'s style, the mappings between too', () => {
     expect(withList('a: {b: [x]}  # c\n', ['a', 'b'], ['x', 'y: z'])).toBe('a: {b: [x, "y: z"]}  # c\n');
-    const added = withList('clusters:\n  staging:  # the one\n    webhook: {nodePort: 31234}\n', path, ['10.0.0.0/8']);
-    expect(added).toContain('# the one');
-    expect(listAt(added, path)).toEqual(['10.0.0.0/8']);
+    const text = 'clusters:\n  staging:  # the one\n    webhook:\n      nodePort: 31234   # aligned\n    sources:\n      - name: a  # first\n  prod:\n    webhook: {nodePort: 31235}\n';
+    expect(withList(text, path, ['10.0.0.0/8', '2606:50c0::/32'])).toBe(text.replace('31234   # aligned\n', '31234   # aligned\n      allowFrom:\n        - 10.0.0.0/8\n        - 2606:50c0::/32\n'));
+    expect(withList(text, ['clusters', 'staging', 'sops', 'ageRecipients'], ['age1x'])).toBe(text.replace('a  # first\n', 'a  # first\n    sops:\n      ageRecipients:\n        - age1x\n'));
+    expect(withList(text, ['clusters', 'prod', 'webhook', 'allowFrom'], ['10.0.0.0/8'])).toBe(text.replace('{nodePort: 31235}', '{nodePort: 31235, allowFrom: [10.0.0.0/8]}'));
+    expect(listAt(withList(text, ['clusters', 'prod', 'sops', 'ageRecipients'], ['age1x']), ['clusters', 'prod', 'sops', 'ageRecipients'])).toEqual(['age1x']);
   });
 });
 

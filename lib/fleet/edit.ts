@@ -1,6 +1,6 @@
 // Edits of the fleet file that keep what people wrote: comments, alignment, quoting and order.
 // Only the list being changed is rewritten; no I/O here.
-import { isScalar, isSeq, parseDocument, stringify } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseDocument, stringify, Node as YamlNode } from 'yaml';
 
 /** The strings of the list at `path` in the fleet file's text, or undefined where there is none. */
 export function listAt(text: string, path: readonly string[]): string[] | undefined {
@@ -19,8 +19,6 @@ export function withList(text: string, path: readonly string[], items: readonly 
   const list = document.getIn(path, true);
   if (isSeq(list) && list.range && list.items.length > 0) {
     const [start, end] = list.range;
-    // Quoted only where YAML needs it, as the library would write it.
-    const scalar = (value: string) => stringify(value).trimEnd();
     if (list.flow) return `${text.slice(0, start)}[${items.map(scalar).join(', ')}]${text.slice(end)}`;
     const existing = list.items.map((item) => String(isScalar(item) ? item.value : item));
     let kept = 0;
@@ -34,6 +32,46 @@ export function withList(text: string, path: readonly string[], items: readonly 
     if (kept === 0) return `${text.slice(0, start)}${added.join(`\n${indent}`)}${rest}`;
     return `${text.slice(0, lineEnd(itemEnd(kept - 1)))}${added.map((line) => `\n${indent}${line}`).join('')}${rest}`;
   }
+  return withNewList(text, document, path, items.map(scalar)) ?? fallback(document, path, items);
+}
+
+/** Quoted only where YAML needs it, as the library would write it. */
+function scalar(value: string): string {
+  return stringify(value).trimEnd();
+}
+
+/** The whole file rewritten by the YAML library (comments kept, layout normalized): only where the text cannot be edited in place. */
+function fallback(document: Document.Parsed, path: readonly string[], items: readonly string[]): string {
   document.setIn(path, document.createNode([...items]));
   return document.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
+
+/**
+ * The text with a list that does not exist yet added inside the deepest mapping of `path` that does,
+ * with the mappings between, written after that mapping's last entry in its own style (block or
+ * flow). Undefined where there is no such mapping to edit in place.
+ */
+function withNewList(text: string, document: Document.Parsed, path: readonly string[], quoted: readonly string[]): string | undefined {
+  for (let depth = path.length - 1; depth >= 0; depth--) {
+    const parent = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
+    if (parent === null || parent === undefined) continue;
+    if (!isMap(parent) || !parent.range || parent.items.length === 0) return undefined;
+    const keys = path.slice(depth);
+    const last = parent.items[parent.items.length - 1];
+    const lastEnd = ((last.value ?? last.key) as YamlNode | null)?.range?.[1];
+    if (lastEnd === undefined) return undefined;
+    if (parent.flow) {
+      const value = keys.slice(1).reduceRight((inner, key) => `{${scalar(key)}: ${inner}}`, `[${quoted.join(', ')}]`);
+      return `${text.slice(0, lastEnd)}, ${scalar(keys[0])}: ${value}${text.slice(lastEnd)}`;
+    }
+    const firstKey = (parent.items[0].key as YamlNode).range![0];
+    const indent = firstKey - text.lastIndexOf('\n', firstKey - 1) - 1;
+    const lines = keys.map((key, index) => `${' '.repeat(indent + 2 * index)}${scalar(key)}:`);
+    lines.push(...quoted.map((item) => `${' '.repeat(indent + 2 * keys.length)}- ${item}`));
+    // After the last entry's line (its trailing comment stays with it).
+    const newline = text.indexOf('\n', Math.max(lastEnd - 1, 0));
+    const at = newline === -1 ? text.length : newline;
+    return `${text.slice(0, at)}\n${lines.join('\n')}${text.slice(at)}`;
+  }
+  return undefined;
 }

@@ -11,11 +11,14 @@ export type ExposureKind = (typeof EXPOSURE_KINDS)[number];
 /** The exposures that open the webhook-receiver Service itself to the outside. */
 const SERVICE_KINDS: readonly ExposureKind[] = ['nodePort', 'loadBalancer'];
 
+/** The exposures a webhook block names, in EXPOSURE_KINDS' order: one for a valid block. */
+function chosenKinds(webhook: object): ExposureKind[] {
+  return EXPOSURE_KINDS.filter((kind) => (webhook as Record<string, unknown>)[kind] !== undefined);
+}
+
+/** The exposure a (checked) webhook block chooses. */
 export function exposureKindOf(webhook: WebhookExposureConfig): ExposureKind {
-  if ('loadBalancer' in webhook) return 'loadBalancer';
-  if ('gateway' in webhook) return 'gateway';
-  if ('ingress' in webhook) return 'ingress';
-  return 'nodePort';
+  return chosenKinds(webhook)[0] ?? 'nodePort';
 }
 
 export function isNodePort(webhook: WebhookExposureConfig): webhook is NodePortWebhookConfig {
@@ -40,9 +43,23 @@ export function reachedThroughService(webhook: WebhookExposureConfig): boolean {
   return SERVICE_KINDS.includes(exposureKindOf(webhook));
 }
 
-/** Whether notification-controller sees the Git host's own address: through a Service, only with externalTrafficPolicy Local. */
-export function keepsSourceAddress(webhook: WebhookExposureConfig): boolean {
-  return (isNodePort(webhook) || isLoadBalancer(webhook)) && webhook.externalTrafficPolicy === 'Local';
+/**
+ * Whether a NetworkPolicy at notification-controller sees the Git host's own address: only through
+ * a Service with externalTrafficPolicy Local (kube-proxy keeps it), and not behind a load balancer
+ * that terminates TLS (a proxy: the pod sees the load balancer). Behind a gateway or an ingress it
+ * sees the proxy.
+ */
+export function callerAddressVisible(webhook: WebhookExposureConfig): boolean {
+  if (isLoadBalancer(webhook)) return webhook.externalTrafficPolicy === 'Local' && !webhook.loadBalancer.tls;
+  return isNodePort(webhook) && webhook.externalTrafficPolicy === 'Local';
+}
+
+/** Why our NetworkPolicy would drop every delivery: `allowFrom` narrowed to addresses it never sees. Undefined when it would not. */
+export function narrowedPolicyProblem(webhook: WebhookExposureConfig): string | undefined {
+  if (!reachedThroughService(webhook) || !hasNetworkPolicy(webhook) || !allowFromIsNarrowed(webhook) || callerAddressVisible(webhook)) return undefined;
+  return isLoadBalancer(webhook) && webhook.loadBalancer.tls
+    ? 'a load balancer that terminates TLS calls notification-controller from its own address, so the NetworkPolicy drops every delivery; narrow loadBalancer.sourceRanges instead and leave allowFrom out'
+    : 'externalTrafficPolicy is not Local: kube-proxy replaces the Git host\'s address with a node\'s, so the NetworkPolicy drops every delivery; set externalTrafficPolicy: Local';
 }
 
 /** Whether the cluster gets our NetworkPolicy: as the fleet says, else only where nothing else admits outside traffic. */
@@ -57,7 +74,8 @@ export interface ReceiverOrigin {
 }
 
 function origin(scheme: 'http' | 'https', host: string, port: number | undefined): string {
-  const bracketed = isIP(host) === 6 ? `[${host}]` : host.toLowerCase();
+  const lower = host.toLowerCase();
+  const bracketed = isIP(lower) === 6 ? `[${lower}]` : lower;
   const defaultPort = scheme === 'https' ? 443 : 80;
   return `${scheme}://${bracketed}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
 }
@@ -91,7 +109,7 @@ export function allowFromIsNarrowed(webhook: WebhookExposureConfig): boolean {
  * none or several chosen, or a field of another exposure. Paths are below `webhook`.
  */
 export function exposureChoiceProblems(webhook: Record<string, unknown>): { path: string[]; message: string }[] {
-  const chosen = EXPOSURE_KINDS.filter((kind) => webhook[kind] !== undefined);
+  const chosen = chosenKinds(webhook);
   if (chosen.length === 0) {
     return [{ path: [], message: `chooses no exposure: add one of ${EXPOSURE_KINDS.join(', ')} (see README, "Exposure")` }];
   }
@@ -109,8 +127,7 @@ export function exposureChoiceProblems(webhook: Record<string, unknown>): { path
   if (webhook.externalTrafficPolicy !== undefined && !SERVICE_KINDS.includes(kind)) {
     problems.push({ path: ['externalTrafficPolicy'], message: `applies to nodePort and loadBalancer only: the ${kind}'s proxy is what calls notification-controller, remove it` });
   }
-  const policy = webhook.networkPolicy ?? SERVICE_KINDS.includes(kind);
-  if (webhook.allowFrom !== undefined && policy === false) {
+  if (webhook.allowFrom !== undefined && !hasNetworkPolicy(webhook as unknown as WebhookExposureConfig)) {
     problems.push({ path: ['allowFrom'], message: webhook.networkPolicy === false
       ? 'has no effect with networkPolicy: false: remove one of them'
       : `has no effect: ${aKind} has no NetworkPolicy of ours unless networkPolicy: true (its proxy is admitted by Flux's allow-webhooks); filter sources at the ${kind}, or set networkPolicy: true` });

@@ -1,11 +1,11 @@
-// `webhook allowlist <cluster>`: GitHub's webhook source ranges, from its /meta API, as the cluster's
-// allowFrom (and loadBalancer.sourceRanges where the fleet file narrows them), so a README never has
-// to list ranges that go stale.
+// `webhook allowlist <cluster>`: GitHub's webhook source ranges, from its /meta API, into the lists
+// that can filter by them (a load balancer's sourceRanges, a NetworkPolicy's allowFrom where it sees
+// GitHub's address), so a README never has to list ranges that go stale.
 import { readFileSync } from 'node:fs';
 import { withRecoveredRepository } from '../../lib/repository';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { listAt, withList } from '../../lib/fleet/edit';
-import { exposureKindOf, hasNetworkPolicy, isLoadBalancer, keepsSourceAddress, reachedThroughService } from '../../lib/fleet/exposure';
+import { callerAddressVisible, exposureKindOf, hasNetworkPolicy, isLoadBalancer, narrowedPolicyProblem, reachedThroughService } from '../../lib/fleet/exposure';
 import { ClusterConfig } from '../../lib/fleet/model';
 import { cidrProblem } from '../../lib/fleet/network';
 import { parseFleet } from '../../lib/fleet/parse';
@@ -49,20 +49,26 @@ export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' 
   return [...new Set(hooks as string[])];
 }
 
-/** The fleet file lists the ranges belong in, or a CommandError where no list of ours would filter by them. */
+/**
+ * The fleet file lists that GitHub's ranges can filter by, or a CommandError where none can: a
+ * NetworkPolicy only while it sees GitHub's own address (callerAddressVisible), a load balancer's
+ * sourceRanges always (the cloud filters the caller itself), a gateway or an ingress never from here
+ * (a policy sees the proxy: filter at the proxy).
+ */
 function fieldsOf(cluster: ClusterConfig): string[][] {
   const base = ['clusters', cluster.name, 'webhook'];
   const { webhook } = cluster;
-  const fields: string[][] = [];
-  if (hasNetworkPolicy(webhook)) fields.push([...base, 'allowFrom']);
-  if (isLoadBalancer(webhook) && webhook.loadBalancer.sourceRanges !== undefined) {
-    fields.push([...base, 'loadBalancer', 'sourceRanges']);
+  const kind = exposureKindOf(webhook);
+  if (!reachedThroughService(webhook)) {
+    throw new CommandError(`cluster ${cluster.name} is reached through ${kind === 'ingress' ? 'an ingress' : 'a gateway'}, whose proxy calls notification-controller from its own address: filter GitHub's ranges at the ${kind} itself (its controller's source-range option), not in a NetworkPolicy`);
   }
+  const fields: string[][] = [];
+  if (isLoadBalancer(webhook)) fields.push([...base, 'loadBalancer', 'sourceRanges']);
+  if (hasNetworkPolicy(webhook) && callerAddressVisible(webhook)) fields.push([...base, 'allowFrom']);
   if (fields.length === 0) {
-    const kind = exposureKindOf(webhook);
-    throw new CommandError(reachedThroughService(webhook)
-      ? `cluster ${cluster.name} has networkPolicy: false, so no list of ours filters sources: remove it to narrow the NetworkPolicy to GitHub's ranges`
-      : `cluster ${cluster.name} is reached through a ${kind}, whose proxy calls notification-controller: filter GitHub's ranges at the ${kind}, or set networkPolicy: true if it forwards the callers' addresses`);
+    throw new CommandError(hasNetworkPolicy(webhook)
+      ? `cluster ${cluster.name}'s NetworkPolicy would not see GitHub's address (externalTrafficPolicy is not Local), so GitHub's ranges there would drop every delivery: set clusters.${cluster.name}.webhook.externalTrafficPolicy: Local first`
+      : `cluster ${cluster.name} has networkPolicy: false, so no list of ours filters sources: remove it (and set externalTrafficPolicy: Local) to narrow the NetworkPolicy to GitHub's ranges`);
   }
   return fields;
 }
@@ -74,9 +80,8 @@ export async function allowlist(clusterName: string, options: AllowlistOptions =
   const fields = fieldsOf(cluster);
   const ranges = await githubHookRanges({ ...options, githubToken: options.githubToken ?? context.env.GITHUB_TOKEN });
   const warnings: string[] = [];
-  if (reachedThroughService(cluster.webhook) && hasNetworkPolicy(cluster.webhook) && !keepsSourceAddress(cluster.webhook)) {
-    warnings.push(`set clusters.${cluster.name}.webhook.externalTrafficPolicy: Local, or the NetworkPolicy sees node addresses instead of GitHub's and drops every delivery`);
-  }
+  const narrowed = narrowedPolicyProblem(cluster.webhook);
+  if (narrowed) warnings.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed already, but ${narrowed}`);
   const names = fields.map((field) => field.join('.'));
   if (!options.writeFleet) return { cluster: clusterName, ranges, fields: names, written: false, warnings };
 

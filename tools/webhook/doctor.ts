@@ -15,7 +15,7 @@ import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostFor } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
-import { allowFromIsNarrowed, hasNetworkPolicy, keepsSourceAddress, reachedThroughService, receiverOrigin } from '../../lib/fleet/exposure';
+import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -99,9 +99,8 @@ function exposureProblems(cluster: ClusterConfig): string[] {
   if (receiverOrigin(webhook) === undefined) {
     problems.push(`clusters.${cluster.name}.webhook: the Payload URL cannot be made: ${exposureOf(webhook).addressHint}`);
   }
-  if (reachedThroughService(webhook) && hasNetworkPolicy(webhook) && allowFromIsNarrowed(webhook) && !keepsSourceAddress(webhook)) {
-    problems.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed, but externalTrafficPolicy is not Local: kube-proxy replaces the Git host's address with a node's, so the NetworkPolicy drops every delivery; set externalTrafficPolicy: Local`);
-  }
+  const narrowed = narrowedPolicyProblem(webhook);
+  if (narrowed) problems.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed, but ${narrowed}`);
   return problems;
 }
 
