@@ -1,7 +1,9 @@
 // gateway.networking.k8s.io/v1: Gateway API HTTPRoute.
 // Spec types and the schema check come from @kubernetes-models/gateway-api; the shape below closes
-// them (the package's validator accepts unknown fields). The package also models experimental
-// fields; tests check what we emit against the v1.6 standard-channel CRD.
+// them (the package's validator accepts unknown fields). The package also models experimental-channel
+// fields (useDefaultGateways, rules[].retry and sessionPersistence, the externalAuth filter), which a
+// standard-channel API server drops: the shape leaves them out, to match the v1.6 standard CRD the
+// tests check against.
 import { GroupVersionKind } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HTTPRoute as HTTPRouteModel } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
@@ -9,11 +11,14 @@ import type { IHTTPRouteSpec } from '@kubernetes-models/gateway-api/gateway.netw
 import { OPEN, ObjectShape } from './closed-shape';
 import { FluxApiObject, FluxApiObjectProps } from './flux-api-object';
 
-export type HTTPRouteSpec = IHTTPRouteSpec;
+type Rule = NonNullable<IHTTPRouteSpec['rules']>[number];
+type Filter = Omit<NonNullable<Rule['filters']>[number], 'externalAuth'>;
+type BackendRef = Omit<NonNullable<Rule['backendRefs']>[number], 'filters'> & { filters?: Filter[] };
+/** The spec as the standard channel serves it (see above). */
+export type HTTPRouteSpec = Omit<IHTTPRouteSpec, 'useDefaultGateways' | 'rules'> & {
+  rules?: (Omit<Rule, 'retry' | 'sessionPersistence' | 'filters' | 'backendRefs'> & { filters?: Filter[]; backendRefs?: BackendRef[] })[];
+};
 export type HTTPRouteProps = FluxApiObjectProps<HTTPRouteSpec>;
-
-type Rule = NonNullable<HTTPRouteSpec['rules']>[number];
-type Filter = NonNullable<Rule['filters']>[number];
 
 const BACKEND_OBJECT_SHAPE = { group: OPEN, kind: OPEN, name: OPEN, namespace: OPEN, port: OPEN } as const;
 const HEADER_FILTER_SHAPE = { add: { name: OPEN, value: OPEN }, remove: OPEN, set: { name: OPEN, value: OPEN } } as const;
@@ -23,13 +28,6 @@ const FILTER_SHAPE: ObjectShape<Filter> = {
   type: OPEN,
   cors: { allowCredentials: OPEN, allowHeaders: OPEN, allowMethods: OPEN, allowOrigins: OPEN, exposeHeaders: OPEN, maxAge: OPEN },
   extensionRef: { group: OPEN, kind: OPEN, name: OPEN },
-  externalAuth: {
-    backendRef: BACKEND_OBJECT_SHAPE,
-    forwardBody: { maxSize: OPEN },
-    grpc: { allowedHeaders: OPEN },
-    http: { allowedHeaders: OPEN, allowedResponseHeaders: OPEN, path: OPEN },
-    protocol: OPEN,
-  },
   requestHeaderModifier: HEADER_FILTER_SHAPE,
   responseHeaderModifier: HEADER_FILTER_SHAPE,
   requestMirror: { backendRef: BACKEND_OBJECT_SHAPE, fraction: { numerator: OPEN, denominator: OPEN }, percent: OPEN },
@@ -39,7 +37,6 @@ const FILTER_SHAPE: ObjectShape<Filter> = {
 
 export const HTTP_ROUTE_SPEC_SHAPE: ObjectShape<HTTPRouteSpec> = {
   parentRefs: { group: OPEN, kind: OPEN, name: OPEN, namespace: OPEN, port: OPEN, sectionName: OPEN },
-  useDefaultGateways: OPEN,
   hostnames: OPEN,
   rules: {
     name: OPEN,
@@ -52,8 +49,6 @@ export const HTTP_ROUTE_SPEC_SHAPE: ObjectShape<HTTPRouteSpec> = {
     filters: FILTER_SHAPE,
     backendRefs: { ...BACKEND_OBJECT_SHAPE, weight: OPEN, filters: FILTER_SHAPE },
     timeouts: { request: OPEN, backendRequest: OPEN },
-    retry: { attempts: OPEN, backoff: OPEN, codes: OPEN },
-    sessionPersistence: { absoluteTimeout: OPEN, cookieConfig: { lifetimeType: OPEN }, idleTimeout: OPEN, sessionName: OPEN, type: OPEN },
   },
 };
 

@@ -120,11 +120,20 @@ describe('gateway', () => {
     ]));
   });
 
-  test('the binding refuses at synth what the API server would drop', () => {
+  test('the binding refuses at synth what the API server would drop, experimental-channel fields included', () => {
     const chart = Testing.chart();
     const route = new WebhookHttpRoute(chart, 'route', { parentRef: { name: 'public' }, hostname: 'hooks.example.com' });
-    route.resource.addJsonPatch(JsonPatch.add('/spec/rules/0/matchs', []));
-    expect(() => Testing.synth(chart)).toThrow(/HTTPRoute webhook-receiver: spec\.rules\[0\]\.matchs is not a field of gateway\.networking\.k8s\.io\/v1 HTTPRoute/);
+    route.resource.addJsonPatch(JsonPatch.add('/spec/rules/0/matchs', []), JsonPatch.add('/spec/rules/0/retry', { attempts: 2 }));
+    expect(() => Testing.synth(chart)).toThrow(/HTTPRoute webhook-receiver: spec\.rules\[0\]\.matchs is not a field of gateway\.networking\.k8s\.io\/v1 HTTPRoute[\s\S]*spec\.rules\[0\]\.retry is not a field/);
+    // The standard-channel CRD agrees: retry is unknown to it.
+    const object = structuredClone(clusterOf(EXPOSURES.gateway).objects.find((candidate) => candidate.kind === 'HTTPRoute'));
+    object.spec.rules[0].retry = { attempts: 2 };
+    expect(validateHttpRoute(object)).toContain('/spec/rules/0 must NOT have additional properties: retry');
+  });
+
+  test('FluxCluster refuses a webhook block with two exposures, as the fleet file does', () => {
+    expect(() => clusterOf({ nodePort: 31234, gateway: { parentRef: { name: 'public' }, hostname: 'hooks.example.com' } } as unknown as WebhookExposureConfig))
+      .toThrow('webhook: gateway nodePort and gateway are both given, but a cluster\'s Receivers are reached one way: keep one');
   });
 
   test('adds our NetworkPolicy only when asked, for a gateway that forwards from outside the pod network', () => {
@@ -223,12 +232,18 @@ describe('the cluster README', () => {
     expect(gateway).toContain('exposure0 --> exposure1\n  exposure1 --> svc');
     expect(gateway).toContain('exposure1["HTTPRoute webhook-receiver<br/>PathPrefix /hook/"]');
     expect(gateway).toMatch(/Gateway `gateway-system\/public` must admit routes from namespace `flux-system`/);
-    expect(gateway).toContain('Install the Gateway API CRDs');
+    // The CRDs come before bootstrap: without them the HTTPRoute stops flux-system itself.
+    expect(gateway).toMatch(/\n1\. Install the Gateway API CRDs \(v1\.x, standard channel\) first: .*\n2\. Bootstrap Flux on this directory/);
+    const onPort = readmeOf({ gateway: { parentRef: { name: 'public', port: 8443 }, hostname: 'hooks.example.com' } });
+    expect(onPort).toContain('"push: POST https://hooks.example.com:8443/hook/..."');
+    expect(onPort).toContain('<br/>port 8443<br/>https://hooks.example.com:8443"]');
     const ingress = readmeOf(EXPOSURES.ingress);
     expect(ingress).toContain('exposure0["Ingress webhook-receiver<br/>https://flux-hooks.example.org<br/>Prefix /hook/, class traefik"]');
     expect(ingress).toContain('cert-manager issues from ClusterIssuer `letsencrypt` into Secret `flux-hooks-tls`');
     const nodePort = readmeOf(EXPOSURES['node-port']);
     expect(nodePort).toContain('repo_0 -->|"push: POST :31234/hook/..."| svc');
     expect(nodePort).toContain('only nodes running notification-controller answer');
+    expect(nodePort).toContain('GitHub\'s: `npm run webhook -- allowlist staging`');
+    expect(nodePort).toMatch(/\n1\. Bootstrap Flux on this directory/);
   });
 });

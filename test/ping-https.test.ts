@@ -131,3 +131,23 @@ test('a TLS port that never answers the handshake is a timeout, not a certificat
     await new Promise((resolve) => silent.close(resolve));
   }
 });
+
+test('behind a gateway, a proxy\'s own 502 and 503 point at the way to webhook-receiver, not at the Receiver', async () => {
+  const fleet = BASE_FLEET.replace('      nodePort: 31234\n', '      gateway: {parentRef: {name: public, namespace: gateway-system}, hostname: hooks.example.com}\n');
+  const envoy = await listen((request, response) => {
+    if (request.headers['x-github-event'] === 'push') response.writeHead(502).end();
+    else response.writeHead(503, { server: 'envoy' }).end('no healthy upstream');
+  });
+  try {
+    const ws = workspace(fleet);
+    const [badGateway] = await ping('staging', { ...ws, env: ENV, url: envoy.url, event: 'push' });
+    expect(badGateway.explanation).toMatch(/^the proxy in front answered 502 itself: Gateway gateway-system\/public cannot reach Service webhook-receiver: no ready notification-controller .*Cilium's ingress identity/);
+    const [unavailable] = await ping('staging', { ...ws, env: ENV, url: envoy.url });
+    expect(unavailable.explanation).toMatch(/^the proxy in front answered 503 itself: Gateway gateway-system\/public cannot reach/);
+    // Straight to a NodePort, a 503 is the Receiver's own.
+    const [receiver] = await ping('staging', { ...workspace(BASE_FLEET), env: ENV, url: envoy.url });
+    expect(receiver.explanation).toMatch(/^Receiver instavote is not ready or is suspended \(503\): usually its Secret webhook-token is missing in the cluster \(apply it, or check that Flux decrypts it\)$/);
+  } finally {
+    await envoy.close();
+  }
+});

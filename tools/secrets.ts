@@ -96,7 +96,7 @@ export interface RotationResult {
   readonly tokenFile: string;
   readonly previousTokenFile: string | undefined;
   readonly synth: SynthResult;
-  /** Receiver name -> Payload URL (undefined where the fleet file has no webhook.address). */
+  /** Receiver name -> Payload URL (undefined where the fleet file does not say the nodePort's or loadBalancer's address). */
   readonly urls: { receiver: string; path: string; url: string | undefined }[];
   readonly cluster: ClusterConfig;
 }

@@ -67,9 +67,9 @@ export function buildProgram(): Command {
     });
 
   program.command('allowlist')
-    .description('print GitHub\'s webhook source ranges (its /meta API) as the cluster\'s allowFrom, or write them into the fleet file')
+    .description('print GitHub\'s webhook source ranges (its /meta API), or write them into the fleet lists that can filter by them')
     .argument('<cluster>', 'a cluster of the fleet file')
-    .option('--write-fleet', 'write them into the cluster\'s webhook.allowFrom (and loadBalancer.sourceRanges where set), comments kept')
+    .option('--write-fleet', 'write them into loadBalancer.sourceRanges and/or webhook.allowFrom (where the NetworkPolicy sees GitHub\'s address), comments kept')
     .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
     .option('--json', 'print JSON for scripts')
@@ -79,7 +79,7 @@ export function buildProgram(): Command {
       const fields = result.fields.join(' and ');
       print(flags.json, result, flags.writeFleet
         ? (result.written ? `wrote GitHub's ${result.ranges.length} webhook ranges into ${fields} of ${context.paths.fleetFile}: run npm run synth and commit` : `${fields} already hold GitHub's ${result.ranges.length} webhook ranges: nothing to write`)
-        : [`# GitHub's webhook ranges for ${fields} (or run again with --write-fleet):`, 'allowFrom:', ...result.ranges.map((range) => `  - ${range}`)].join('\n'));
+        : [`# GitHub's webhook ranges, for ${fields} (write them there with --write-fleet):`, ...result.ranges.map((range) => `- ${range}`)].join('\n'));
     });
 
   program.command('doctor')

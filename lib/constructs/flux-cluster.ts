@@ -26,8 +26,8 @@ export interface FluxClusterProps {
 
 /**
  * A whole cluster wired for push-based reconciliation: its Git sources, the apps applied from
- * them, the webhook token Secret, the Receivers, and the exposure (today a NodePort and a
- * NetworkPolicy) that lets the Git host reach them. Each concern is its own manifest file; see `CLUSTER_FILES` in lib/layout.ts.
+ * them, the webhook token Secret, the Receivers, and the exposure (NodePort, LoadBalancer, Gateway
+ * API route or Ingress, with its NetworkPolicy) that lets the Git host reach them. Each concern is its own manifest file; see `CLUSTER_FILES` in lib/layout.ts.
  */
 export class FluxCluster extends Construct {
   public readonly config: ClusterConfig;

@@ -31,14 +31,17 @@ export function cidrProblem(cidr: string): string | undefined {
   return undefined;
 }
 
-/** Why `host` cannot be the address GitHub calls, or undefined when it is an IPv4, IPv6 (no zone) or DNS name. */
-export function hostProblem(host: string): string | undefined {
+/**
+ * Why `host` cannot be the address the Git host calls `what` at (a node, the load balancer), or
+ * undefined when it is an IPv4, IPv6 (no zone) or DNS name.
+ */
+export function hostProblem(host: string, what = 'a node'): string | undefined {
   if (host.includes('%')) return `"${host}" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach`;
   if (isIP(host) !== 0) return undefined;
-  if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at`;
+  if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach ${what} at`;
   return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
     ? undefined
-    : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach a node at`;
+    : `"${host}" is neither an IP address nor a DNS name: give the address GitHub can reach ${what} at`;
 }
 
 /**

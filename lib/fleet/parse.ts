@@ -92,7 +92,7 @@ const webhookSchema = z.strictObject({
   address: checked(hostProblem).optional(),
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
   loadBalancer: z.strictObject({
-    address: checked(hostProblem).optional(),
+    address: checked((host) => hostProblem(host, 'the load balancer')).optional(),
     sourceRanges: cidrList('is empty: list CIDRs, or remove sourceRanges to admit anywhere').optional(),
     annotations: annotations.optional(),
     tls: z.boolean().optional(),

@@ -27,6 +27,9 @@ export interface DeliveryOutcome {
 /** What a TLS server says to a plain-HTTP request (Go's net/http, nginx), in the body of its 400. */
 const PLAIN_HTTP_TO_HTTPS = /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/i;
 
+/** What Envoy (most Gateways), nginx and Traefik say in a 503 of their own, not notification-controller's. */
+const PROXY_UNAVAILABLE = /no healthy upstream|upstream connect error|Service Unavailable<\/title>|no available server/i;
+
 /** An answer, as much of it as explaining it needs. */
 interface Answer {
   readonly status: number;
@@ -38,6 +41,9 @@ interface Answer {
 function explainStatus({ status, location, body }: Answer, event: DeliveryEvent, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
+  }
+  if (hints.proxyFailure !== undefined && ([502, 504].includes(status) || (status === 503 && PROXY_UNAVAILABLE.test(body)))) {
+    return { accepted: false, status, explanation: `the proxy in front answered ${status} itself: ${hints.proxyFailure}` };
   }
   if ([301, 302, 303, 307, 308].includes(status)) {
     return { accepted: false, status, explanation: `redirected (${status}) to ${location ?? 'an unnamed place'}: Git hosts do not follow redirects, so the delivery ends here; make the Payload URL the one redirected to (typically https:// where an ingress or gateway redirects HTTP)` };
@@ -52,9 +58,9 @@ function explainStatus({ status, location, body }: Answer, event: DeliveryEvent,
     case 413:
       return { accepted: false, status, explanation: 'rejected (413): the body is over notification-controller\'s 3 MiB limit' };
     case 500:
-      return { accepted: false, status, explanation: `the Receiver could not annotate a resource (500): one of ${resources} does not exist in the cluster` };
+      return { accepted: false, status, explanation: `the Receiver could not annotate a resource (500): one of ${resources} does not exist in the cluster${hints.proxyFailure ? `; or the proxy in front failed: ${hints.proxyFailure}` : ''}` };
     case 503:
-      return { accepted: false, status, explanation: `Receiver ${receiver} is not ready or is suspended (503): usually its Secret webhook-token is missing in the cluster (apply it, or check that Flux decrypts it)` };
+      return { accepted: false, status, explanation: `Receiver ${receiver} is not ready or is suspended (503): usually its Secret webhook-token is missing in the cluster (apply it, or check that Flux decrypts it)${hints.proxyFailure ? `; or the proxy in front answered: ${hints.proxyFailure}` : ''}` };
     default:
       return { accepted: false, status, explanation: `answer ${status} is none of a Receiver's: the URL probably reached notification-controller's events server (Service notification-controller) instead of Service ${WebhookReceiverService.SERVICE_NAME}; ${hints.notReceiver}` };
   }
@@ -97,7 +103,7 @@ function explainFailure(error: any, url: string, timeoutMs: number, urlSource: s
     return { accepted: false, explanation: `port ${new URL(url).port} is on the list of ports fetch refuses to call: a NodePort (30000-32767) never is, so check the URL` };
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { accepted: false, explanation: `cannot resolve ${host}: fix ${urlSource}` };
+    return { accepted: false, explanation: `cannot resolve ${host}: give the name a DNS record that leads to the cluster, or fix ${urlSource}` };
   }
   return { accepted: false, explanation: `the delivery to ${host} failed: ${error?.cause?.message ?? error?.message ?? error}` };
 }
@@ -109,7 +115,7 @@ export interface DeliveryRequest {
   readonly delivery: SignedDelivery;
   /** @default 10000 */
   readonly timeoutMs?: number;
-  /** For messages: where the URL's host came from. @default 'webhook.address in the fleet file' */
+  /** For messages: where the URL's host came from. @default "the fleet file's webhook block" */
   readonly urlSource?: string;
   /** What to check on each failure, from the cluster's exposure. */
   readonly hints: DeliveryHints;

@@ -30,6 +30,20 @@ export interface DeliveryHints {
   readonly notFound: string;
   /** An answer no Receiver gives. */
   readonly notReceiver: string;
+  /**
+   * A proxy between (gateway, ingress, a TLS load balancer) answering 502, 503 or 504 itself: what
+   * keeps it from reaching webhook-receiver. Undefined where nothing between is a proxy.
+   */
+  readonly proxyFailure?: string;
+}
+
+/**
+ * Why a proxy in the cluster may not reach notification-controller although Flux's allow-webhooks
+ * admits every pod: the proxies it cannot see as pods.
+ */
+export function proxyFailureHint(proxy: string, namespace: string): string {
+  return `${proxy} cannot reach Service webhook-receiver: no ready notification-controller (kubectl -n ${namespace} get endpointslices -l kubernetes.io/service-name=webhook-receiver), `
+    + 'or a NetworkPolicy drops the proxy: allow-webhooks admits pods, not a proxy on the host network (set networkPolicy: true with the nodes\' CIDRs as allowFrom) nor Cilium\'s ingress identity (allow fromEntities: [ingress] in a CiliumNetworkPolicy)';
 }
 
 /**
@@ -53,7 +67,14 @@ export interface WebhookExposure {
    * lines, the last node the Service), the push edge, how the Receivers are reached, and the setup
    * step that opens the way.
    */
-  readme(where: ReadmeScope): { readonly nodes: readonly (readonly string[])[]; readonly pushEdge: string; readonly through: string; readonly openStep: string };
+  readme(where: ReadmeScope): {
+    readonly nodes: readonly (readonly string[])[];
+    readonly pushEdge: string;
+    readonly through: string;
+    /** What must be in the cluster before the directory is bootstrapped, if anything. */
+    readonly prerequisite?: string;
+    readonly openStep: string;
+  };
 }
 
 /** The Payload URL of a Receiver path: the exposure's origin and the path, or undefined where the origin is unknown. */

@@ -4,7 +4,7 @@ import { ManifestFile } from '../manifest-file';
 import { WebhookHttpRoute } from '../webhook-http-route';
 import { WEBHOOK_PATH_PREFIX } from '../webhook-path';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, proxyFailureHint, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * A Gateway API HTTPRoute from an existing Gateway to bootstrap's `webhook-receiver` Service: the
@@ -48,21 +48,24 @@ export class GatewayExposure implements WebhookExposure {
       refused: `Gateway ${gateway} has no listener there: check its listeners' ports and the URL's scheme`,
       notFound: `or the HTTPRoute is not attached to Gateway ${gateway}: see status.parents in ${route} (the listener's allowedRoutes must admit namespace ${namespace}, the hostname must match the listener's)`,
       notReceiver: `another route of Gateway ${gateway} may take ${WEBHOOK_PATH_PREFIX}, or a filter changes the request; see ${route}`,
+      proxyFailure: `${proxyFailureHint(`Gateway ${gateway}`, namespace)}; a 500 from the Gateway itself means the route has no valid backend (status.parents[].conditions ResolvedRefs in ${route})`,
     };
   }
 
   public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { parentRef, hostname, tls } = this.config.gateway;
     const listener = [parentRef.sectionName && `listener ${parentRef.sectionName}`, parentRef.port && `port ${parentRef.port}`].filter(Boolean).join(', ');
+    const origin = this.payloadUrl('');
     return {
       nodes: [
-        [`Gateway ${this.gatewayName(namespace)}`, ...(listener ? [listener] : []), `${tls === false ? 'http' : 'https'}://${hostname}`],
+        [`Gateway ${this.gatewayName(namespace)}`, ...(listener ? [listener] : []), origin],
         [`HTTPRoute ${WebhookHttpRoute.DEFAULT_NAME}`, `PathPrefix ${WEBHOOK_PATH_PREFIX}`],
         [`Service ${WebhookReceiverService.SERVICE_NAME}`, `port ${WebhookReceiverService.PORT} → ${WebhookReceiverService.TARGET_PORT}`],
       ],
-      pushEdge: `push: POST ${tls === false ? 'http' : 'https'}://${hostname}/hook/...`,
+      pushEdge: `push: POST ${origin}/hook/...`,
       through: `through Gateway ${this.gatewayName(namespace)} and HTTPRoute ${WebhookHttpRoute.DEFAULT_NAME}`,
-      openStep: `Install the Gateway API CRDs (v1.x, standard channel) before this directory is applied, or the HTTPRoute stops the whole flux-system Kustomization. Gateway \`${this.gatewayName(namespace)}\` must admit routes from namespace \`${namespace}\` (its listener's \`allowedRoutes\`), serve \`${hostname}\`${tls === false ? '' : ' with a certificate the Git host trusts'}, and DNS for \`${hostname}\` must lead to it; ${policyWords(this.config)}.`,
+      prerequisite: 'Install the Gateway API CRDs (v1.x, standard channel) first: without them the HTTPRoute stops the whole flux-system Kustomization, Flux\'s own included.',
+      openStep: `Gateway \`${this.gatewayName(namespace)}\` must admit routes from namespace \`${namespace}\` (its listener's \`allowedRoutes\`), serve \`${hostname}\`${tls === false ? '' : ' with a certificate the Git host trusts'}, and DNS for \`${hostname}\` must lead to it; ${policyWords(this.config)}.`,
     };
   }
 }

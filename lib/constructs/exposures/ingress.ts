@@ -4,7 +4,7 @@ import { ManifestFile } from '../manifest-file';
 import { CERT_MANAGER_CLUSTER_ISSUER, WebhookIngress } from '../webhook-ingress';
 import { WEBHOOK_PATH_PREFIX } from '../webhook-path';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, proxyFailureHint, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * A networking.k8s.io/v1 Ingress to bootstrap's `webhook-receiver` Service: the ingress controller
@@ -41,23 +41,24 @@ export class IngressExposure implements WebhookExposure {
       refused: `the ingress controller does not listen there: check the URL's scheme and port and the controller's Service`,
       notFound: `or no ingress controller serves this Ingress: check its class${this.config.ingress.className ? ` (${this.config.ingress.className})` : ''} and ${ingress}; a rewrite annotation would also lose the path`,
       notReceiver: `another Ingress for ${this.config.ingress.hostname} may take ${WEBHOOK_PATH_PREFIX}; see ${ingress}`,
+      proxyFailure: proxyFailureHint('the ingress controller', namespace),
     };
   }
 
   public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { hostname, className, tls } = this.config.ingress;
-    const scheme = tls === false ? 'http' : 'https';
+    const origin = this.payloadUrl('');
     const certificate = tls === undefined
-      ? 'the ingress controller\'s default certificate, which the Git host must trust'
+      ? 'the ingress controller\'s default certificate, which the Git host must trust (often a self-signed one: then give tls a Secret)'
       : tls === false ? undefined
         : tls.clusterIssuer ? `a certificate cert-manager issues from ClusterIssuer \`${tls.clusterIssuer}\` into Secret \`${tls.secretName}\` (annotation \`${CERT_MANAGER_CLUSTER_ISSUER}\`)`
           : `the certificate in Secret \`${tls.secretName}\` (namespace \`${namespace}\`)`;
     return {
       nodes: [
-        [`Ingress ${WebhookIngress.DEFAULT_NAME}`, `${scheme}://${hostname}`, `Prefix ${WEBHOOK_PATH_PREFIX}${className ? `, class ${className}` : ''}`],
+        [`Ingress ${WebhookIngress.DEFAULT_NAME}`, origin, `Prefix ${WEBHOOK_PATH_PREFIX}${className ? `, class ${className}` : ''}`],
         [`Service ${WebhookReceiverService.SERVICE_NAME}`, `port ${WebhookReceiverService.PORT} → ${WebhookReceiverService.TARGET_PORT}`],
       ],
-      pushEdge: `push: POST ${scheme}://${hostname}/hook/...`,
+      pushEdge: `push: POST ${origin}/hook/...`,
       through: `through Ingress ${WebhookIngress.DEFAULT_NAME}`,
       openStep: `DNS for \`${hostname}\` must lead to the ingress controller${className ? ` of class \`${className}\`` : ''}${certificate ? `, which serves it with ${certificate}` : ' (plain HTTP: tls: false)'}; ${policyWords(this.config)}.`,
     };

@@ -3,7 +3,7 @@ import { LoadBalancerWebhookConfig } from '../../fleet/model';
 import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, proxyFailureHint, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * bootstrap's `webhook-receiver` Service patched into a LoadBalancer: the cloud gives it an address,
@@ -46,18 +46,20 @@ export class LoadBalancerExposure implements WebhookExposure {
       refused: `the load balancer does not listen there: check kubectl -n ${namespace} get svc ${service} (type LoadBalancer, EXTERNAL-IP)${this.config.loadBalancer.tls ? ' and that its annotations terminate TLS on 443' : ''}`,
       notFound: 'something in front of the load balancer rewrites the path',
       notReceiver: `check that the LoadBalancer patch targets ${service}`,
+      // A load balancer that terminates TLS is a proxy; one that does not passes connections through.
+      proxyFailure: this.config.loadBalancer.tls ? proxyFailureHint('the load balancer', namespace) : undefined,
     };
   }
 
   public readme({ namespace }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const { address, tls, sourceRanges } = this.config.loadBalancer;
-    const scheme = tls ? 'https' : 'http';
+    const origin = this.payloadUrl('') ?? `${tls ? 'https' : 'http'}://...`;
     return {
       nodes: [
         [`LoadBalancer ${address ?? '(address not set)'}`, `${tls ? '443 (TLS), ' : ''}80${sourceRanges ? `, from ${sourceRanges.join(', ')}` : ''}`],
         [`Service ${WebhookReceiverService.SERVICE_NAME}`, `type LoadBalancer → ${WebhookReceiverService.TARGET_PORT}`],
       ],
-      pushEdge: `push: POST ${scheme}://.../hook/...`,
+      pushEdge: `push: POST ${origin}/hook/...`,
       through: 'through the cloud load balancer of Service webhook-receiver',
       openStep: `Check that the cloud gave Service \`${WebhookReceiverService.SERVICE_NAME}\` an address (\`kubectl -n ${namespace} get svc ${WebhookReceiverService.SERVICE_NAME}\`) and that it is webhook.loadBalancer.address; ${sourceRanges ? 'the load balancer admits only loadBalancer.sourceRanges' : 'the load balancer admits anyone (set loadBalancer.sourceRanges to narrow it)'}; ${policyWords(this.config)}.`,
     };
