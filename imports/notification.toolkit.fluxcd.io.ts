@@ -1,7 +1,9 @@
 // notification.toolkit.fluxcd.io/v1: Flux Receiver.
 // Spec types come from @kubernetes-models/flux-cd. Compared with the current CRD (Flux 2.7), the
-// package lacks `spec.oidcProviders`, the `generic-oidc` type and `resources[].filter`; we use none
-// of them, so nothing is extended.
+// package lacks `spec.oidcProviders`, the `generic-oidc` type and `resources[].filter` (the
+// per-resource CEL filter, notification-controller 1.9+). We write per-resource filters, so that
+// field is added here; the package's schema check accepts it (its validator allows unknown fields,
+// which the closed shape below then governs).
 import { GroupVersionKind } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Receiver as ReceiverModel } from '@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1/Receiver';
@@ -9,14 +11,18 @@ import type { IReceiverSpec } from '@kubernetes-models/flux-cd/notification.tool
 import { OPEN, ObjectShape } from './closed-shape';
 import { FluxApiObject, FluxApiObjectProps } from './flux-api-object';
 
-export type ReceiverSpec = IReceiverSpec;
+type ReceiverResource = NonNullable<IReceiverSpec['resources']>[number];
+export type ReceiverSpec = Omit<IReceiverSpec, 'resources'> & {
+  /** The sources to reconcile, each with an optional CEL `filter` over the delivery (`req`). */
+  resources: (ReceiverResource & { filter?: string })[];
+};
 export type ReceiverProps = FluxApiObjectProps<ReceiverSpec>;
 
 export const RECEIVER_SPEC_SHAPE: ObjectShape<ReceiverSpec> = {
   events: OPEN,
   interval: OPEN,
   resourceFilter: OPEN,
-  resources: { apiVersion: OPEN, kind: OPEN, name: OPEN, namespace: OPEN, matchLabels: OPEN },
+  resources: { apiVersion: OPEN, kind: OPEN, name: OPEN, namespace: OPEN, matchLabels: OPEN, filter: OPEN },
   secretRef: { name: OPEN },
   suspend: OPEN,
   type: OPEN,

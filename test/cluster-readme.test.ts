@@ -46,7 +46,7 @@ test('the diagram shows the chain: repository -> NodePort Service -> Receiver ->
   expect(diagram).toContain('rcv_instavote -->|reconcile now| src_instavote');
   for (const app of ['vote_staging', 'result_staging']) expect(diagram).toContain(`src_instavote --> app_${app}`);
   expect(diagram).toContain('src_infra --> app_redis');
-  expect(diagram).toContain('app_redis -.->|dependsOn| app_vote_staging');
+  expect(diagram).toContain('app_vote_staging -.->|dependsOn| app_redis');
   expect(readme).toContain('| infra | GitRepository infra | push |');
 });
 

@@ -65,7 +65,7 @@ describe('AppDeployment', () => {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
       kind: 'Kustomization',
       metadata: { name: 'vote-staging', namespace: 'flux-system' },
-      spec: { sourceRef: { kind: 'GitRepository', name: 'instavote' }, path: './deploy/vote/staging', interval: '1h', prune: true, wait: true },
+      spec: { sourceRef: { kind: 'GitRepository', name: 'instavote' }, path: './deploy/vote/staging', interval: '1h', retryInterval: '2m', prune: true, wait: true, timeout: '5m' },
     });
   });
 
@@ -141,12 +141,31 @@ describe('WebhookReceiver', () => {
     expect(receiver.webhookPath('test-token')).toMatch(/^\/hook\/[0-9a-f]{64}$/);
   });
 
-  test('other types take every event unless told', () => {
+  test('a Git host\'s type takes its push events, the generic ones every event, unless told', () => {
     const chart = Testing.chart();
     const source = new GitSource(chart, 'src', { url: 'https://h/r' });
     new WebhookReceiver(chart, 'gl', { type: ReceiverType.GITLAB, secret: secretFromName('t', 'flux-system'), resources: [source] });
-    expect(objectOf(chart, 'Receiver').spec.events).toBeUndefined();
-    expect(objectOf(chart, 'Receiver').spec.type).toBe('gitlab');
+    new WebhookReceiver(chart, 'bb', { type: ReceiverType.BITBUCKET, secret: secretFromName('t', 'flux-system'), resources: [source] });
+    new WebhookReceiver(chart, 'any', { type: ReceiverType.GENERIC_HMAC, secret: secretFromName('t', 'flux-system'), resources: [source] });
+    expect(objectOf(chart, 'Receiver', 'gl').spec).toMatchObject({ type: 'gitlab', events: ['Push Hook', 'Tag Push Hook'] });
+    expect(objectOf(chart, 'Receiver', 'bb').spec).toMatchObject({ type: 'bitbucket', events: ['repo:push'] });
+    expect(objectOf(chart, 'Receiver', 'any').spec.events).toBeUndefined();
+  });
+
+  test('a Kustomization with wait fails and retries within minutes, not the interval, unless told', () => {
+    const chart = Testing.chart();
+    const source = new GitSource(chart, 'src', { url: 'https://h/r' });
+    new AppDeployment(chart, 'long', { source, path: './a', interval: Duration.hours(1) });
+    new AppDeployment(chart, 'short', { source, path: './b', interval: Duration.minutes(1) });
+    new AppDeployment(chart, 'nowait', { source, path: './c', wait: false });
+    new AppDeployment(chart, 'told', { source, path: './d', timeout: Duration.minutes(20), retryInterval: Duration.minutes(10) });
+    const spec = (name: string) => objectOf(chart, 'Kustomization', name).spec;
+    expect(spec('long')).toMatchObject({ timeout: '5m', retryInterval: '2m' });
+    // Never longer than the interval: Flux would reconcile again before they ran out.
+    expect(spec('short')).toMatchObject({ timeout: '1m', retryInterval: '1m' });
+    expect(spec('nowait').timeout).toBeUndefined();
+    expect(spec('nowait').retryInterval).toBeUndefined();
+    expect(spec('told')).toMatchObject({ timeout: '20m', retryInterval: '10m' });
   });
 
   test('fails without resources, with a Secret elsewhere, with a source twice', () => {

@@ -212,7 +212,7 @@ describe('npm run secrets', () => {
     expect(readFileSync(paths(ws).token, 'utf8')).toBe(old);
   });
 
-  test('the command prints what to update in GitHub, and exits 1 on failure, 2 on bad usage', async () => {
+  test('the command prints what to update on each Git host, and exits 1 on failure, 2 on bad usage', async () => {
     const ws = workspace(fleetFor([(await ageKeygen()).recipient]));
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -224,7 +224,8 @@ describe('npm run secrets', () => {
       expect(await run(['rotate-token', 'staging'], output)).toBe(0);
       const report = String(log.mock.calls.at(-1)![0]);
       expect(report).toContain('Commit and push dist/clusters/staging/webhook-token-secret.sops.yaml');
-      expect(report).toMatch(/Receiver instavote: Payload URL http:\/\/<node-address>:31234\/hook\/[0-9a-f]{64}/);
+      expect(report).toMatch(/Receiver instavote \(GitHub https:\/\/github\.com\/lfs269\/instavote\): Payload URL http:\/\/<node-address>:31234\/hook\/[0-9a-f]{64}/);
+      expect(report).toContain('npm run webhook -- hook staging does it');
       expect(await run(['rotate-token', 'nope'], output)).toBe(1);
       expect(error).toHaveBeenLastCalledWith(expect.stringContaining('cluster "nope" is not in'));
       expect(await run(['rotate-token'], output)).toBe(2);

@@ -32,7 +32,8 @@ test('the base fleet parses into cluster configs', () => {
       webhook: { nodePort: 31234 },
       sources: [{ name: 'instavote', url: 'https://github.com/lfs269/instavote', branch: 'main', interval: '1h' }],
       apps: [{ name: 'vote-staging', source: 'instavote', path: './deploy/vote/staging', interval: '1h' }],
-      receivers: [{ name: 'instavote', sources: ['instavote'] }],
+      // The type follows the source's host (github.com): written out for every later reader.
+      receivers: [{ name: 'instavote', type: 'github', sources: ['instavote'] }],
     }],
   });
 });

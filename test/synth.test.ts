@@ -42,7 +42,11 @@ describe('synth of a cluster', () => {
     expect(receiver.metadata).toEqual({ name: 'instavote', namespace: 'flux-system' });
     expect(receiver.spec).toEqual({
       type: 'github', events: ['ping', 'push'], secretRef: { name: 'webhook-token' },
-      resources: [{ apiVersion: repo.apiVersion, kind: 'GitRepository', name: 'instavote' }],
+      // Only a push of the tracked branch to this repository reconciles it (a ping, another branch: nothing).
+      resources: [{
+        apiVersion: repo.apiVersion, kind: 'GitRepository', name: 'instavote',
+        filter: "has(req.ref) && req.ref == 'refs/heads/main' && has(req.repository) && has(req.repository.full_name) && req.repository.full_name.matches('(?i)^lfs269/instavote$') && !(has(req.deleted) && req.deleted == true)",
+      }],
     });
     const [service] = objectsIn(join(staging, 'flux-system', 'webhook-receiver-service.yaml'));
     expect(service.spec.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http-webhook', nodePort: 31234 }]);

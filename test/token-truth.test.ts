@@ -292,7 +292,7 @@ describe('a rotation killed at any point', () => {
     expect(runScript(ws, 'secrets', ['rotate-token', 'staging'], { FLUX_INFRA_FAILPOINT: 'rotation-token-stored' }).signal).toBe('SIGKILL');
     const retry = runScript(ws, 'secrets', ['rotate-token', 'staging']);
     expect(retry.status).toBe(1);
-    expect(retry.stderr).toMatch(/^error: staging: an interrupted token rotation was finished: its new token is in .*; update GitHub \(npm run webhook -- github staging\) before rotating again\n$/);
+    expect(retry.stderr).toMatch(/^error: staging: an interrupted token rotation was finished: its new token is in .*; update the Git hosts' webhooks \(npm run webhook -- hook staging\) before rotating again\n$/);
     expect(read(`${tokenFile(ws)}.previous`)).toBe(original);
   });
 

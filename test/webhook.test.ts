@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { run } from '../tools/webhook';
 import { doctor } from '../tools/webhook/doctor';
-import { MASK, syncGithubHooks } from '../tools/webhook/github';
+import { MASK, syncGithubHooks } from '../tools/webhook/hook';
 import { ping } from '../tools/webhook/ping';
 import { payloadUrls } from '../tools/webhook/url';
 import { ageKeygen } from './support/age';
@@ -99,7 +99,10 @@ describe('ping', () => {
     try {
       const [outcome] = await ping('staging', { ...workspace(BASE_FLEET), env: ENV, event, url: receiver.url });
       expect(outcome).toMatchObject({ accepted: true, status: 200, receiver: 'instavote', url: `${receiver.url}${VECTOR_PATH}` });
-      expect(outcome.explanation).toBe('accepted: Receiver instavote checked the signature and asked GitRepository instavote to reconcile');
+      // A ping names no ref: the Receiver's filter reconciles nothing for it; a push to main reconciles the source.
+      expect(outcome.explanation).toBe(event === 'ping'
+        ? 'accepted: Receiver instavote checked the signature; its filters reconcile none of its sources for this delivery (skipped: GitRepository instavote)'
+        : 'accepted: Receiver instavote checked the signature and asked GitRepository instavote to reconcile');
       const [delivery] = receiver.deliveries;
       expect(delivery.headers['content-type']).toBe('application/json');
       expect(delivery.headers['x-github-event']).toBe(event);
@@ -113,11 +116,6 @@ describe('ping', () => {
     }
   });
 
-  test('says so, instead of sending GitHub headers, for a Receiver of a host it cannot sign for', async () => {
-    const ws = workspace(fleetWith([[['clusters', 'staging', 'receivers', 0, 'type'], 'gitlab']]));
-    await expect(ping('staging', { ...ws, env: ENV, url: 'http://127.0.0.1:9' })).rejects.toThrow('Receiver instavote is of type gitlab, and ping can sign deliveries only as GitHub does');
-  });
-
   test('reports a wrong token (signature) and an event the Receiver does not take as 400', async () => {
     const ws = workspace(BASE_FLEET);
     const otherKey = await receiverServer({ ...receiverOptions, signingToken: 'a-different-token-in-the-cluster-secret' });
@@ -125,7 +123,7 @@ describe('ping', () => {
     try {
       const [tampered] = await ping('staging', { ...ws, env: ENV, url: otherKey.url });
       expect(tampered).toMatchObject({ accepted: false, status: 400 });
-      expect(tampered.explanation).toMatch(/^rejected \(400\): the signature does not match/);
+      expect(tampered.explanation).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\)/);
       const [event] = await ping('staging', { ...ws, env: ENV, event: 'push', url: pingOnly.url });
       expect(event.explanation).toContain('the event "push" is not in the Receiver\'s events');
     } finally {
@@ -202,7 +200,7 @@ describe('github', () => {
     const github = await fakeGithub();
     try {
       const [created] = await syncGithubHooks('staging', options(github.url));
-      expect(created).toMatchObject({ action: 'create', repository: 'lfs269/instavote', receiver: 'instavote', hookId: 100 });
+      expect(created).toMatchObject({ action: 'create', host: 'GitHub', repository: 'lfs269/instavote', receiver: 'instavote', hookId: '100' });
       const post = github.requests.find((request) => request.method === 'POST')!;
       expect(post.auth).toBe('token ghp_test');
       expect(post.body).toEqual({
@@ -210,7 +208,7 @@ describe('github', () => {
         config: { url: `http://203.0.113.10:31234${VECTOR_PATH}`, content_type: 'json', insecure_ssl: '0', secret: TOKEN },
       });
       const [updated] = await syncGithubHooks('staging', options(github.url));
-      expect(updated).toMatchObject({ action: 'update', hookId: 100, reason: 'same URL' });
+      expect(updated).toMatchObject({ action: 'update', hookId: '100', reason: 'same URL' });
       expect(github.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
       expect(github.requests.find((request) => request.method === 'PATCH')!.body).toEqual({ active: true, events: ['push'], config: post.body.config });
       expect(github.hooks).toHaveLength(1);
@@ -229,7 +227,7 @@ describe('github', () => {
     try {
       writeFile(join(ws.secretsDir, 'staging', 'webhook-token.previous'), previous);
       const [change] = await syncGithubHooks('staging', { ...ws, env: ENV, apiUrl: github.url, githubToken: 'ghp_test' });
-      expect(change).toMatchObject({ action: 'update', hookId: 7, reason: 'the URL before the last token rotation' });
+      expect(change).toMatchObject({ action: 'update', hookId: '7', reason: 'the URL before the last token rotation' });
       expect(github.hooks.find((hook) => hook.id === 7)!.config.url).toBe(`http://203.0.113.10:31234${VECTOR_PATH}`);
       expect(github.hooks.find((hook) => hook.id === 8)!.config.url).toBe('http://203.0.113.10:31234/hook/0000');
 
@@ -321,7 +319,7 @@ describe('github', () => {
       expect(changes[0].request).toMatchObject({ method: 'POST', path: '/repos/lfs269/instavote/hooks', body: { config: { secret: MASK } } });
       expect(JSON.stringify(changes)).not.toContain(TOKEN);
       const offline = await syncGithubHooks('staging', { ...withAddress(), env: ENV, dryRun: true, githubToken: '' });
-      expect(offline[0].request.body.config.secret).toBe(MASK);
+      expect((offline[0].request.body.config as { secret: string }).secret).toBe(MASK);
     } finally {
       await github.close();
     }
@@ -329,8 +327,8 @@ describe('github', () => {
 
   test.each([
     [401, { message: 'Bad credentials' }, /GitHub refused the token \(401\): GITHUB_TOKEN is missing, wrong or expired/],
-    [404, { message: 'Not Found' }, /GitHub answered 404 for lfs269\/instavote: .*lacks admin rights/],
-    [422, { message: 'Validation Failed', errors: [{ message: 'Hook already exists on this repository' }] }, /refused the hook for lfs269\/instavote \(422\): Hook already exists on this repository/],
+    [404, { message: 'Not Found' }, /GitHub answered 404 for lfs269\/instavote: it does not exist for this token, or the token lacks the rights \(admin on the repository: classic admin:repo_hook scope/],
+    [422, { message: 'Validation Failed', errors: [{ message: 'Hook already exists on this repository' }] }, /GitHub refused the request for lfs269\/instavote \(422\): Hook already exists on this repository/],
   ])('explains GitHub\'s %s', async (status, body, message) => {
     const github = await fakeGithub([], { status, body });
     try {
@@ -340,10 +338,23 @@ describe('github', () => {
     }
   });
 
-  test('needs GITHUB_TOKEN for a real run, and an API URL for repositories off github.com', async () => {
-    await expect(syncGithubHooks('staging', { ...withAddress(), env: ENV, githubToken: '' })).rejects.toThrow('GITHUB_TOKEN is not set');
-    const ghe = workspace(fleetWith([[['clusters', 'staging', 'webhook', 'address'], '203.0.113.10'], [['clusters', 'staging', 'sources', 0, 'url'], 'https://ghe.example.org/team/instavote']]));
-    await expect(syncGithubHooks('staging', { ...ghe, env: ENV, githubToken: 'x' })).rejects.toThrow('source instavote is on ghe.example.org, not github.com: give its API with --api-url');
+  test('needs GITHUB_TOKEN for a real run; a GitHub Enterprise source\'s API is its apiUrl, else https://<host>/api/v3', async () => {
+    await expect(syncGithubHooks('staging', { ...withAddress(), env: ENV, githubToken: '' })).rejects.toThrow('GITHUB_TOKEN is not set: create a GitHub token (admin on the repository');
+    const ghe = (apiUrl?: string) => workspace(fleetWith([
+      [['clusters', 'staging', 'webhook', 'address'], '203.0.113.10'],
+      [['clusters', 'staging', 'sources', 0, 'url'], 'https://ghe.example.org/team/instavote'],
+      ...(apiUrl ? [[['clusters', 'staging', 'sources', 0, 'apiUrl'], apiUrl] as [string[], string]] : []),
+    ]));
+    const [planned] = await syncGithubHooks('staging', { ...ghe(), env: ENV, dryRun: true, githubToken: '' });
+    expect(planned.request.path).toBe('/repos/team/instavote/hooks');
+    const github = await fakeGithub();
+    try {
+      const fleetApi = ghe(github.url);
+      await expect(syncGithubHooks('staging', { ...fleetApi, env: ENV, githubToken: 'x' })).rejects.toThrow('GitHub answered 404 for team/instavote');
+      expect(github.requests[0].url).toMatch(/^\/repos\/team\/instavote\/hooks/);
+    } finally {
+      await github.close();
+    }
   });
 });
 

@@ -10,13 +10,15 @@ import { recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluste
 import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
 import { listAt, withList } from '../lib/fleet/edit';
+import { clusterReceivers } from '../lib/fleet/git-hosts';
+import { sourceHost } from '../lib/hosts';
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
 import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_NAMESPACE, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
-import { ClusterConfig } from '../lib/fleet/model';
+import { ClusterConfig, receiverTypeOf } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 import { exposureOf } from '../lib/constructs/exposures';
 
@@ -120,12 +122,12 @@ export async function rotateToken(cluster: string, options: CommandOptions & { n
   return withRecoveredRepository(context.paths, async (recovered) => {
     if (recovered.some((entry) => entry.cluster === cluster && entry.outcome === 'finished')) {
       // A killed rotation of this cluster was completed just now; another one would replace the
-      // token it kept as previous (the one GitHub still has) with one GitHub never had.
-      throw new CommandError(`${cluster}: an interrupted token rotation was finished: its new token is in ${store.tokenFile(cluster)} and the one it replaced in ${store.previousTokenFile(cluster)}; update GitHub (npm run webhook -- github ${cluster}) before rotating again`);
+      // token it kept as previous (the one the Git host still has) with one it never had.
+      throw new CommandError(`${cluster}: an interrupted token rotation was finished: its new token is in ${store.tokenFile(cluster)} and the one it replaced in ${store.previousTokenFile(cluster)}; update the Git hosts' webhooks (npm run webhook -- hook ${cluster}) before rotating again`);
     }
     const current = await resolveClusterToken(config, { distDir, secretsDir, env, replacing: true });
     if (current.stale) {
-      throw new CommandError(`${current.warnings.join('; ')}; rotating now would keep that stale token as previous and lose the one GitHub has`);
+      throw new CommandError(`${current.warnings.join('; ')}; rotating now would keep that stale token as previous and lose the one the Git host has`);
     }
     const token = generateWebhookToken();
     const synthOptions = { ...context.paths, env, now: options.now, tokenOverrides: new Map([[cluster, token]]) };
@@ -203,11 +205,17 @@ function rotationReport(result: RotationResult): string {
     ? `1. Commit and push ${DEFAULT_PATHS.distDir}/${clusterDir(cluster.name)}/${CLUSTER_FILES.encryptedTokenSecret}; Flux applies the new Secret.`
     : `1. Apply the new Secret: kubectl apply -f ${result.synth.secretFiles.find((file) => file.includes(`/${cluster.name}/`)) ?? `${DEFAULT_PATHS.secretsDir}/${cluster.name}/${CLUSTER_FILES.tokenSecret}`}`);
   lines.push(`2. Let each Receiver pick it up: flux reconcile receiver <name> -n ${namespace}`);
-  lines.push('3. In GitHub, for each repository whose webhook points here (Settings -> Webhooks -> Edit):');
+  lines.push(`3. Update each repository webhook that points here: npm run webhook -- hook ${cluster.name} does it, or by hand:`);
+  const receivers = clusterReceivers(cluster);
   for (const { receiver, path, url } of result.urls) {
-    lines.push(`   Receiver ${receiver}: Payload URL ${url ?? exposureOf(cluster.webhook).urlTemplate(path)}`);
+    const entry = receivers.find((candidate) => candidate.receiver.name === receiver);
+    const repositories = (entry?.sources ?? []).map((source) => {
+      const host = sourceHost(source, receiverTypeOf(entry!.receiver));
+      return `${host?.name ?? 'Git'} ${source.url}`;
+    });
+    lines.push(`   Receiver ${receiver}${repositories.length > 0 ? ` (${[...new Set(repositories)].join(', ')})` : ''}: Payload URL ${url ?? exposureOf(cluster.webhook).urlTemplate(path)}`);
   }
-  lines.push(`   Secret: the new token (cat ${result.tokenFile}); Content type: application/json.`);
+  lines.push(`   Secret (GitLab: Secret token): the new token (cat ${result.tokenFile}); Content type: application/json.`);
   lines.push('Until both sides have the new token, deliveries get 404 (new path) or 400 (old signature).');
   return lines.join('\n');
 }
@@ -235,7 +243,7 @@ export function buildProgram(): Command {
           : 'added to the fleet file; now run npm run synth where a key opens the committed Secret (or rotate the token)');
     });
   program.command('rotate-token')
-    .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update in GitHub')
+    .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update on the Git hosts')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
       const result = await rotateToken(cluster, { context });

@@ -1,10 +1,11 @@
-// `npm run webhook -- <command>`: the GitHub side of the push flow, from the fleet file.
+// `npm run webhook -- <command>`: the Git host's side of the push flow, from the fleet file.
 // One file per command under tools/webhook/; this file only parses arguments and prints.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { allowlist } from './webhook/allowlist';
 import { doctor } from './webhook/doctor';
-import { syncGithubHooks } from './webhook/github';
+import { syncHooks } from './webhook/hook';
+import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
 import { DeliveryEvent, ping } from './webhook/ping';
 import { payloadUrls } from './webhook/url';
 
@@ -21,7 +22,7 @@ function print(json: boolean | undefined, data: unknown, text: string): void {
 export function buildProgram(): Command {
   // One context for the program, made from the environment, handed to every command.
   const context = new CommandContext(pathsFromEnvironment());
-  const program = new Command('webhook').description('the GitHub webhook of each cluster\'s Receivers: URL, test delivery, setup, checks');
+  const program = new Command('webhook').description('the Git host webhook of each cluster\'s Receivers: URL, test delivery, setup, checks');
 
   program.command('url')
     .description('print the Payload URL to paste into GitHub (offline: no cluster is contacted)')
@@ -34,37 +35,40 @@ export function buildProgram(): Command {
     });
 
   program.command('ping')
-    .description('send a delivery signed as GitHub signs it, and say what the answer means')
+    .description('send a delivery shaped and signed as the source\'s Git host does, and say what the answer (and the Receiver\'s filters) mean')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
-    .addOption(new Option('--event <event>', 'the GitHub event to send').choices(['ping', 'push']).default('ping'))
+    .addOption(new Option('--event <event>', 'the event to send (default: the host\'s own test delivery, ping on GitHub, a push elsewhere)').choices(['ping', 'push']))
+    .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: the source\'s branch or tag)')
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser(milliseconds).default(10_000, '10'))
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { receiver?: string; event: DeliveryEvent; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
-      const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
+    .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
+      const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, ref: flags.ref, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
       print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });
 
-  program.command('github')
-    .description('create or update the repository webhook through GitHub\'s API (GITHUB_TOKEN)')
+  const hookCommand = (name: string, description: string, hosts?: GitHostKind[]) => program.command(name)
+    .description(description)
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .option('--dry-run', 'print the requests, secret masked, and change nothing')
-    .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
-    .option('--allow-http', 'allow a plain-http --api-url off loopback (GITHUB_TOKEN and the secret then travel in clear)')
+    .addOption(new Option('--host <host>', 'only the repositories on this Git host').choices([...GIT_HOST_KINDS]))
+    .option('--api-url <url>', 'the REST API root for these repositories (one host), e.g. https://ghe.example.com/api/v3; default: each source\'s apiUrl, else the host\'s public API', hosts === undefined ? undefined : context.env.GITHUB_API_URL)
+    .option('--allow-http', 'allow a plain-http --api-url off loopback (the token and the secret then travel in clear)')
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
-      const changes = await syncGithubHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
-      if (flags.dryRun && !context.env.GITHUB_TOKEN) {
-        console.error('GITHUB_TOKEN is not set, so existing hooks were not looked up: a real run updates a hook that already points at this Receiver instead of adding one.');
-      }
+    .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
       print(flags.json, changes, changes.map((change) => flags.dryRun
-        ? `would ${change.action} the webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request.method} ${change.request.path}\n${JSON.stringify(change.request.body, null, 2)}`
-        : `${change.action === 'create' ? 'created' : 'updated'} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n') || 'no github Receiver in this cluster');
+        ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request.method} ${change.request.path}\n${JSON.stringify(change.request.body, null, 2)}`
+        : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
+        || `no Receiver of ${cluster} is called by a Git host${hosts ? ` on ${hosts.join(', ')}` : ''} (generic and generic-hmac Receivers get no hook)`);
+      if (flags.dryRun) console.error('A dry run looks existing hooks up only where a token for the host is set: a real run updates a hook that already points at the Receiver instead of adding one.');
     });
+  hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN)');
+  hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github, GITHUB_TOKEN)', ['github']);
 
   program.command('allowlist')
     .description('print GitHub\'s webhook source ranges (its /meta API), or write them into the fleet lists that can filter by them')

@@ -35,7 +35,7 @@ export interface AppDeploymentProps {
 
   /**
    * How soon to retry after a failed reconcile.
-   * @default - the interval (Flux's default)
+   * @default - with wait, 2m (or the interval if shorter); without, the interval (Flux's default)
    */
   readonly retryInterval?: Duration;
 
@@ -53,7 +53,7 @@ export interface AppDeploymentProps {
 
   /**
    * Timeout for apply and health checks.
-   * @default - Flux's default (the interval)
+   * @default - with wait, 5m (or the interval if shorter); without, Flux's default (the interval)
    */
   readonly timeout?: Duration;
 
@@ -77,6 +77,11 @@ export interface IFluxKustomization {
   readonly dependsOn: readonly IFluxKustomization[];
 }
 
+/** With wait, how long an apply may take before the Kustomization fails, unless the fleet says otherwise. */
+export const WAIT_TIMEOUT = Duration.minutes(5);
+/** With wait, how soon a failed apply is retried, unless the fleet says otherwise. */
+export const WAIT_RETRY_INTERVAL = Duration.minutes(2);
+
 /** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */
 export class AppDeployment extends Construct implements IFluxKustomization {
   public readonly name: string;
@@ -86,6 +91,10 @@ export class AppDeployment extends Construct implements IFluxKustomization {
   public readonly interval: Duration;
   public readonly prune: boolean;
   public readonly wait: boolean;
+  /** How long apply and health checks may take; undefined leaves it to Flux (the interval). */
+  public readonly timeout: Duration | undefined;
+  /** How soon a failed reconcile is retried; undefined leaves it to Flux (the interval). */
+  public readonly retryInterval: Duration | undefined;
   public readonly resource: Kustomization;
   private readonly dependencies: IFluxKustomization[] = [];
 
@@ -108,6 +117,11 @@ export class AppDeployment extends Construct implements IFluxKustomization {
     this.interval = props.interval ?? Duration.hours(1);
     this.prune = props.prune ?? true;
     this.wait = props.wait ?? true;
+    // With wait, a failing rollout would otherwise be reported and retried only after the interval
+    // (1h here): a push is applied at once, and so should its failure be.
+    const noLongerThanInterval = (duration: Duration) => (duration.toMilliseconds() < this.interval.toMilliseconds() ? duration : this.interval);
+    this.timeout = props.timeout ?? (this.wait ? noLongerThanInterval(WAIT_TIMEOUT) : undefined);
+    this.retryInterval = props.retryInterval ?? (this.wait ? noLongerThanInterval(WAIT_RETRY_INTERVAL) : undefined);
     for (const dependency of props.dependsOn ?? []) {
       this.addDependsOn(dependency);
     }
@@ -123,10 +137,10 @@ export class AppDeployment extends Construct implements IFluxKustomization {
         },
         path: this.path,
         interval: toGoDuration(this.interval),
-        retryInterval: props.retryInterval && toGoDuration(props.retryInterval),
+        retryInterval: this.retryInterval && toGoDuration(this.retryInterval),
         prune: this.prune,
         wait: this.wait,
-        timeout: props.timeout && toGoDuration(props.timeout),
+        timeout: this.timeout && toGoDuration(this.timeout),
         targetNamespace: props.targetNamespace,
         // Lazy, so that addDependsOn() after construction still reaches the output.
         dependsOn: Lazy.any({

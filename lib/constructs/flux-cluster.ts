@@ -9,6 +9,9 @@ import { WebhookReceiver } from './webhook-receiver';
 import { WebhookTokenSecret } from './webhook-token-secret';
 import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
 import { ClusterConfig, receiverTypeOf } from '../fleet/model';
+import { clusterReceivers, FLEET_REPOSITORY_RECEIVER, fleetRepositorySource } from '../fleet/git-hosts';
+import { receiverFilters } from '../hosts/filters';
+import { gitRepositoryFromName } from './git-source';
 import { unknownReferenceProblem } from '../fleet/references';
 import { addSource } from './sources';
 import { IFluxSource } from './flux-source';
@@ -87,16 +90,24 @@ export class FluxCluster extends Construct {
       });
 
     const receiversFile = new ManifestFile(this, 'Receivers', { path: files.receivers });
-    for (const receiver of config.receivers) {
-      this.receivers.set(receiver.name, new WebhookReceiver(receiversFile, receiver.name, {
+    const fleetRepository = fleetRepositorySource(config);
+    for (const { receiver, sources } of clusterReceivers(config)) {
+      const type = receiverTypeOf(receiver);
+      const webhookReceiver = new WebhookReceiver(receiversFile, receiver.name, {
         namespace,
-        type: receiverTypeOf(receiver),
+        type,
         events: receiver.events,
         secret: this.tokenSecret,
-        resources: receiver.sources.map((name) => this.lookup(this.sources, 'source', name, `receiver ${receiver.name}`)),
-      }));
+      });
+      const filters = receiverFilters(receiver, type, sources);
+      for (const name of receiver.sources) {
+        const source = fleetRepository !== undefined && receiver.name === FLEET_REPOSITORY_RECEIVER
+          ? gitRepositoryFromName(fleetRepository.name, namespace, fleetRepository.url, fleetRepository.branch ?? 'main')
+          : this.lookup(this.sources, 'source', name, `receiver ${receiver.name}`);
+        webhookReceiver.addResource(source, { filter: filters.get(name) });
+      }
+      this.receivers.set(receiver.name, webhookReceiver);
     }
-
   }
 
   private lookup<T>(table: Map<string, T>, kind: string, name: string, field: string): T {

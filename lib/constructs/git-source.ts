@@ -107,3 +107,11 @@ export class GitSource extends Construct implements IFluxSource {
   }
 }
 
+
+/**
+ * A GitRepository made outside this app (`flux bootstrap`'s flux-system), referred to by name, for
+ * a Receiver to reconcile.
+ */
+export function gitRepositoryFromName(name: string, namespace: string, url: string, branch: string): IFluxSource {
+  return { apiVersion: GitRepository.GVK.apiVersion, kind: 'GitRepository', name, namespace, url, summary: [`GitRepository ${name}`, `branch ${branch}`, 'made by flux bootstrap'] };
+}

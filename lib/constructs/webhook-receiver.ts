@@ -2,12 +2,12 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Receiver } from '../../imports/notification.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
-import { assertObjectName } from '../fleet/names';
+import { assertObjectName, controlCharacterInTextProblem } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookPath } from './webhook-path';
 import { DEFAULT_NAMESPACE } from '../layout';
 import { ReceiverType } from '../fleet/model';
-import { gitHostFor } from '../hosts';
+import { gitHostForType } from '../hosts';
 
 export interface WebhookReceiverProps {
   /**
@@ -53,13 +53,14 @@ export class WebhookReceiver extends Construct {
   public readonly secret: ISecretReference;
   public readonly resource: Receiver;
   private readonly triggered: IFluxSource[] = [];
+  private readonly filters = new Map<IFluxSource, string>();
 
   public constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
     this.name = props.name ?? id;
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     this.type = props.type ?? ReceiverType.GITHUB;
-    this.events = props.events ?? gitHostFor(this.type)?.defaultEvents ?? [];
+    this.events = props.events ?? gitHostForType(this.type)?.defaultEvents ?? [];
     this.secret = props.secret;
     const owner = `WebhookReceiver ${this.name}`;
     assertObjectName(owner, 'name', this.name);
@@ -84,6 +85,7 @@ export class WebhookReceiver extends Construct {
             kind: source.kind,
             name: source.name,
             namespace: source.namespace === this.namespace ? undefined : source.namespace,
+            filter: this.filters.get(source),
           })),
         }),
       },
@@ -95,12 +97,25 @@ export class WebhookReceiver extends Construct {
     });
   }
 
-  /** Reconciles `source` whenever a delivery is accepted. */
-  public addResource(source: IFluxSource): void {
+  /**
+   * Reconciles `source` whenever a delivery is accepted, or, with `filter`, when that CEL expression
+   * over the delivery's body (`req`) is true (notification-controller 1.9+; older ones drop it and
+   * reconcile on every delivery).
+   */
+  public addResource(source: IFluxSource, options: { readonly filter?: string } = {}): void {
     if (this.triggered.includes(source)) {
       throw new Error(`WebhookReceiver ${this.name}: ${source.kind} ${source.name} is already a resource`);
     }
+    if (options.filter !== undefined && (options.filter.trim() === '' || controlCharacterInTextProblem(options.filter) !== undefined)) {
+      throw new Error(`WebhookReceiver ${this.name}: the filter of ${source.kind} ${source.name} is empty or holds a control character`);
+    }
     this.triggered.push(source);
+    if (options.filter !== undefined) this.filters.set(source, options.filter);
+  }
+
+  /** The CEL filter of a source, if it has one. */
+  public filterOf(source: IFluxSource): string | undefined {
+    return this.filters.get(source);
   }
 
   /** The sources this Receiver reconciles. */

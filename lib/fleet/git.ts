@@ -70,3 +70,17 @@ export function gitRefChoice(source: Partial<Record<GitRefKind, string>>): { kin
   if (given.length > 1) return { extra: given[1], problem: `give only one of ${GIT_REF_KINDS.join(', ')} (also has ${given[0]})` };
   return given.length === 0 ? { kind: 'branch', value: 'main' } : { kind: given[0], value: source[given[0]]! };
 }
+
+/** Why `url` cannot be a Git host's REST API root, or undefined when it can: http(s), no credentials, query or fragment. */
+export function apiUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL: give the API root, e.g. https://ghe.example.com/api/v3 or https://gitlab.example.com/api/v4`;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return `"${url}" must start with https://`;
+  if (parsed.username || parsed.password) return `"${url}" carries credentials: give the URL alone; the token comes from the environment`;
+  if (parsed.search || parsed.hash) return `"${url}" has a query or fragment: give the API root alone`;
+  return undefined;
+}

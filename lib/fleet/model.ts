@@ -22,9 +22,28 @@ export function receiverTypeOf(receiver: { readonly type?: `${ReceiverType}` }):
   return (receiver.type as ReceiverType | undefined) ?? ReceiverType.GITHUB;
 }
 
+/** The Git hosts whose deliveries, payloads and hook APIs the tooling knows. */
+export const GIT_HOST_KINDS = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
+export type GitHostKind = (typeof GIT_HOST_KINDS)[number];
+
 /** The fleet: every cluster Flux runs on, by name. */
 export interface Fleet {
   readonly clusters: ClusterConfig[];
+  /** The repository this fleet file and dist/ live in, which `flux bootstrap` named GitRepository flux-system. @default - none */
+  readonly repository?: FleetRepositoryConfig;
+}
+
+/** The fleet repository: pushes to it (a synth committed) reconcile bootstrap's GitRepository flux-system at once. */
+export interface FleetRepositoryConfig {
+  readonly url: string;
+  /** The branch bootstrap follows. @default 'main' */
+  readonly branch?: string;
+  /** @default - from the URL's host */
+  readonly host?: GitHostKind;
+  /** The host's REST API root, for a self-hosted host. @default - the host's public API */
+  readonly apiUrl?: string;
+  /** Give each cluster a Receiver reconciling GitRepository flux-system on pushes here. @default true */
+  readonly receiver?: boolean;
 }
 
 /** A Git source of a cluster, as plain data (durations as Go strings, e.g. `1h`). */
@@ -44,6 +63,10 @@ export interface GitSourceConfig {
   readonly secretName?: string;
   /** @default - Flux's default ignore rules */
   readonly ignore?: string;
+  /** The Git host serving `url`. @default - from the URL's host (github.com, gitlab.com, bitbucket.org, codeberg.org, gitea.com) */
+  readonly host?: GitHostKind;
+  /** The host's REST API root, for a self-hosted host (GitHub Enterprise, self-managed GitLab, Gitea). @default - the host's public API */
+  readonly apiUrl?: string;
 }
 
 /** An app of a cluster: one Kustomization of a path of one source. */
@@ -54,13 +77,13 @@ export interface AppConfig {
   readonly path: string;
   /** @default '1h' */
   readonly interval?: string;
-  /** @default - the interval */
+  /** @default '2m' with wait, else the interval */
   readonly retryInterval?: string;
   /** @default true */
   readonly prune?: boolean;
   /** @default true */
   readonly wait?: boolean;
-  /** @default - Flux's default */
+  /** @default '5m' with wait, else Flux's default (the interval) */
   readonly timeout?: string;
   /** @default - the manifests' own namespaces */
   readonly targetNamespace?: string;
@@ -71,12 +94,14 @@ export interface AppConfig {
 /** A webhook Receiver of a cluster. */
 export interface ReceiverConfig {
   readonly name: string;
-  /** @default 'github' */
+  /** @default - the Receiver type of its sources' Git host (github for GitHub, Gitea and Forgejo) */
   readonly type?: `${ReceiverType}`;
-  /** @default ['ping', 'push'] for github */
+  /** @default - the type's push events: ['ping', 'push'] for github, ['Push Hook', 'Tag Push Hook'] for gitlab, ['repo:push'] for bitbucket */
   readonly events?: string[];
   /** Names of the cluster's sources to reconcile on a delivery. */
   readonly sources: string[];
+  /** CEL filters so that a delivery reconciles only the sources whose repository and ref it concerns. @default true */
+  readonly filter?: boolean;
 }
 
 /** How kube-proxy routes outside traffic: `Local` keeps the caller's address, so a narrowed allowFrom can match it. */
@@ -164,6 +189,8 @@ export interface ClusterConfig {
   readonly webhook: WebhookExposureConfig;
   /** Commit secrets SOPS-encrypted for these age recipients. @default - secrets stay local */
   readonly sops?: SopsConfig;
+  /** The fleet repository, when its pushes should reconcile bootstrap's GitRepository flux-system (the fleet's `repository`). @default - none */
+  readonly fleetRepository?: FleetRepositoryConfig;
 }
 
 /** SOPS encryption of a cluster's secrets, decrypted in the cluster by Flux. */

@@ -3,10 +3,11 @@ import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
 import { annotationKeyProblem, controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
-import { gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
+import { apiUrlProblem, gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
 import { cidrProblem, dnsNameProblem, hostProblem, nodePortProblem, portProblem } from './network';
 import { exposureChoiceProblems, receiverOrigin } from './exposure';
-import { AppConfig, ClusterConfig, Fleet, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
+import { AppConfig, ClusterConfig, Fleet, FleetRepositoryConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
+import { FLEET_REPOSITORY_RECEIVER, receiverTypeProblems } from './git-hosts';
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
@@ -55,6 +56,8 @@ const sourceSchema = z.strictObject({
   timeout: duration.optional(),
   secretName: objectName.optional(),
   ignore: checked(controlCharacterInTextProblem).optional(),
+  host: z.enum(GIT_HOST_KINDS).optional(),
+  apiUrl: checked(apiUrlProblem).optional(),
 }).superRefine((source, ctx) => {
   const choice = gitRefChoice(source);
   if ('problem' in choice) ctx.addIssue({ code: 'custom', path: [choice.extra], message: choice.problem });
@@ -78,7 +81,19 @@ const receiverSchema = z.strictObject({
   type: z.enum(Object.values(ReceiverType) as [`${ReceiverType}`, ...`${ReceiverType}`[]]).optional(),
   events: z.array(checked((event) => (event === '' ? 'must not be empty' : controlCharacterProblem(event)))).optional(),
   sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
+  filter: z.boolean().optional(),
 });
+
+const repositorySchema = z.union([
+  checked(gitUrlProblem),
+  z.strictObject({
+    url: checked(gitUrlProblem),
+    branch: checked(gitRefNameProblem).optional(),
+    host: z.enum(GIT_HOST_KINDS).optional(),
+    apiUrl: checked(apiUrlProblem).optional(),
+    receiver: z.boolean().optional(),
+  }),
+], { error: 'must be the fleet repository\'s URL, or a mapping with url (and branch, host, apiUrl, receiver)' });
 
 const cidrList = (empty: string) => z.array(checked(cidrProblem)).min(1, empty);
 const annotations = z.record(checked(annotationKeyProblem), checked(controlCharacterInTextProblem));
@@ -149,6 +164,7 @@ const clusterSchema = z.strictObject({
 });
 
 const fleetSchema = z.strictObject({
+  repository: repositorySchema.optional(),
   clusters: z.record(checked(both(rfc1123LabelProblem, constructIdProblem)), clusterSchema).superRefine((clusters, ctx) => {
     if (Object.keys(clusters).length === 0) ctx.addIssue({ code: 'custom', message: 'lists no cluster' });
   }),
@@ -191,13 +207,27 @@ export function parseFleet(text: string, fileName = DEFAULT_PATHS.fleetFile): Fl
   }
 
   const problems: string[] = [];
+  const input = parsed.data.repository;
+  const repository: FleetRepositoryConfig | undefined = typeof input === 'string' ? { url: input } : input;
   const clusters = Object.entries(parsed.data.clusters).map(([name, cluster]) => {
-    problems.push(...crossReferenceProblems(cluster, ['clusters', name], problem));
-    return toClusterConfig(name, cluster);
+    const base = ['clusters', name];
+    problems.push(...crossReferenceProblems(cluster, base, problem));
+    // Each Receiver's type, from its sources' hosts where the fleet does not say it.
+    const receivers = cluster.receivers.map((receiver, index) => {
+      const sources = receiver.sources.map((source) => cluster.sources.find((candidate) => candidate.name === source)).filter((source) => source !== undefined);
+      const checked = receiverTypeProblems(receiver, sources);
+      problems.push(...checked.problems.map(({ field, message }) => problem([...base, 'receivers', index, ...field], message)));
+      if (repository?.receiver !== false && repository !== undefined && receiver.name === FLEET_REPOSITORY_RECEIVER) {
+        problems.push(problem([...base, 'receivers', index, 'name'], `"${FLEET_REPOSITORY_RECEIVER}" is the Receiver of the fleet repository (repository:): choose another name`));
+      }
+      return checked.type === undefined ? receiver : { ...receiver, type: checked.type };
+    });
+    const config = toClusterConfig(name, { ...cluster, receivers });
+    return repository === undefined || repository.receiver === false ? config : { ...config, fleetRepository: repository };
   });
   problems.push(...sharedUrlProblems(clusters, problem));
   if (problems.length > 0) throw new FleetError(problems);
-  return { clusters };
+  return repository === undefined ? { clusters } : { clusters, repository };
 }
 
 /** More aliases than this in one fleet file is an alias bomb, not a fleet. */

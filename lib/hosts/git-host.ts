@@ -1,6 +1,7 @@
-import { GitSourceConfig, ReceiverType } from '../fleet/model';
+import { GitHostKind, ReceiverType } from '../fleet/model';
+import { RepositoryRef } from './repository';
 
-/** The events a test delivery can be. */
+/** The events a test delivery can be: a hook's ping (GitHub only), or a push of a branch or a tag (by its ref). */
 export type DeliveryEvent = 'ping' | 'push';
 
 /** A delivery as it goes over the wire: the body, and the headers that sign and describe it. */
@@ -9,20 +10,39 @@ export interface SignedDelivery {
   readonly headers: Record<string, string>;
 }
 
+/** Which pushes concern a source: those of one branch or tag, any tag (semver), or none (a pinned commit). */
+export type RefMatch =
+  | { readonly kind: 'branch'; readonly name: string }
+  | { readonly kind: 'tag'; readonly name: string }
+  | { readonly kind: 'anyTag' }
+  | { readonly kind: 'none' };
+
 /**
  * What a Git host means for the constructs and the tooling: the Receiver type that validates its
- * deliveries, the events it sends, and how it shapes and signs them. One file per host under
- * lib/hosts/, registered in index.ts.
+ * deliveries, the events it sends, how it shapes and signs a push, what a Receiver's filter reads
+ * in its payload, and where its REST API is. One file per host under lib/hosts/, registered in
+ * index.ts. No I/O: the hook API clients are in tools/webhook/hooks/.
  */
 export interface GitHost {
+  readonly kind: GitHostKind;
   /** For messages, e.g. GitHub. */
   readonly name: string;
   /** The Receiver type notification-controller checks this host's deliveries with. */
   readonly receiverType: ReceiverType;
   /** The events a Receiver of this type accepts unless the fleet says otherwise. */
   readonly defaultEvents: readonly string[];
-  /** The event a push sends: a Receiver that does not accept it reconciles on nothing but tests. */
+  /** The event a branch push sends, as the Receiver compares it: one a Receiver must accept to reconcile on pushes. */
   readonly pushEvent: string;
-  /** A test delivery of `event` from the source's repository to `hookUrl`, signed with `token` as the host signs it. */
-  delivery(event: DeliveryEvent, source: GitSourceConfig, hookUrl: string, token: string): Promise<SignedDelivery>;
+  /** The test deliveries the host itself can send: the first is ping's default. */
+  readonly testEvents: readonly DeliveryEvent[];
+  /** The environment variable holding a token for the host's API. */
+  readonly tokenVariable: string;
+  /** The repository a URL on this host names. */
+  repositoryOf(url: string): RepositoryRef;
+  /** The REST API root for a repository on `host` (the public one, or the self-hosted default). */
+  defaultApiUrl(host: string): string;
+  /** A delivery of `event` for `ref` (refs/heads/... or refs/tags/...), shaped and signed as the host does it. */
+  delivery(event: DeliveryEvent, repository: RepositoryRef, ref: string, hookUrl: string, token: string): Promise<SignedDelivery>;
+  /** A CEL expression over `req` (the delivery's body) that is true only for pushes of `ref` to `repository`. */
+  pushFilter(repository: RepositoryRef, ref: RefMatch): string;
 }

@@ -1,25 +1,35 @@
-// GitHub (and GitHub Enterprise, Gitea and Forgejo, which Flux checks as github): the body of a
-// ping or push event, and its signatures as GitHub makes them.
+// GitHub and GitHub Enterprise: the body of a ping or push event, its signatures as GitHub makes
+// them, and what a Receiver's filter reads in it.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { GitSourceConfig, ReceiverType } from '../fleet/model';
-import { DeliveryEvent, GitHost, SignedDelivery } from './git-host';
-import { fullName, githubRepositoryOf } from './repository';
+import { HOST_RECEIVER_TYPES } from '../fleet/git-hosts';
+import { celString, exactIgnoringCase, present } from './cel';
+import { DeliveryEvent, GitHost, RefMatch, SignedDelivery } from './git-host';
+import { fullName, RepositoryRef, repositoryOf } from './repository';
 
-/** A JSON body shaped like GitHub's for `event`, for the source's repository and ref. */
-function githubPayload(event: DeliveryEvent, source: GitSourceConfig, hookUrl: string): Record<string, unknown> {
-  const repository = githubRepositoryOf(source.url);
-  const htmlUrl = `https://${repository.host}/${fullName(repository)}`;
-  const repositoryJson = {
-    id: 0,
-    name: repository.name,
-    full_name: fullName(repository),
-    private: false,
-    owner: { login: repository.owner, type: 'Organization' },
-    html_url: htmlUrl,
-    clone_url: `${htmlUrl}.git`,
-    ssh_url: `git@${repository.host}:${fullName(repository)}.git`,
-    default_branch: source.branch ?? 'main',
+/** A commit as push payloads of GitHub, Gitea and Forgejo list it. */
+export function payloadCommit(htmlUrl: string, after: string): Record<string, unknown> {
+  return {
+    id: after, tree_id: randomBytes(20).toString('hex'), distinct: true, message: 'flux-infra test delivery',
+    timestamp: new Date().toISOString(), url: `${htmlUrl}/commit/${after}`,
+    author: { name: 'flux-infra', email: 'flux-infra@localhost', username: 'flux-infra' },
+    committer: { name: 'flux-infra', email: 'flux-infra@localhost', username: 'flux-infra' },
+    added: [], removed: [], modified: [],
   };
+}
+
+/** The `repository` object of GitHub's (and Gitea's) payloads. */
+export function payloadRepository(repository: RepositoryRef): Record<string, unknown> {
+  const htmlUrl = `https://${repository.host}/${fullName(repository)}`;
+  return {
+    id: 0, name: repository.name, full_name: fullName(repository), private: false,
+    owner: { login: repository.owner, type: 'Organization' },
+    html_url: htmlUrl, clone_url: `${htmlUrl}.git`, ssh_url: `git@${repository.host}:${fullName(repository)}.git`, default_branch: 'main',
+  };
+}
+
+/** A JSON body shaped like GitHub's for `event`, for the repository and ref. */
+function githubPayload(event: DeliveryEvent, repository: RepositoryRef, ref: string, hookUrl: string): Record<string, unknown> {
+  const repositoryJson = payloadRepository(repository);
   const sender = { login: 'flux-infra', type: 'User' };
   if (event === 'ping') {
     return {
@@ -30,30 +40,51 @@ function githubPayload(event: DeliveryEvent, source: GitSourceConfig, hookUrl: s
       sender,
     };
   }
-  const ref = source.tag !== undefined ? `refs/tags/${source.tag}` : `refs/heads/${source.branch ?? 'main'}`;
   const after = randomBytes(20).toString('hex');
-  const commit = {
-    id: after, tree_id: randomBytes(20).toString('hex'), distinct: true, message: 'flux-infra test delivery',
-    timestamp: new Date().toISOString(), url: `${htmlUrl}/commit/${after}`,
-    author: { name: 'flux-infra', email: 'flux-infra@localhost' }, committer: { name: 'flux-infra', email: 'flux-infra@localhost' },
-    added: [], removed: [], modified: [],
-  };
+  const commit = payloadCommit(String(repositoryJson.html_url), after);
   return {
     ref, before: '0'.repeat(40), after, created: false, deleted: false, forced: false, base_ref: null,
-    compare: `${htmlUrl}/compare/${after}`, commits: [commit], head_commit: commit,
+    compare: `${repositoryJson.html_url}/compare/${after}`, commits: [commit], head_commit: commit,
     repository: repositoryJson, pusher: { name: 'flux-infra', email: 'flux-infra@localhost' }, sender,
   };
 }
 
+/** GitHub's push event names the ref pushed; a deleted branch or tag is no revision to fetch. */
+export function githubPushFilter(repository: RepositoryRef, ref: RefMatch): string {
+  if (ref.kind === 'none') return 'false';
+  const refTest = ref.kind === 'branch' ? `req.ref == ${celString(`refs/heads/${ref.name}`)}`
+    : ref.kind === 'tag' ? `req.ref == ${celString(`refs/tags/${ref.name}`)}`
+      : `req.ref.startsWith('refs/tags/')`;
+  return [
+    present('ref'), refTest,
+    present('repository.full_name'), `req.repository.full_name.matches(${celString(exactIgnoringCase(fullName(repository)))})`,
+    '!(has(req.deleted) && req.deleted == true)',
+  ].join(' && ');
+}
+
+/** The signature headers GitHub sends, which go-github checks (the sha256 one first). */
+export async function githubSignatures(body: string, token: string): Promise<Record<string, string>> {
+  // Loaded here, not at start-up: synth asks the host for its events and never signs.
+  const { sign } = await import('@octokit/webhooks-methods');
+  return {
+    'X-Hub-Signature-256': await sign(token, body),
+    // The legacy header, which GitHub still sends and go-github falls back to.
+    'X-Hub-Signature': `sha1=${createHmac('sha1', token).update(body).digest('hex')}`,
+  };
+}
+
 export const GITHUB: GitHost = {
+  kind: 'github',
   name: 'GitHub',
-  receiverType: ReceiverType.GITHUB,
+  receiverType: HOST_RECEIVER_TYPES.github,
   defaultEvents: ['ping', 'push'],
   pushEvent: 'push',
-  async delivery(event: DeliveryEvent, source: GitSourceConfig, hookUrl: string, token: string): Promise<SignedDelivery> {
-    // Loaded here, not at start-up: synth asks the host for its events and never signs.
-    const { sign } = await import('@octokit/webhooks-methods');
-    const body = JSON.stringify(githubPayload(event, source, hookUrl));
+  testEvents: ['ping', 'push'],
+  tokenVariable: 'GITHUB_TOKEN',
+  repositoryOf: (url) => repositoryOf(url),
+  defaultApiUrl: (host) => (host === 'github.com' ? 'https://api.github.com' : `https://${host}/api/v3`),
+  async delivery(event, repository, ref, hookUrl, token): Promise<SignedDelivery> {
+    const body = JSON.stringify(githubPayload(event, repository, ref, hookUrl));
     return {
       body,
       headers: {
@@ -61,10 +92,9 @@ export const GITHUB: GitHost = {
         'User-Agent': 'GitHub-Hookshot/flux-infra',
         'X-GitHub-Event': event,
         'X-GitHub-Delivery': randomUUID(),
-        'X-Hub-Signature-256': await sign(token, body),
-        // The legacy header, which GitHub still sends and go-github falls back to.
-        'X-Hub-Signature': `sha1=${createHmac('sha1', token).update(body).digest('hex')}`,
+        ...await githubSignatures(body, token),
       },
     };
   },
+  pushFilter: githubPushFilter,
 };

@@ -1,19 +1,55 @@
-// The Git hosts the webhook tooling speaks for. Another (GitLab, Bitbucket) is a file beside
-// github.ts implementing GitHost, plus its entry in HOSTS. No I/O.
-import { ReceiverType } from '../fleet/model';
-import { GitHost } from './git-host';
+// The Git hosts the tooling speaks for. Another is a file beside github.ts implementing GitHost,
+// its kind in GIT_HOST_KINDS (lib/fleet/model.ts) and its entry in HOSTS. No I/O.
+import { hostKindOf } from '../fleet/git-hosts';
+import { GitHostKind, GitSourceConfig, ReceiverType } from '../fleet/model';
+import { BITBUCKET } from './bitbucket';
+import { GitHost, RefMatch } from './git-host';
+import { FORGEJO, GITEA } from './gitea';
 import { GITHUB } from './github';
+import { GITLAB } from './gitlab';
 
-export { DeliveryEvent, GitHost, SignedDelivery } from './git-host';
+export { DeliveryEvent, GitHost, RefMatch, SignedDelivery } from './git-host';
+export { fullName, RepositoryRef } from './repository';
 
-const HOSTS: readonly GitHost[] = [GITHUB];
+const HOSTS: Record<GitHostKind, GitHost> = { github: GITHUB, gitlab: GITLAB, gitea: GITEA, forgejo: FORGEJO, bitbucket: BITBUCKET };
 
-/** The Git host whose deliveries a Receiver of `type` validates, if the tooling knows it. */
-export function gitHostFor(type: `${ReceiverType}`): GitHost | undefined {
-  return HOSTS.find((host) => host.receiverType === type);
+export function gitHost(kind: GitHostKind): GitHost {
+  return HOSTS[kind];
 }
 
-/** The hosts the tooling knows, for messages. */
+/** The host of a repository URL: as the fleet says (`host:`), or the public host it names; undefined when neither tells. */
+export function gitHostOf(source: { readonly url: string; readonly host?: GitHostKind }): GitHost | undefined {
+  const kind = hostKindOf(source);
+  return kind === undefined ? undefined : HOSTS[kind];
+}
+
+/** The host whose deliveries a Receiver of `type` checks when its sources' hosts do not say (GitHub Enterprise for github). */
+export function gitHostForType(type: `${ReceiverType}`): GitHost | undefined {
+  return Object.values(HOSTS).find((host) => host.receiverType === type);
+}
+
+/** The host a source's pushes come from, for a Receiver of `type`: its own, else the type's. */
+export function sourceHost(source: { readonly url: string; readonly host?: GitHostKind }, type: `${ReceiverType}`): GitHost | undefined {
+  return gitHostOf(source) ?? gitHostForType(type);
+}
+
+/** Which pushes concern a Git source. */
+export function refMatchOf(source: GitSourceConfig): RefMatch {
+  if (source.commit !== undefined) return { kind: 'none' };
+  if (source.semver !== undefined) return { kind: 'anyTag' };
+  if (source.tag !== undefined) return { kind: 'tag', name: source.tag };
+  return { kind: 'branch', name: source.branch ?? 'main' };
+}
+
+/** The ref a test push of the source sends: its branch, or its tag (the newest tag it could match, for semver: a made-up v0.0.0). */
+export function testRefOf(source: GitSourceConfig): string {
+  const match = refMatchOf(source);
+  if (match.kind === 'branch') return `refs/heads/${match.name}`;
+  if (match.kind === 'tag') return `refs/tags/${match.name}`;
+  return match.kind === 'anyTag' ? 'refs/tags/v0.0.0' : 'refs/heads/main';
+}
+
+/** The known hosts, for messages. */
 export function knownGitHosts(): string {
-  return HOSTS.map((host) => host.name).join(', ');
+  return Object.values(HOSTS).map((host) => host.name).join(', ');
 }

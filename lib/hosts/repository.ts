@@ -1,12 +1,16 @@
-// The GitHub repository behind a GitRepository URL: https://host/owner/name(.git) or ssh://git@host/owner/name(.git).
+// The repository behind a GitRepository URL: https://host/owner/name(.git) or
+// ssh://git@host/owner/name(.git); GitLab also nests groups (host/group/subgroup/project).
 
-export interface GithubRepository {
+export interface RepositoryRef {
+  /** The host name of the URL, e.g. github.com. */
   readonly host: string;
+  /** Everything before the repository's name: an owner, a workspace, or GitLab groups. */
   readonly owner: string;
   readonly name: string;
 }
 
-export function githubRepositoryOf(url: string): GithubRepository {
+/** The repository a URL names; `nested` allows groups below groups (GitLab). Throws a one-line error. */
+export function repositoryOf(url: string, nested = false): RepositoryRef {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -14,12 +18,13 @@ export function githubRepositoryOf(url: string): GithubRepository {
     throw new Error(`"${url}" is not a URL`);
   }
   const parts = parsed.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
-  if (parts.length !== 2 || parts.some((part) => part === '')) {
-    throw new Error(`"${url}" does not name a repository as host/owner/name`);
+  if (parts.length < 2 || (!nested && parts.length !== 2) || parts.some((part) => part === '')) {
+    throw new Error(`"${url}" does not name a repository as ${nested ? 'host/group[/subgroup...]/project' : 'host/owner/name'}`);
   }
-  return { host: parsed.hostname, owner: parts[0], name: parts[1] };
+  return { host: parsed.hostname.toLowerCase(), owner: parts.slice(0, -1).join('/'), name: parts[parts.length - 1] };
 }
 
-export function fullName(repository: GithubRepository): string {
+/** owner/name (GitHub's full_name, GitLab's path_with_namespace, Bitbucket's full_name). */
+export function fullName(repository: RepositoryRef): string {
   return `${repository.owner}/${repository.name}`;
 }

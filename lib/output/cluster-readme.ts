@@ -3,6 +3,9 @@
 import { AppDeployment } from '../constructs/app-deployment';
 import { FluxCluster } from '../constructs/flux-cluster';
 import { toGoDuration } from '../fleet/durations';
+import { clusterReceivers } from '../fleet/git-hosts';
+import { receiverTypeOf } from '../fleet/model';
+import { gitHostOf, sourceHost } from '../hosts';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
 import { AGE_KEY_FILE, CLUSTER_FILES, DEFAULT_PATHS, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
@@ -20,6 +23,22 @@ function appLines(app: AppDeployment): string[] {
   return [`Kustomization ${app.name}`, app.path, `every ${toGoDuration(app.interval)}${app.prune ? ', prune' : ''}`];
 }
 
+/** The Git host's name of each repository URL the cluster's Receivers hear from (GitHub, GitLab...). */
+function hostNames(cluster: FluxCluster): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const { receiver, sources } of clusterReceivers(cluster.config)) {
+    for (const source of sources) {
+      const host = sourceHost(source, receiverTypeOf(receiver));
+      if (host !== undefined) names.set(source.url, host.name);
+    }
+  }
+  for (const source of cluster.config.sources) {
+    const host = gitHostOf(source);
+    if (host !== undefined && !names.has(source.url)) names.set(source.url, host.name);
+  }
+  return names;
+}
+
 /** The README of one cluster's tree. */
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
@@ -27,11 +46,14 @@ export function clusterReadme(cluster: FluxCluster): string {
   const readme = cluster.exposure.readme({ cluster: config.name, namespace });
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
+  // The cluster's sources, and those only a Receiver names (bootstrap's flux-system for the fleet repository).
+  const sources = [...new Set([...cluster.sources.values(), ...receivers.flatMap((receiver) => receiver.resources)])];
   const repos = new Map<string, string>();
-  for (const source of cluster.sources.values()) {
+  for (const source of sources) {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
-  for (const [url, node] of repos) lines.push(`  ${node}[${label('GitHub repository', url)}]`);
+  const hosts = hostNames(cluster);
+  for (const [url, node] of repos) lines.push(`  ${node}[${label(`${hosts.get(url) ?? 'Git'} repository`, url)}]`);
   // From the Git host's side to the Service: the first node takes the push, the last is `svc`.
   const chain = readme.nodes.map((_node, index) => (index === readme.nodes.length - 1 ? 'svc' : `exposure${index}`));
   readme.nodes.forEach((node, index) => lines.push(`  ${chain[index]}[${label(...node)}]`));
@@ -39,12 +61,12 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const receiver of receivers) {
     lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
   }
-  for (const source of cluster.sources.values()) lines.push(`  ${id('src', source.name)}[${label(...source.summary)}]`);
+  for (const source of sources) lines.push(`  ${id('src', source.name)}[${label(...source.summary)}]`);
   for (const app of cluster.apps.values()) lines.push(`  ${id('app', app.name)}[${label(...appLines(app))}]`);
   const pushed = new Set<string>();
   for (const receiver of receivers) {
     for (const source of receiver.resources) {
-      const repo = repos.get(cluster.sources.get(source.name)!.url)!;
+      const repo = repos.get(source.url)!;
       if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(readme.pushEdge)}| ${chain[0]}`);
       pushed.add(repo);
     }
@@ -52,13 +74,14 @@ export function clusterReadme(cluster: FluxCluster): string {
     for (const source of receiver.resources) lines.push(`  ${id('rcv', receiver.name)} -->|reconcile now| ${id('src', source.name)}`);
   }
   for (const [url, node] of repos) {
-    for (const source of [...cluster.sources.values()].filter((candidate) => candidate.url === url)) {
+    for (const source of sources.filter((candidate) => candidate.url === url)) {
       lines.push(`  ${node} -.->|fetch| ${id('src', source.name)}`);
     }
   }
   for (const app of cluster.apps.values()) lines.push(`  ${id('src', app.source.name)} --> ${id('app', app.name)}`);
   for (const app of cluster.apps.values()) {
-    for (const dependency of app.dependsOn) lines.push(`  ${id('app', dependency.name)} -.->|dependsOn| ${id('app', app.name)}`);
+    // The arrow reads as the field does: this app dependsOn that one.
+    for (const dependency of app.dependsOn) lines.push(`  ${id('app', app.name)} -.->|dependsOn| ${id('app', dependency.name)}`);
   }
 
   const secretStep = config.sops
@@ -68,7 +91,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     GENERATED_MARKDOWN_HEADER,
     `# Cluster ${config.name}`,
     '',
-    `A push to a repository below makes GitHub call the Receiver ${readme.through}; the Receiver asks its`,
+    `A push to a repository below makes its Git host (${[...new Set(hosts.values())].join(', ') || 'Git'}) call the Receiver ${readme.through}; the Receiver asks its`,
     'GitRepository to reconcile now, and every Kustomization on that source follows. Polling is the fallback.',
     '',
     '```mermaid',
@@ -83,7 +106,7 @@ export function clusterReadme(cluster: FluxCluster): string {
       secretStep,
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
       readme.openStep,
-      `Add the webhook in GitHub: \`npm run webhook -- github ${config.name}\`, or by hand with the Payload URL from \`npm run webhook -- url ${config.name}\`, content type \`application/json\`, the token as Secret, push events only.`,
+      `Add the webhook on ${[...new Set(hosts.values())].join(', ') || 'the Git host'}: \`npm run webhook -- hook ${config.name}\`, or by hand with the Payload URL from \`npm run webhook -- url ${config.name}\`, the token as the hook's secret (GitLab: Secret token), push events (GitLab: and tag push events), content type \`application/json\`.`,
       `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
     ].map((step, index) => `${index + 1}. ${step}`),
     '',

@@ -9,7 +9,8 @@ import { webhookPath } from '../../lib/constructs/webhook-path';
 
 import { CommandContext, CommandError, CommandOptions } from '../common';
 import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
-import { ClusterConfig, ReceiverConfig } from '../../lib/fleet/model';
+import { ClusterConfig, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
+import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 
 /** What a webhook command is given: its context, or the paths and environment to make one from. */
@@ -67,25 +68,28 @@ export async function requireToken(cluster: ClusterConfig, options: ContextOptio
 
 export interface ReceiverTarget {
   readonly receiver: ReceiverConfig;
+  /** Its sources, as the fleet file describes them (the fleet repository's for flux-system). */
+  readonly sources: GitSourceConfig[];
   readonly namespace: string;
   readonly path: string;
   /** Undefined when the fleet file does not say where the cluster is reached (a nodePort or loadBalancer without address). */
   readonly url: string | undefined;
 }
 
-/** The cluster's Receivers (or the one named) with their webhook paths and Payload URLs. */
+/** The cluster's Receivers (or the one named), the fleet repository's included, with their webhook paths and Payload URLs. */
 export function receiverTargets(cluster: ClusterConfig, token: string, receiverName?: string): ReceiverTarget[] {
-  const receivers = receiverName === undefined ? cluster.receivers : cluster.receivers.filter((receiver) => receiver.name === receiverName);
-  if (receivers.length === 0) {
+  const all = clusterReceivers(cluster);
+  const chosen = receiverName === undefined ? all : all.filter(({ receiver }) => receiver.name === receiverName);
+  if (chosen.length === 0) {
     throw new CommandError(receiverName === undefined
       ? `cluster ${cluster.name} has no receivers in the fleet file`
-      : `cluster ${cluster.name} has no receiver "${receiverName}" (it has: ${cluster.receivers.map((receiver) => receiver.name).join(', ') || 'none'})`);
+      : `cluster ${cluster.name} has no receiver "${receiverName}" (it has: ${all.map(({ receiver }) => receiver.name).join(', ') || 'none'})`);
   }
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   const exposure = exposureOf(cluster.webhook);
-  return receivers.map((receiver) => {
+  return chosen.map(({ receiver, sources }) => {
     const path = webhookPath(token, receiver.name, namespace);
-    return { receiver, namespace, path, url: exposure.payloadUrl(path) };
+    return { receiver, sources, namespace, path, url: exposure.payloadUrl(path) };
   });
 }
 

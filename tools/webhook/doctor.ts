@@ -13,7 +13,7 @@ import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
 import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
-import { gitHostFor } from '../../lib/hosts';
+import { gitHostForType } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
 
@@ -47,7 +47,7 @@ function receiverProblems(cluster: ClusterConfig): string[] {
   const triggered = new Set(cluster.receivers.flatMap((receiver) => receiver.sources));
   for (const receiver of cluster.receivers) {
     if (receiver.sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
-    const host = gitHostFor(receiverTypeOf(receiver));
+    const host = gitHostForType(receiverTypeOf(receiver));
     const events = receiver.events ?? host?.defaultEvents ?? [];
     if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
       problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);

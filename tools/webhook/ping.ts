@@ -5,8 +5,10 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHostFor, knownGitHosts, SignedDelivery } from '../../lib/hosts';
-import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
+import { DeliveryEvent, gitHost, GitHost, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
+import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
+import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
+import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
 import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 
@@ -24,6 +26,14 @@ export interface DeliveryOutcome {
   readonly explanation: string;
 }
 
+/** What a 400 means, for each Receiver type ping sends as. */
+const REJECTIONS: Partial<Record<`${ReceiverType}`, string>> = {
+  [ReceiverType.GITHUB]: 'the signature (X-Hub-Signature-256) does not match',
+  [ReceiverType.GITLAB]: 'the X-Gitlab-Token header is not the token',
+  [ReceiverType.BITBUCKET]: 'the signature (X-Hub-Signature) does not match',
+  [ReceiverType.GENERIC_HMAC]: 'the signature (X-Signature) does not match',
+};
+
 /** What a TLS server says to a plain-HTTP request (Go's net/http, nginx), in the body of its 400. */
 const PLAIN_HTTP_TO_HTTPS = /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/i;
 
@@ -38,7 +48,7 @@ interface Answer {
 }
 
 /** What each of notification-controller's answers means for the person debugging it. */
-function explainStatus({ status, location, body }: Answer, event: DeliveryEvent, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
+function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
   }
@@ -50,9 +60,9 @@ function explainStatus({ status, location, body }: Answer, event: DeliveryEvent,
   }
   switch (status) {
     case 200:
-      return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked the signature and asked ${resources} to reconcile` };
+      return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked the ${type === ReceiverType.GITLAB ? 'token' : 'signature'} and asked ${resources} to reconcile` };
     case 400:
-      return { accepted: false, status, explanation: `rejected (400): the signature does not match (the cluster's webhook-token Secret holds another token than this one) or the event "${event}" is not in the Receiver's events` };
+      return { accepted: false, status, explanation: `rejected (400): ${REJECTIONS[type] ?? 'the delivery does not pass the Receiver\'s check'} (the cluster's webhook-token Secret holds another token than this one)${type === ReceiverType.GENERIC_HMAC ? '' : `, or the event "${eventName}" is not in the Receiver's events`}` };
     case 404:
       return { accepted: false, status, explanation: `no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}` };
     case 413:
@@ -121,8 +131,9 @@ export interface DeliveryRequest {
   readonly hints: DeliveryHints;
   /** PEM certificates of the CAs to trust instead of the system's, and the file they came from. @default - the system's CAs */
   readonly ca?: { readonly pem: string; readonly file: string };
-  /** For messages: the Receiver and what it reconciles. */
+  /** For messages: the Receiver, its type and what it reconciles. */
   readonly receiver: string;
+  readonly type: `${ReceiverType}`;
   readonly resources: string;
 }
 
@@ -146,7 +157,8 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     });
     // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port).
     const answer = (await response.text()).slice(0, 1024);
-    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, request.event, request.receiver, request.resources, request.hints);
+    const eventName = headers['X-GitHub-Event'] ?? headers['X-Gitlab-Event'] ?? headers['X-Event-Key'] ?? request.event;
+    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints);
   } catch (error) {
     return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'the fleet file\'s webhook block', request.hints, request.ca?.file);
   } finally {
@@ -176,8 +188,10 @@ export function readCaFile(file: string): { pem: string; file: string } {
 
 export interface PingOptions extends ContextOptions {
   readonly receiver?: string;
-  /** @default 'ping' */
+  /** @default the host's own test delivery: ping for GitHub, a push for the others */
   readonly event?: DeliveryEvent;
+  /** The ref a push delivery names (refs/heads/... or refs/tags/...). @default the source's branch or tag */
+  readonly ref?: string;
   /**
    * Send here instead of the fleet file's address (e.g. through a tunnel or port-forward). Without
    * a path, the Receiver's path is appended; with one, it is used as it is.
@@ -199,30 +213,77 @@ function overrideUrl(override: string, path: string): string {
   return parsed.pathname === '/' && !override.endsWith('/') ? `${override}${path}` : parsed.pathname === '/' ? `${override.replace(/\/$/, '')}${path}` : override;
 }
 
+/** The Receiver types ping can send as: each Git host's, and generic-hmac (a host's body, signed in X-Signature). */
+const SIGNABLE: readonly `${ReceiverType}`[] = [...new Set([...GIT_HOST_KINDS.map((kind) => gitHost(kind).receiverType), ReceiverType.GENERIC_HMAC])];
+
+/** A delivery as the source's host sends it, signed as the Receiver's type checks it. */
+async function deliveryFor(type: `${ReceiverType}`, source: GitSourceConfig, event: DeliveryEvent, ref: string, url: string, token: string, receiver: string): Promise<{ delivery: SignedDelivery; host: GitHost }> {
+  // A generic-hmac Receiver's sender may be any host: the source's own, or GitHub's shape.
+  const host = sourceHost(source, type) ?? gitHost('github');
+  if (!SIGNABLE.includes(type) || (type !== ReceiverType.GENERIC_HMAC && host.receiverType !== type)) {
+    throw new CommandError(`Receiver ${receiver} is of type ${type}, and ping sends deliveries only as ${knownGitHosts()} (and generic-hmac) do`);
+  }
+  if (!host.testEvents.includes(event)) {
+    throw new UsageError(`${host.name} sends no ${event} event (source ${source.name}): use --event ${host.testEvents[0]}`);
+  }
+  const repository = host.repositoryOf(source.url);
+  const delivery = await host.delivery(event, repository, ref, url, token);
+  return type === ReceiverType.GENERIC_HMAC ? { host, delivery: { body: delivery.body, headers: genericHmacHeaders(delivery.body, token) } } : { host, delivery };
+}
+
+/** What the Receiver's filters decide for a body: the sources it reconciles and those it skips, or the error that makes it 500. */
+async function filtered(sources: readonly GitSourceConfig[], filters: Map<string, string | undefined>, body: string): Promise<{ reconciled: string[]; skipped: string[]; error?: string }> {
+  const reconciled: string[] = [];
+  const skipped: string[] = [];
+  for (const source of sources) {
+    const filter = filters.get(source.name);
+    const decision = filter === undefined ? true : await evaluateFilter(filter, body);
+    if (decision instanceof Error) return { reconciled, skipped, error: `the filter of ${source.name} fails on this body (${decision.message}), so notification-controller answers 500` };
+    (decision ? reconciled : skipped).push(source.name);
+  }
+  return { reconciled, skipped };
+}
+
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
-export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string })[]> {
+export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string; reconciled?: string[]; skipped?: string[] })[]> {
   const ca = options.caFile === undefined ? undefined : readCaFile(options.caFile);
+  if (options.ref !== undefined && !/^refs\/(heads|tags)\/./.test(options.ref)) throw new UsageError(`--ref "${options.ref}" must be refs/heads/<branch> or refs/tags/<tag>`);
   const context = CommandContext.of(options);
   const fleetFile = context.paths.fleetFile;
   const cluster: ClusterConfig = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
-  const event = options.event ?? 'ping';
   const outcomes = [];
   for (const target of receiverTargets(cluster, token, options.receiver)) {
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
-    const source = cluster.sources.find((candidate) => candidate.name === target.receiver.sources[0]);
+    const [source] = target.sources;
     if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const type = receiverTypeOf(target.receiver);
-    const host = gitHostFor(type);
-    if (!host) throw new CommandError(`Receiver ${target.receiver.name} is of type ${type}, and ping can sign deliveries only as ${knownGitHosts()} does`);
+    const event = options.event ?? (sourceHost(source, type) ?? gitHost('github')).testEvents[0];
+    const { delivery } = await deliveryFor(type, source, event, options.ref ?? testRefOf(source), url, token, target.receiver.name);
+    const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
     const outcome = await sendDelivery({
       url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
-      delivery: await host.delivery(event, source, url, token),
+      delivery,
+      type,
       hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
       receiver: target.receiver.name,
-      resources: target.receiver.sources.map((name) => `GitRepository ${name}`).join(', '),
+      resources: target.sources.map(({ name }) => `GitRepository ${name}`).join(', '),
     });
-    outcomes.push({ ...outcome, receiver: target.receiver.name, url });
+    outcomes.push({ ...withFilters(outcome, decided), receiver: target.receiver.name, url, reconciled: decided.reconciled, skipped: decided.skipped });
   }
   return outcomes;
+}
+
+/** An accepted delivery's explanation, with what the Receiver's filters made of it. */
+function withFilters(outcome: DeliveryOutcome, decided: { reconciled: string[]; skipped: string[]; error?: string }): DeliveryOutcome {
+  if (!outcome.accepted) return outcome;
+  if (decided.error) return { ...outcome, explanation: `${outcome.explanation}; but ${decided.error}` };
+  if (decided.skipped.length === 0) return outcome;
+  const names = (list: string[]) => list.map((name) => `GitRepository ${name}`).join(', ');
+  return {
+    ...outcome,
+    explanation: decided.reconciled.length === 0
+      ? `${outcome.explanation.replace(/ and asked .* to reconcile$/, '')}; its filters reconcile none of its sources for this delivery (skipped: ${names(decided.skipped)})`
+      : `${outcome.explanation.replace(/ and asked .* to reconcile$/, '')} and asked ${names(decided.reconciled)} to reconcile; its filters skip ${names(decided.skipped)}`,
+  };
 }

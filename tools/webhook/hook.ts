@@ -1,0 +1,169 @@
+// `webhook hook <cluster>` (and its alias `github`): creates or updates the repository webhook of each
+// source's Git host through that host's API client (tools/webhook/hooks/).
+import { TokenStore } from '../../lib/secrets/token-store';
+import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
+import { ClusterConfig, GitHostKind, receiverTypeOf } from '../../lib/fleet/model';
+import { fullName, GitHost, RepositoryRef, sourceHost } from '../../lib/hosts';
+import { CommandContext, CommandError, UsageError } from '../common';
+import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { apiOrigin, explainApiError } from './hooks/api-client';
+import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
+
+export const MASK = '********';
+
+export interface HookChange {
+  /** The host's name, e.g. GitLab. */
+  readonly host: string;
+  readonly repository: string;
+  readonly receiver: string;
+  readonly action: 'create' | 'update';
+  /** Why an existing hook was chosen for update. */
+  readonly reason?: string;
+  /** As sent, with the secret masked. */
+  readonly request: HookRequest;
+  /** The hook's id, after a real run. */
+  readonly hookId?: string;
+}
+
+export interface HookOptions extends ContextOptions {
+  readonly receiver?: string;
+  readonly dryRun?: boolean;
+  /** Only the repositories on these hosts (the `github` command: GitHub's). @default every host */
+  readonly hosts?: readonly GitHostKind[];
+  /** REST API root for every repository concerned (one host), instead of each source's apiUrl or the host's public API. */
+  readonly apiUrl?: string;
+  /** Tokens by host. @default the environment: GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN */
+  readonly tokens?: Partial<Record<GitHostKind, string>>;
+  /** @deprecated-free shorthand for tokens.github, as the `github` command has always taken. */
+  readonly githubToken?: string;
+  /** Allow a plain-http API URL off loopback. @default false */
+  readonly allowHttp?: boolean;
+}
+
+/** Every string equal to the secret, replaced by MASK. */
+function masked<T>(value: T, secret: string): T {
+  if (value === secret) return MASK as T;
+  if (Array.isArray(value)) return value.map((item) => masked(item, secret)) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, masked(item, secret)])) as T;
+  return value;
+}
+
+/**
+ * The hook that points at this Receiver: one whose URL is its current one, or the one before the
+ * last rotation (from `webhook-token.previous`). Never a hook that merely shares a host and port:
+ * that may be another cluster's, or a rotation this clone does not know about.
+ */
+function matchHook(hooks: { id: string; url: string | undefined }[], url: string, previousUrl: string | undefined): { id: string; reason: string } | undefined {
+  const normalized = (text: string | undefined) => {
+    try {
+      return new URL(text ?? '').href;
+    } catch {
+      return undefined;
+    }
+  };
+  const same = hooks.find((hook) => normalized(hook.url) === normalized(url));
+  if (same) return { id: same.id, reason: 'same URL' };
+  const previous = previousUrl === undefined ? undefined : hooks.find((hook) => normalized(hook.url) === normalized(previousUrl));
+  return previous && { id: previous.id, reason: 'the URL before the last token rotation' };
+}
+
+/** The token the last rotation replaced, if this clone made it and it is well formed. */
+function readPreviousToken(cluster: ClusterConfig, context: CommandContext): string | undefined {
+  const store = new TokenStore(context.paths.secretsDir);
+  const previous = store.readPrivate(store.previousTokenFile(cluster.name));
+  return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
+}
+
+interface HookTarget {
+  readonly host: GitHost;
+  readonly repository: RepositoryRef;
+  readonly apiUrl: string;
+  readonly receiver: string;
+  readonly url: string;
+  readonly previousUrl: string | undefined;
+}
+
+/** The repositories whose pushes each Receiver must hear, on the host whose signature its type checks. */
+function hookTargets(cluster: ClusterConfig, token: string, options: HookOptions, fleetFile: string, context: CommandContext): HookTarget[] {
+  const previousToken = readPreviousToken(cluster, context);
+  const targets = new Map<string, HookTarget>();
+  for (const target of receiverTargets(cluster, token, options.receiver)) {
+    const type = receiverTypeOf(target.receiver);
+    const previousUrl = previousToken === undefined ? undefined : receiverTargets(cluster, previousToken, target.receiver.name)[0].url;
+    for (const source of target.sources) {
+      const host = sourceHost(source, type);
+      // A generic or generic-hmac Receiver checks a signature no Git host's webhook makes.
+      if (host === undefined || host.receiverType !== type) continue;
+      if (options.hosts !== undefined && !options.hosts.includes(host.kind)) continue;
+      let repository: RepositoryRef;
+      try {
+        repository = host.repositoryOf(source.url);
+      } catch (error) {
+        throw new CommandError(`source ${source.name}: ${(error as Error).message}`);
+      }
+      const apiUrl = options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
+      const url = requireUrl(cluster, target, fleetFile);
+      targets.set(`${host.kind} ${fullName(repository)} ${target.receiver.name}`, { host, repository, apiUrl, receiver: target.receiver.name, url, previousUrl });
+    }
+  }
+  const kinds = new Set([...targets.values()].map((target) => target.host.kind));
+  if (options.apiUrl !== undefined && kinds.size > 1) {
+    throw new UsageError(`--api-url names one API, but the hooks are on ${[...kinds].join(' and ')}: give each source its apiUrl in the fleet file, or choose one host with --host`);
+  }
+  return [...targets.values()];
+}
+
+/**
+ * Creates the webhook of each repository a Receiver listens to, or updates the one that already
+ * points at it: URL, the token as secret, push events, active. With dryRun nothing is written
+ * (existing hooks are still looked up where a token for the host is at hand).
+ */
+export async function syncHooks(clusterName: string, options: HookOptions = {}): Promise<HookChange[]> {
+  const context = CommandContext.of(options);
+  const cluster = context.cluster(clusterName);
+  const { token } = await requireToken(cluster, { context });
+  const targets = hookTargets(cluster, token, options, context.paths.fleetFile, context);
+  const clients = new Map<string, HookClient | undefined>();
+  const clientFor = (target: HookTarget): HookClient | undefined => {
+    const key = `${target.host.kind} ${target.apiUrl}`;
+    if (!clients.has(key)) {
+      const apiToken = options.tokens?.[target.host.kind] ?? (target.host.kind === 'github' ? options.githubToken : undefined) ?? context.env[target.host.tokenVariable];
+      const apiUrl = apiOrigin(target.apiUrl, options.allowHttp, target.host.tokenVariable);
+      if (!apiToken && !options.dryRun) {
+        throw new CommandError(`${target.host.tokenVariable} is not set: create a ${target.host.name} token (${HOOK_RIGHTS[target.host.kind]}) and export it`);
+      }
+      clients.set(key, apiToken ? hookClient(target.host.kind, { apiUrl, token: apiToken }) : undefined);
+    }
+    return clients.get(key);
+  };
+  const changes: HookChange[] = [];
+  for (const target of targets) {
+    const name = fullName(target.repository);
+    const words = { name: target.host.name, tokenVariable: target.host.tokenVariable, rights: HOOK_RIGHTS[target.host.kind] };
+    const client = clientFor(target);
+    const spec = { url: target.url, secret: token };
+    let existing: { id: string; reason: string } | undefined;
+    try {
+      if (client) existing = matchHook(await client.list(target.repository), target.url, target.previousUrl);
+    } catch (error) {
+      throw explainApiError(words, error, name);
+    }
+    const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '' }).request(target.repository, undefined, spec), token);
+    const change: HookChange = { host: target.host.name, repository: name, receiver: target.receiver, action: existing ? 'update' : 'create', reason: existing?.reason, request };
+    if (options.dryRun || !client) {
+      changes.push(change);
+      continue;
+    }
+    try {
+      changes.push({ ...change, hookId: await client.send(target.repository, existing?.id, spec) });
+    } catch (error) {
+      throw explainApiError(words, error, name);
+    }
+  }
+  return changes;
+}
+
+/** `webhook github`: the hooks of the repositories on GitHub (and GitHub Enterprise) only, as before other hosts. */
+export function syncGithubHooks(clusterName: string, options: HookOptions = {}): Promise<HookChange[]> {
+  return syncHooks(clusterName, { ...options, hosts: ['github'] });
+}

@@ -1,0 +1,39 @@
+// Gitea and Forgejo repository webhooks through gitea-js (their REST API, generated from its
+// OpenAPI description), its requests sent by our origin-confined fetch.
+import { giteaApi } from 'gitea-js';
+import { fullName, RepositoryRef } from '../../../lib/hosts';
+import { confinedFetch } from './api-client';
+import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
+
+export function giteaHooks({ apiUrl, token }: HookClientOptions, host = 'Gitea'): HookClient {
+  const shape: HookShape = { host, id: (hook) => hook.id, url: (hook) => hook.config?.url };
+  // gitea-js adds /api/v1 to the instance's root.
+  const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  const api = giteaApi(root, { token, customFetch: confinedFetch(apiUrl) });
+  const config = (hook: HookSpec) => ({ url: hook.url, content_type: 'json', secret: hook.secret });
+  const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => {
+    const path = `/repos/${fullName(repository)}/hooks`;
+    return id === undefined
+      ? { method: 'POST', path, body: { type: 'gitea', active: true, events: ['push'], config: config(hook) } }
+      : { method: 'PATCH', path: `${path}/${id}`, body: { active: true, events: ['push'], config: config(hook) } };
+  };
+  return {
+    async list(repository) {
+      const found: unknown[] = [];
+      for (let page = 1; page <= 20; page++) {
+        const { data } = await api.repos.repoListHooks(repository.owner, repository.name, { page, limit: 50 });
+        if (!Array.isArray(data)) return checkedHooks(data, shape, fullName(repository));
+        found.push(...data);
+        if (data.length < 50) break;
+      }
+      return checkedHooks(found, shape, fullName(repository));
+    },
+    request,
+    async send(repository, id, hook) {
+      const { data } = id === undefined
+        ? await api.repos.repoCreateHook(repository.owner, repository.name, { type: 'gitea', active: true, events: ['push'], config: config(hook) })
+        : await api.repos.repoEditHook(repository.owner, repository.name, Number(id), { active: true, events: ['push'], config: config(hook) });
+      return savedHookId(data, shape, undefined, '…/api/v1');
+    },
+  };
+}
