@@ -295,6 +295,8 @@ function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: stri
       return [problem(path, issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':
       return issue.issues.map((inner) => problem(path, inner.message, 'key'));
+    case 'invalid_value':
+      return [problem(path, `must be one of ${issue.values.map(String).join(', ')}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_union': {
       // A mapping where one choice is a mapping: its own mistakes say more than "none of the choices".
       const deeper = issue.errors.find((branch) => branch.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'));

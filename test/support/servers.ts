@@ -35,14 +35,42 @@ export interface Delivery {
   readonly body: any;
 }
 
+/** What each Receiver type checks, as notification-controller's receiver_handlers.go does (with node:crypto only). */
+const CHECKS: Record<string, { event(headers: IncomingMessage['headers']): string | undefined; valid(headers: IncomingMessage['headers'], body: Buffer, token: string): boolean }> = {
+  github: {
+    event: (headers) => String(headers['x-github-event'] ?? ''),
+    valid: (headers, body, token) => same(headers['x-hub-signature-256'], `sha256=${createHmac('sha256', token).update(body).digest('hex')}`),
+  },
+  gitlab: {
+    event: (headers) => String(headers['x-gitlab-event'] ?? ''),
+    valid: (headers, _body, token) => same(headers['x-gitlab-token'], token),
+  },
+  bitbucket: {
+    event: (headers) => String(headers['x-event-key'] ?? ''),
+    valid: (headers, body, token) => same(headers['x-hub-signature'], `sha256=${createHmac('sha256', token).update(body).digest('hex')}`),
+  },
+  'generic-hmac': {
+    event: () => undefined,
+    valid: (headers, body, token) => same(headers['x-signature'], `sha256=${createHmac('sha256', token).update(body).digest('hex')}`),
+  },
+};
+
+function same(given: string | string[] | undefined, expected: string): boolean {
+  const a = Buffer.from(String(given ?? ''));
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
- * A stand-in for notification-controller's receiver server, checking a delivery the way it does,
- * with node:crypto only (independent of the code under test): 413 over 3 MiB, 404 unless the path is
- * /hook/sha256(token+name+namespace), 400 unless X-Hub-Signature-256 is the HMAC-SHA256 of the raw
- * body with `signingToken` and the event is in `events` (case-insensitive), else 200.
+ * A stand-in for notification-controller's receiver server, checking a delivery the way it does for
+ * its `type` (default github), with node:crypto only (independent of the code under test): 413 over
+ * 3 MiB, 404 unless the path is /hook/sha256(token+name+namespace), 400 unless the signature or token
+ * checks out with `signingToken` and the event is in `events` (case-insensitive; none for
+ * generic-hmac), else 200.
  */
-export async function receiverServer(options: { token: string; name: string; namespace: string; events: string[]; signingToken?: string; tls?: Certificate }) {
+export async function receiverServer(options: { token: string; name: string; namespace: string; events: string[]; signingToken?: string; tls?: Certificate; type?: string }) {
   const deliveries: Delivery[] = [];
+  const check = CHECKS[options.type ?? 'github'];
   const path = `/hook/${createHash('sha256').update(options.token + options.name + options.namespace).digest('hex')}`;
   const listening = await listen(async (request, response) => {
     const body = await readBody(request, 3 * 1024 * 1024);
@@ -54,10 +82,9 @@ export async function receiverServer(options: { token: string; name: string; nam
       response.writeHead(404).end();
       return;
     }
-    const expected = Buffer.from(`sha256=${createHmac('sha256', options.signingToken ?? options.token).update(body).digest('hex')}`);
-    const given = Buffer.from(String(request.headers['x-hub-signature-256'] ?? ''));
-    const event = String(request.headers['x-github-event'] ?? '').toLowerCase();
-    if (given.length !== expected.length || !timingSafeEqual(given, expected) || (options.events.length > 0 && !options.events.includes(event))) {
+    const event = check.event(request.headers)?.toLowerCase();
+    const events = options.events.map((name) => name.toLowerCase());
+    if (!check.valid(request.headers, body, options.signingToken ?? options.token) || (event !== undefined && events.length > 0 && !events.includes(event))) {
       response.writeHead(400).end();
       return;
     }

@@ -21,10 +21,13 @@ export function giteaHooks({ apiUrl, token }: HookClientOptions, host = 'Gitea')
     async list(repository) {
       const found: unknown[] = [];
       for (let page = 1; page <= 20; page++) {
-        const { data } = await api.repos.repoListHooks(repository.owner, repository.name, { page, limit: 50 });
+        const response = await api.repos.repoListHooks(repository.owner, repository.name, { page, limit: 50 });
+        const { data } = response;
         if (!Array.isArray(data)) return checkedHooks(data, shape, fullName(repository));
         found.push(...data);
-        if (data.length < 50) break;
+        // An instance may cap pages below the limit asked for: the total it reports (or an empty page) ends the list.
+        const total = Number(response.headers.get('x-total-count') ?? Number.NaN);
+        if (data.length === 0 || (Number.isFinite(total) ? found.length >= total : data.length < 50)) break;
       }
       return checkedHooks(found, shape, fullName(repository));
     },

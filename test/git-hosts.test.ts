@@ -1,0 +1,119 @@
+// Sources on every Git host, and the fleet repository: what the fleet file accepts and refuses,
+// what synth writes (Receivers valid against the current Receiver CRD), and how each host is named.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { FleetError, parseFleet } from '../lib/fleet/parse';
+import { synthesize } from '../lib/synth';
+import { doctor } from '../tools/webhook/doctor';
+import { payloadUrls } from '../tools/webhook/url';
+import { crdValidator } from './support/crd';
+import { TOKEN } from './support/synth';
+import { workspace } from './support/tree';
+
+const validateReceiver = crdValidator(join(__dirname, 'fixtures', 'flux-crds', 'notification.toolkit.fluxcd.io_receivers.yaml'));
+const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
+
+const EVERY_HOST = `repository: https://github.com/acme/fleet   # the flux-infra repository itself
+clusters:
+  staging:
+    webhook: {nodePort: 31234, address: 203.0.113.10}
+    sources:
+      - {name: on-github, url: "https://github.com/acme/app", branch: main}
+      - {name: on-ghe, url: "https://ghe.acme.internal/team/app", apiUrl: "https://ghe.acme.internal/api/v3", branch: main}
+      - {name: on-gitlab, url: "https://gitlab.com/acme/platform/app", semver: ">=1.0.0"}
+      - {name: on-gitlab-self, url: "https://git.acme.internal/acme/app", host: gitlab, tag: v2.0.0}
+      - {name: on-gitea, url: "https://gitea.com/acme/app", branch: main}
+      - {name: on-forgejo, url: "https://codeberg.org/acme/app", branch: main}
+      - {name: on-bitbucket, url: "https://bitbucket.org/acme/app", branch: main}
+      - {name: pinned, url: "https://github.com/acme/pinned", commit: "${'c'.repeat(40)}"}
+    receivers:
+      - {name: github, sources: [on-github, on-ghe, on-gitea, on-forgejo, pinned]}
+      - {name: gitlab, sources: [on-gitlab, on-gitlab-self]}
+      - {name: bitbucket, sources: [on-bitbucket]}
+      - {name: any, type: generic-hmac, sources: [on-github], filter: false}
+`;
+
+const problemsOf = (text: string) => {
+  try {
+    parseFleet(text);
+    return [];
+  } catch (error) {
+    return (error as FleetError).problems;
+  }
+};
+
+describe('the fleet file', () => {
+  test('takes a Receiver type from its sources\' host, the fleet repository, and the per-host defaults', () => {
+    const fleet = parseFleet(EVERY_HOST);
+    expect(fleet.repository).toEqual({ url: 'https://github.com/acme/fleet' });
+    const [cluster] = fleet.clusters;
+    expect(cluster.receivers.map((receiver) => [receiver.name, receiver.type])).toEqual([['github', 'github'], ['gitlab', 'gitlab'], ['bitbucket', 'bitbucket'], ['any', 'generic-hmac']]);
+    expect(cluster.fleetRepository).toEqual({ url: 'https://github.com/acme/fleet' });
+  });
+
+  test('refuses a type that does not check a source\'s host, and one Receiver for hosts of different types', () => {
+    expect(problemsOf(EVERY_HOST.replace('{name: gitlab, sources:', '{name: gitlab, type: github, sources:'))).toEqual([
+      'fleet.yaml:16:30: clusters.staging.receivers[1].type: a github Receiver cannot check deliveries from gitlab (source on-gitlab, https://gitlab.com/acme/platform/app): use type gitlab',
+    ]);
+    expect(problemsOf(EVERY_HOST.replace('sources: [on-bitbucket]}', 'sources: [on-bitbucket, on-gitlab]}'))).toEqual([
+      'fleet.yaml:17:36: clusters.staging.receivers[2].sources: lists sources on hosts that different Receiver types check (bitbucket: on-bitbucket; gitlab: on-gitlab): give each host a Receiver of its own',
+    ]);
+  });
+
+  test('refuses an unknown host, a bad API URL, a Receiver named flux-system beside repository:, and a bad repository', () => {
+    expect(problemsOf(EVERY_HOST.replace('host: gitlab,', 'host: gitlub,'))).toEqual(['fleet.yaml:9:81: clusters.staging.sources[3].host: must be one of github, gitlab, gitea, forgejo, bitbucket, not "gitlub"']);
+    expect(problemsOf(EVERY_HOST.replace('apiUrl: "https://ghe.acme.internal/api/v3"', 'apiUrl: "https://user:pw@ghe.acme.internal/api/v3"'))).toEqual([
+      'fleet.yaml:7:75: clusters.staging.sources[1].apiUrl: "https://user:pw@ghe.acme.internal/api/v3" carries credentials: give the URL alone; the token comes from the environment',
+    ]);
+    expect(problemsOf(EVERY_HOST.replace('{name: bitbucket, sources:', '{name: flux-system, sources:'))).toEqual([
+      'fleet.yaml:17:16: clusters.staging.receivers[2].name: "flux-system" is the Receiver of the fleet repository (repository:): choose another name',
+    ]);
+    expect(problemsOf(EVERY_HOST.replace('repository: https://github.com/acme/fleet', 'repository: {url: "https://github.com/acme/fleet", brnach: main}'))).toEqual([
+      'fleet.yaml:1:52: repository.brnach: is not a known field: check its spelling and place (see README, "The fleet file")',
+    ]);
+  });
+});
+
+describe('synth of a source on every host and the fleet repository', () => {
+  test('writes Receivers the current Receiver CRD accepts, with per-host events and filters, and flux-system\'s own', async () => {
+    const ws = workspace(EVERY_HOST);
+    await synthesize({ ...ws, env: ENV });
+    const receivers = parseAllDocuments(readFileSync(join(ws.distDir, 'clusters', 'staging', 'receivers.yaml'), 'utf8')).map((document) => document.toJS());
+    for (const receiver of receivers) expect(validateReceiver(receiver)).toEqual([]);
+    const byName = Object.fromEntries(receivers.map((receiver) => [receiver.metadata.name, receiver.spec]));
+    expect(Object.keys(byName)).toEqual(['github', 'gitlab', 'bitbucket', 'any', 'flux-system']);
+    expect(byName.gitlab.events).toEqual(['Push Hook', 'Tag Push Hook']);
+    expect(byName.bitbucket.events).toEqual(['repo:push']);
+    expect(byName.any.events).toBeUndefined();
+    // Every resource of a Git host's Receiver has its filter; a pinned commit is never reconciled by a push.
+    expect(byName.github.resources.find((resource: any) => resource.name === 'pinned').filter).toBe('false');
+    expect(byName.gitlab.resources.map((resource: any) => resource.filter)).toEqual([
+      expect.stringContaining("req.ref.startsWith('refs/tags/')"),
+      expect.stringContaining("req.ref == 'refs/tags/v2.0.0'"),
+    ]);
+    expect(byName.any.resources.every((resource: any) => resource.filter === undefined)).toBe(true);
+    // The fleet repository: bootstrap's GitRepository flux-system, on pushes to its branch.
+    expect(byName['flux-system']).toMatchObject({
+      type: 'github',
+      events: ['ping', 'push'],
+      resources: [{ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'flux-system', filter: expect.stringContaining("req.ref == 'refs/heads/main'") }],
+    });
+    expect(validateReceiver({ ...receivers[0], spec: { ...receivers[0].spec, resources: [{ kind: 'GitRepository', name: 'x', filtr: 'true' }] } })).toEqual(['/spec/resources/0 must NOT have additional properties: filtr']);
+
+    const readme = readFileSync(join(ws.distDir, 'clusters', 'staging', 'README.md'), 'utf8');
+    for (const line of ['GitLab repository<br/>https://gitlab.com/acme/platform/app', 'Bitbucket repository<br/>https://bitbucket.org/acme/app', 'Forgejo repository<br/>https://codeberg.org/acme/app', 'Gitea repository<br/>https://gitea.com/acme/app', 'GitHub repository<br/>https://ghe.acme.internal/team/app', 'GitHub repository<br/>https://github.com/acme/fleet']) {
+      expect(readme).toContain(line);
+    }
+    expect(readme).toContain('Add the webhook on GitHub, Gitea, Forgejo, GitLab, Bitbucket: `npm run webhook -- hook staging`');
+    const urls = await payloadUrls('staging', { ...ws, env: ENV });
+    expect(urls.receivers.map((receiver) => receiver.name)).toEqual(['github', 'gitlab', 'bitbucket', 'any', 'flux-system']);
+  });
+
+  test('doctor names each host\'s push event when a Receiver does not take it', async () => {
+    const ws = workspace(EVERY_HOST.replace('{name: gitlab, sources:', '{name: gitlab, events: ["Tag Push Hook"], sources:'));
+    await synthesize({ ...ws, env: ENV });
+    const { problems } = await doctor('staging', { ...ws, env: ENV });
+    expect(problems).toContain('Receiver gitlab does not accept push hook events (events: Tag Push Hook): GitLab\'s pushes get 400');
+  });
+});
