@@ -1,7 +1,7 @@
 // `webhook ping` for each Receiver type a Git host is checked with, against loopback receivers that
 // validate deliveries as notification-controller does for that type.
 import { ping } from '../tools/webhook/ping';
-import { receiverServer } from './support/servers';
+import { listen, receiverServer } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
 
@@ -20,6 +20,7 @@ const FLEET = `clusters:
       - {name: bitbucket, sources: [app-bitbucket]}
       - {name: gitea, sources: [app-gitea]}
       - {name: hmac, type: generic-hmac, sources: [app-github]}
+      - {name: plain, type: generic, sources: [app-github]}
 `;
 
 /** The stand-in for one Receiver of FLEET, checking as its type does. */
@@ -40,6 +41,24 @@ test.each([
     expect(receiver.deliveries[0].headers).toMatchObject(headers);
   } finally {
     await receiver.close();
+  }
+});
+
+test('a generic Receiver gets the source host\'s body unsigned: its path is the only secret', async () => {
+  const received: { headers: Record<string, unknown>; body: string }[] = [];
+  const server = await listen(async (request, response) => {
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    received.push({ headers: request.headers, body });
+    response.writeHead(200).end();
+  });
+  try {
+    const [outcome] = await ping('staging', { ...workspace(FLEET), env: ENV, receiver: 'plain', url: server.url });
+    expect(outcome).toMatchObject({ accepted: true, status: 200 });
+    expect(Object.keys(received[0].headers).filter((name) => /signature|token|event/i.test(name))).toEqual([]);
+    expect(JSON.parse(received[0].body).repository.full_name).toBe('org/app');
+  } finally {
+    await server.close();
   }
 });
 

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHost, GitHost, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
+import { DeliveryEvent, gitHost, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
 import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
 import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
@@ -213,22 +213,27 @@ function overrideUrl(override: string, path: string): string {
   return parsed.pathname === '/' && !override.endsWith('/') ? `${override}${path}` : parsed.pathname === '/' ? `${override.replace(/\/$/, '')}${path}` : override;
 }
 
-/** The Receiver types ping can send as: each Git host's, and generic-hmac (a host's body, signed in X-Signature). */
-const SIGNABLE: readonly `${ReceiverType}`[] = [...new Set([...GIT_HOST_KINDS.map((kind) => gitHost(kind).receiverType), ReceiverType.GENERIC_HMAC])];
+/** The Receiver types that take any host's body: generic-hmac signs it in X-Signature, generic checks nothing. */
+const ANY_SENDER: readonly `${ReceiverType}`[] = [ReceiverType.GENERIC_HMAC, ReceiverType.GENERIC];
+/** The Receiver types ping can send as: each Git host's, and those. */
+const SIGNABLE: readonly `${ReceiverType}`[] = [...new Set([...GIT_HOST_KINDS.map((kind) => gitHost(kind).receiverType), ...ANY_SENDER])];
 
 /** A delivery as the source's host sends it, signed as the Receiver's type checks it. */
-async function deliveryFor(type: `${ReceiverType}`, source: GitSourceConfig, event: DeliveryEvent, ref: string, url: string, token: string, receiver: string): Promise<{ delivery: SignedDelivery; host: GitHost }> {
-  // A generic-hmac Receiver's sender may be any host: the source's own, or GitHub's shape.
+async function deliveryFor(type: `${ReceiverType}`, source: GitSourceConfig, event: DeliveryEvent, ref: string, url: string, token: string, receiver: string): Promise<SignedDelivery> {
+  // A generic or generic-hmac Receiver's sender may be any host: the source's own, or GitHub's shape.
   const host = sourceHost(source, type) ?? gitHost('github');
-  if (!SIGNABLE.includes(type) || (type !== ReceiverType.GENERIC_HMAC && host.receiverType !== type)) {
-    throw new CommandError(`Receiver ${receiver} is of type ${type}, and ping sends deliveries only as ${knownGitHosts()} (and generic-hmac) do`);
+  if (!SIGNABLE.includes(type) || (!ANY_SENDER.includes(type) && host.receiverType !== type)) {
+    throw new CommandError(`Receiver ${receiver} is of type ${type}, and ping sends deliveries only as ${knownGitHosts()} (and generic, generic-hmac) do`);
   }
   if (!host.testEvents.includes(event)) {
     throw new UsageError(`${host.name} sends no ${event} event (source ${source.name}): use --event ${host.testEvents[0]}`);
   }
   const repository = host.repositoryOf(source.url);
   const delivery = await host.delivery(event, repository, ref, url, token);
-  return type === ReceiverType.GENERIC_HMAC ? { host, delivery: { body: delivery.body, headers: genericHmacHeaders(delivery.body, token) } } : { host, delivery };
+  if (type === ReceiverType.GENERIC_HMAC) return { body: delivery.body, headers: genericHmacHeaders(delivery.body, token) };
+  // A generic Receiver checks nothing: the path is its only secret.
+  if (type === ReceiverType.GENERIC) return { body: delivery.body, headers: { 'Content-Type': 'application/json' } };
+  return delivery;
 }
 
 /** What the Receiver's filters decide for a body: the sources it reconciles and those it skips, or the error that makes it 500. */
@@ -259,7 +264,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const type = receiverTypeOf(target.receiver);
     const event = options.event ?? (sourceHost(source, type) ?? gitHost('github')).testEvents[0];
-    const { delivery } = await deliveryFor(type, source, event, options.ref ?? testRefOf(source), url, token, target.receiver.name);
+    const delivery = await deliveryFor(type, source, event, options.ref ?? testRefOf(source), url, token, target.receiver.name);
     const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
     const outcome = await sendDelivery({
       url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
