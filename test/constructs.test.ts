@@ -148,7 +148,7 @@ describe('WebhookReceiver', () => {
     new WebhookReceiver(chart, 'bb', { type: ReceiverType.BITBUCKET, secret: secretFromName('t', 'flux-system'), resources: [source] });
     new WebhookReceiver(chart, 'any', { type: ReceiverType.GENERIC_HMAC, secret: secretFromName('t', 'flux-system'), resources: [source] });
     expect(objectOf(chart, 'Receiver', 'gl').spec).toMatchObject({ type: 'gitlab', events: ['Push Hook', 'Tag Push Hook'] });
-    expect(objectOf(chart, 'Receiver', 'bb').spec).toMatchObject({ type: 'bitbucket', events: ['repo:push'] });
+    expect(objectOf(chart, 'Receiver', 'bb').spec).toMatchObject({ type: 'bitbucket', events: ['repo:push', 'repo:refs_changed'] });
     expect(objectOf(chart, 'Receiver', 'any').spec.events).toBeUndefined();
   });
 

@@ -53,6 +53,16 @@ describe('GitHub, with its own example payloads', () => {
     expect(await evaluateFilter(filter, 'payload=%7B%7D')).toBe(false);
   });
 
+  test('a field of another type than the payload\'s (a number, null, a string for a mapping) is no match, and no 500', async () => {
+    for (const body of [{ ref: 5 }, { ref: null }, { ref: 'refs/heads/master', repository: 'Codertocat/Hello-World' }, { ref: 'refs/heads/master', repository: { full_name: 7 } }]) {
+      expect(await reconciled(ReceiverType.GITHUB, sources, body)).toEqual([]);
+    }
+    const bitbucket: GitSourceConfig[] = [{ name: 'b', url: 'https://bitbucket.org/ws/repo', semver: '1.x' }];
+    for (const push of [{ changes: 'none' }, { changes: [null, 5, { new: 'x' }, { new: { type: 7 } }] }]) {
+      expect(await reconciled(ReceiverType.BITBUCKET, bitbucket, { push, repository: { full_name: 'ws/repo' } })).toEqual([]);
+    }
+  });
+
   test('filter: false leaves the sources unfiltered, and generic types get none', () => {
     expect([...receiverFilters({ filter: false }, ReceiverType.GITHUB, sources).values()].every((filter) => filter === undefined)).toBe(true);
     expect([...receiverFilters({}, ReceiverType.GENERIC_HMAC, sources).values()].every((filter) => filter === undefined)).toBe(true);
@@ -76,7 +86,8 @@ function documentedPush(host: GitHostKind, repository: string, ref: string, dele
       return { push: { changes: [{ new: deleted ? null : change, old: deleted ? change : null, created: !deleted, closed: deleted }] }, repository: { full_name: repository, type: 'repository' }, actor: {} };
     }
     default:
-      return { ref, before: zero, after: deleted ? zero : sha, deleted, repository: { full_name: repository }, commits: [] };
+      // Gitea and Forgejo: GitHub's shape, but no `deleted` field; a deletion shows in `after` alone.
+      return { ref, before: zero, after: deleted ? zero : sha, repository: { full_name: repository }, commits: [] };
   }
 }
 

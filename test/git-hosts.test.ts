@@ -2,10 +2,16 @@
 // what synth writes (Receivers valid against the current Receiver CRD), and how each host is named.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+import { AppDeployment } from '../lib/constructs/app-deployment';
+import { GitSource } from '../lib/constructs/git-source';
+import { secretFromName } from '../lib/constructs/secret-reference';
+import { WebhookReceiver } from '../lib/constructs/webhook-receiver';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { synthesize } from '../lib/synth';
 import { doctor } from '../tools/webhook/doctor';
+import { syncHooks } from '../tools/webhook/hook';
 import { payloadUrls } from '../tools/webhook/url';
 import { crdValidator } from './support/crd';
 import { TOKEN } from './support/synth';
@@ -61,6 +67,15 @@ describe('the fleet file', () => {
     ]);
   });
 
+  test('reserves flux-system for bootstrap\'s GitRepository, and takes URLs under a sub-path', () => {
+    expect(problemsOf(EVERY_HOST.replace('{name: on-gitea,', '{name: flux-system,').replace('on-gitea, on-forgejo', 'flux-system, on-forgejo'))).toEqual([
+      'fleet.yaml:10:16: clusters.staging.sources[4].name: "flux-system" is the GitRepository flux bootstrap makes for the fleet repository: choose another name',
+    ]);
+    // An installation under a sub-path, Bitbucket Server's /scm/<project>/<repo>: owner and name are the last two segments.
+    const subPath = parseFleet(EVERY_HOST.replace('"https://gitea.com/acme/app"', '"https://git.acme.internal/gitea/acme/app", host: gitea'));
+    expect(subPath.clusters[0].sources.find((source) => source.name === 'on-gitea')!.url).toBe('https://git.acme.internal/gitea/acme/app');
+  });
+
   test('refuses an unknown host, a bad API URL, a Receiver named flux-system beside repository:, and a bad repository', () => {
     expect(problemsOf(EVERY_HOST.replace('host: gitlab,', 'host: gitlub,'))).toEqual(['fleet.yaml:9:81: clusters.staging.sources[3].host: must be one of github, gitlab, gitea, forgejo, bitbucket, not "gitlub"']);
     expect(problemsOf(EVERY_HOST.replace('apiUrl: "https://ghe.acme.internal/api/v3"', 'apiUrl: "https://user:pw@ghe.acme.internal/api/v3"'))).toEqual([
@@ -84,7 +99,8 @@ describe('synth of a source on every host and the fleet repository', () => {
     const byName = Object.fromEntries(receivers.map((receiver) => [receiver.metadata.name, receiver.spec]));
     expect(Object.keys(byName)).toEqual(['github', 'gitlab', 'bitbucket', 'any', 'flux-system']);
     expect(byName.gitlab.events).toEqual(['Push Hook', 'Tag Push Hook']);
-    expect(byName.bitbucket.events).toEqual(['repo:push']);
+    // Cloud's push event, and Server's and Data Center's, which the same type checks.
+    expect(byName.bitbucket.events).toEqual(['repo:push', 'repo:refs_changed']);
     expect(byName.any.events).toBeUndefined();
     // Every resource of a Git host's Receiver has its filter; a pinned commit is never reconciled by a push.
     expect(byName.github.resources.find((resource: any) => resource.name === 'pinned').filter).toBe('false');
@@ -106,6 +122,7 @@ describe('synth of a source on every host and the fleet repository', () => {
       expect(readme).toContain(line);
     }
     expect(readme).toContain('Add the webhook on GitHub, Gitea, Forgejo, GitLab, Bitbucket: `npm run webhook -- hook staging`');
+    expect(readme).toContain('the token as GitHub: Secret; Gitea: Secret; Forgejo: Secret; GitLab: Secret token; Bitbucket: Secret, events GitHub: Just the push event;');
     const urls = await payloadUrls('staging', { ...ws, env: ENV });
     expect(urls.receivers.map((receiver) => receiver.name)).toEqual(['github', 'gitlab', 'bitbucket', 'any', 'flux-system']);
   });
@@ -116,4 +133,53 @@ describe('synth of a source on every host and the fleet repository', () => {
     const { problems } = await doctor('staging', { ...ws, env: ENV });
     expect(problems).toContain('Receiver gitlab does not accept push hook events (events: Tag Push Hook): GitLab\'s pushes get 400');
   });
+});
+
+test('a Receiver can reconcile a Kustomization too, written with its apiVersion (the controller answers 500 without one)', () => {
+  const chart = Testing.chart();
+  const source = new GitSource(chart, 'src', { name: 'app', url: 'https://github.com/acme/app' });
+  const app = new AppDeployment(chart, 'app', { source, path: './deploy' });
+  new WebhookReceiver(chart, 'receiver', { name: 'app', secret: secretFromName('webhook-token', 'flux-system'), resources: [source, app] });
+  const receiver = Testing.synth(chart).find((object: any) => object.kind === 'Receiver');
+  expect(receiver.spec.resources).toEqual([
+    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', name: 'app' },
+    { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', name: 'app' },
+  ]);
+  expect(validateReceiver(receiver)).toEqual([]);
+});
+
+test('a Bitbucket Server source and a URL naming no owner/name synthesize, unfiltered: their payloads are not known here', async () => {
+  const ws = workspace(`clusters:
+  staging:
+    webhook: {nodePort: 31234, address: 203.0.113.10}
+    sources:
+      - {name: server, url: "https://bitbucket.acme.internal/scm/proj/app", host: bitbucket}
+      - {name: sub-path, url: "https://git.acme.internal/gitea/acme/app", host: gitea}
+      - {name: bare, url: "https://git.acme.internal/app"}
+    receivers:
+      - {name: server, sources: [server]}
+      - {name: others, sources: [sub-path, bare]}
+`);
+  await synthesize({ ...ws, env: ENV });
+  const receivers = parseAllDocuments(readFileSync(join(ws.distDir, 'clusters', 'staging', 'receivers.yaml'), 'utf8')).map((document) => document.toJS());
+  for (const receiver of receivers) expect(validateReceiver(receiver)).toEqual([]);
+  const [server, others] = receivers;
+  expect(server.spec.resources[0].filter).toBeUndefined();
+  expect(others.spec.resources.map((resource: any) => resource.filter)).toEqual([expect.stringContaining("matches('(?i)^acme/app$')"), undefined]);
+  const changes = await syncHooks('staging', { ...ws, env: ENV, dryRun: true, receiver: 'server' });
+  expect(changes).toEqual([{ host: 'Bitbucket', repository: 'proj/app', receiver: 'server', action: 'skip', reason: expect.stringMatching(/^Bitbucket Server and Data Center hooks are not made here \(Cloud's API only\): add it by hand/) }]);
+});
+
+test('hook keeps apart two repositories of one name on two installations', async () => {
+  const ws = workspace(`clusters:
+  staging:
+    webhook: {nodePort: 31234, address: 203.0.113.10}
+    sources:
+      - {name: public, url: "https://github.com/acme/app"}
+      - {name: enterprise, url: "https://ghe.acme.internal/acme/app"}
+    receivers:
+      - {name: app, sources: [public, enterprise]}
+`);
+  const changes = await syncHooks('staging', { ...ws, env: ENV, dryRun: true });
+  expect(changes.map((change) => [change.host, change.repository])).toEqual([['GitHub', 'acme/app'], ['GitHub', 'acme/app']]);
 });

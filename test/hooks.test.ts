@@ -221,6 +221,17 @@ describe('gitlab', () => {
     }
   });
 
+  test('says what GitLab refused, field by field, when its message is a mapping', async () => {
+    const blocked = await standIn((request, send) => (request.method === 'GET'
+      ? send(200, [])
+      : send(422, { message: { url: ['is blocked: Requests to the local network are not allowed'] } })));
+    try {
+      await expect(syncHooks('staging', options(`${blocked.url}/api/v4`))).rejects.toThrow(/^GitLab refused the request for group\/sub\/project \(422\): url is blocked: Requests to the local network are not allowed$/);
+    } finally {
+      await blocked.close();
+    }
+  });
+
   test('refuses a list of hooks that is not a list', async () => {
     const odd = await standIn((_request, send) => send(200, { message: 'hello' }));
     try {

@@ -29,7 +29,7 @@ function receiverFor(name: string, type: string, events: string[], signingToken?
 }
 
 test.each([
-  ['gitlab', 'gitlab', ['Push Hook', 'Tag Push Hook'], { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': TOKEN }, 'accepted: Receiver gitlab checked the token and asked GitRepository app-gitlab to reconcile'],
+  ['gitlab', 'gitlab', ['Push Hook', 'Tag Push Hook'], { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': TOKEN }, 'accepted: Receiver gitlab checked the X-Gitlab-Token header and asked GitRepository app-gitlab to reconcile'],
   ['bitbucket', 'bitbucket', ['repo:push'], { 'x-event-key': 'repo:push' }, 'accepted: Receiver bitbucket checked the signature and asked GitRepository app-bitbucket to reconcile'],
   ['gitea', 'github', ['ping', 'push'], { 'x-gitea-event': 'push', 'x-github-event': 'push' }, 'accepted: Receiver gitea checked the signature and asked GitRepository app-gitea to reconcile'],
   ['hmac', 'generic-hmac', [], { 'content-type': 'application/json' }, 'accepted: Receiver hmac checked the signature and asked GitRepository app-github to reconcile'],
@@ -78,7 +78,7 @@ test('each host\'s body names the source\'s repository and ref as that host does
 });
 
 test.each([
-  ['gitlab', 'gitlab', 'the X-Gitlab-Token header is not the token'],
+  ['gitlab', 'gitlab', 'the X-Gitlab-Token header does not match'],
   ['bitbucket', 'bitbucket', 'the signature (X-Hub-Signature) does not match'],
   ['gitea', 'github', 'the signature (X-Hub-Signature-256) does not match'],
   ['hmac', 'generic-hmac', 'the signature (X-Signature) does not match'],
@@ -99,7 +99,7 @@ test('a push of another branch is accepted, and the filters reconcile nothing: w
   try {
     const [outcome] = await ping('staging', { ...workspace(FLEET), env: ENV, receiver: 'gitlab', url: receiver.url, event: 'push', ref: 'refs/heads/feature' });
     expect(outcome).toMatchObject({ accepted: true, reconciled: [], skipped: ['app-gitlab'] });
-    expect(outcome.explanation).toBe('accepted: Receiver gitlab checked the token; its filters reconcile none of its sources for this delivery (skipped: GitRepository app-gitlab)');
+    expect(outcome.explanation).toBe('accepted: Receiver gitlab checked the X-Gitlab-Token header; its filters reconcile none of its sources for this delivery (skipped: GitRepository app-gitlab)');
     expect(receiver.deliveries[0].body.ref).toBe('refs/heads/feature');
   } finally {
     await receiver.close();

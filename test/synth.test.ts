@@ -45,7 +45,7 @@ describe('synth of a cluster', () => {
       // Only a push of the tracked branch to this repository reconciles it (a ping, another branch: nothing).
       resources: [{
         apiVersion: repo.apiVersion, kind: 'GitRepository', name: 'instavote',
-        filter: "has(req.ref) && req.ref == 'refs/heads/main' && has(req.repository) && has(req.repository.full_name) && req.repository.full_name.matches('(?i)^lfs269/instavote$') && !(has(req.deleted) && req.deleted == true)",
+        filter: "has(req.ref) && type(req.ref) == string && req.ref == 'refs/heads/main' && has(req.repository) && type(req.repository) == map && has(req.repository.full_name) && type(req.repository.full_name) == string && req.repository.full_name.matches('(?i)^lfs269/instavote$') && !(has(req.deleted) && req.deleted == true) && !(has(req.after) && req.after == '0000000000000000000000000000000000000000')",
       }],
     });
     const [service] = objectsIn(join(staging, 'flux-system', 'webhook-receiver-service.yaml'));

@@ -319,7 +319,7 @@ describe('github', () => {
       expect(changes[0].request).toMatchObject({ method: 'POST', path: '/repos/lfs269/instavote/hooks', body: { config: { secret: MASK } } });
       expect(JSON.stringify(changes)).not.toContain(TOKEN);
       const offline = await syncGithubHooks('staging', { ...withAddress(), env: ENV, dryRun: true, githubToken: '' });
-      expect((offline[0].request.body.config as { secret: string }).secret).toBe(MASK);
+      expect((offline[0].request!.body.config as { secret: string }).secret).toBe(MASK);
     } finally {
       await github.close();
     }
@@ -346,7 +346,7 @@ describe('github', () => {
       ...(apiUrl ? [[['clusters', 'staging', 'sources', 0, 'apiUrl'], apiUrl] as [string[], string]] : []),
     ]));
     const [planned] = await syncGithubHooks('staging', { ...ghe(), env: ENV, dryRun: true, githubToken: '' });
-    expect(planned.request.path).toBe('/repos/team/instavote/hooks');
+    expect(planned.request!.path).toBe('/repos/team/instavote/hooks');
     const github = await fakeGithub();
     try {
       const fleetApi = ghe(github.url);

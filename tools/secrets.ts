@@ -11,7 +11,7 @@ import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
 import { listAt, withList } from '../lib/fleet/edit';
 import { clusterReceivers } from '../lib/fleet/git-hosts';
-import { sourceHost } from '../lib/hosts';
+import { GitHost, sourceHost } from '../lib/hosts';
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
@@ -207,15 +207,18 @@ function rotationReport(result: RotationResult): string {
   lines.push(`2. Let each Receiver pick it up: flux reconcile receiver <name> -n ${namespace}`);
   lines.push(`3. Update each repository webhook that points here: npm run webhook -- hook ${cluster.name} does it, or by hand:`);
   const receivers = clusterReceivers(cluster);
+  const hosts = new Set<GitHost>();
   for (const { receiver, path, url } of result.urls) {
     const entry = receivers.find((candidate) => candidate.receiver.name === receiver);
     const repositories = (entry?.sources ?? []).map((source) => {
       const host = sourceHost(source, receiverTypeOf(entry!.receiver));
+      if (host) hosts.add(host);
       return `${host?.name ?? 'Git'} ${source.url}`;
     });
     lines.push(`   Receiver ${receiver}${repositories.length > 0 ? ` (${[...new Set(repositories)].join(', ')})` : ''}: Payload URL ${url ?? exposureOf(cluster.webhook).urlTemplate(path)}`);
   }
-  lines.push(`   Secret (GitLab: Secret token): the new token (cat ${result.tokenFile}); Content type: application/json.`);
+  const secretLabels = [...new Set([...hosts].map((host) => host.secretLabel))].join(' / ') || 'Secret';
+  lines.push(`   ${secretLabels}: the new token (cat ${result.tokenFile}); Content type: application/json.`);
   lines.push('Until both sides have the new token, deliveries get 404 (new path) or 400 (old signature).');
   return lines.join('\n');
 }

@@ -61,8 +61,10 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
       const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
-      print(flags.json, changes, changes.map((change) => flags.dryRun
-        ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request.method} ${change.request.path}\n${JSON.stringify(change.request.body, null, 2)}`
+      print(flags.json, changes, changes.map((change) => change.action === 'skip'
+        ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
+        : flags.dryRun
+        ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
         || `no Receiver of ${cluster} is called by a Git host${hosts ? ` on ${hosts.join(', ')}` : ''} (generic and generic-hmac Receivers get no hook)`);
       if (flags.dryRun) console.error('A dry run looks existing hooks up only where a token for the host is set: a real run updates a hook that already points at the Receiver instead of adding one.');

@@ -70,8 +70,10 @@ export interface AppDeploymentProps {
   readonly dependsOn?: IFluxKustomization[];
 }
 
-/** A Kustomization another one can wait for (`spec.dependsOn`), and what it waits for itself. */
+/** A Kustomization another one can wait for (`spec.dependsOn`), and what it waits for itself; a Receiver can reconcile it. */
 export interface IFluxKustomization {
+  readonly apiVersion: string;
+  readonly kind: 'Kustomization';
   readonly name: string;
   readonly namespace: string;
   readonly dependsOn: readonly IFluxKustomization[];
@@ -84,6 +86,8 @@ export const WAIT_RETRY_INTERVAL = Duration.minutes(2);
 
 /** One application path applied by Flux: a `kustomize.toolkit.fluxcd.io/v1` Kustomization. */
 export class AppDeployment extends Construct implements IFluxKustomization {
+  public readonly apiVersion = Kustomization.GVK.apiVersion;
+  public readonly kind = 'Kustomization' as const;
   public readonly name: string;
   public readonly namespace: string;
   public readonly source: IFluxSource;

@@ -102,7 +102,7 @@ export class FluxCluster extends Construct {
       const filters = receiverFilters(receiver, type, sources);
       for (const name of receiver.sources) {
         const source = fleetRepository !== undefined && receiver.name === FLEET_REPOSITORY_RECEIVER
-          ? gitRepositoryFromName(fleetRepository.name, namespace, fleetRepository.url, fleetRepository.branch ?? 'main')
+          ? gitRepositoryFromName(fleetRepository.name, namespace, fleetRepository.url, fleetRepository.branch!)
           : this.lookup(this.sources, 'source', name, `receiver ${receiver.name}`);
         webhookReceiver.addResource(source, { filter: filters.get(name) });
       }

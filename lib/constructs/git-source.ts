@@ -7,7 +7,7 @@ import { toGoDuration } from '../fleet/durations';
 import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { DEFAULT_NAMESPACE } from '../layout';
-import { gitUrlProblem } from '../fleet/git';
+import { DEFAULT_BRANCH, gitUrlProblem } from '../fleet/git';
 
 export interface GitSourceProps {
   /**
@@ -90,7 +90,7 @@ export class GitSource extends Construct implements IFluxSource {
       throw new Error(`${owner}: secret ${props.secret.name} is in namespace ${props.secret.namespace}; a GitRepository can only read Secrets of its own namespace (${this.namespace})`);
     }
     this.url = props.url;
-    this.ref = props.ref ?? GitRef.branch('main');
+    this.ref = props.ref ?? GitRef.branch(DEFAULT_BRANCH);
     this.interval = props.interval ?? Duration.minutes(30);
 
     this.resource = new GitRepository(this, 'Resource', {

@@ -2,6 +2,7 @@ import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Receiver } from '../../imports/notification.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
+import type { IFluxKustomization } from './app-deployment';
 import { assertObjectName, controlCharacterInTextProblem } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookPath } from './webhook-path';
@@ -38,11 +39,14 @@ export interface WebhookReceiverProps {
   readonly secret: ISecretReference;
 
   /**
-   * The sources to reconcile on each accepted delivery. More can be added with `addResource()`.
+   * The sources (or Kustomizations) to reconcile on each accepted delivery. More can be added with `addResource()`.
    * @default - none yet; at least one is required by synth time
    */
-  readonly resources?: IFluxSource[];
+  readonly resources?: ReceiverTarget[];
 }
+
+/** What a Receiver can reconcile: a source, or a Kustomization (written with its apiVersion: the controller answers 500 without it). */
+export type ReceiverTarget = IFluxSource | IFluxKustomization;
 
 /** A Flux webhook endpoint: a `notification.toolkit.fluxcd.io/v1` Receiver. */
 export class WebhookReceiver extends Construct {
@@ -52,8 +56,8 @@ export class WebhookReceiver extends Construct {
   public readonly events: readonly string[];
   public readonly secret: ISecretReference;
   public readonly resource: Receiver;
-  private readonly triggered: IFluxSource[] = [];
-  private readonly filters = new Map<IFluxSource, string>();
+  private readonly triggered: ReceiverTarget[] = [];
+  private readonly filters = new Map<ReceiverTarget, string>();
 
   public constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
@@ -102,7 +106,7 @@ export class WebhookReceiver extends Construct {
    * over the delivery's body (`req`) is true (notification-controller 1.9+; older ones drop it and
    * reconcile on every delivery).
    */
-  public addResource(source: IFluxSource, options: { readonly filter?: string } = {}): void {
+  public addResource(source: ReceiverTarget, options: { readonly filter?: string } = {}): void {
     if (this.triggered.includes(source)) {
       throw new Error(`WebhookReceiver ${this.name}: ${source.kind} ${source.name} is already a resource`);
     }
@@ -113,14 +117,15 @@ export class WebhookReceiver extends Construct {
     if (options.filter !== undefined) this.filters.set(source, options.filter);
   }
 
-  /** The CEL filter of a source, if it has one. */
-  public filterOf(source: IFluxSource): string | undefined {
-    return this.filters.get(source);
+
+  /** Everything this Receiver reconciles. */
+  public get resources(): readonly ReceiverTarget[] {
+    return [...this.triggered];
   }
 
-  /** The sources this Receiver reconciles. */
-  public get resources(): readonly IFluxSource[] {
-    return [...this.triggered];
+  /** The sources among them (what pushes come from). */
+  public get sources(): readonly IFluxSource[] {
+    return this.triggered.filter((target): target is IFluxSource => 'url' in target);
   }
 
   /** The URL path GitHub must call, given the Secret's token. */

@@ -1,5 +1,6 @@
 // Which Git host serves a repository, and which Receiver type checks its deliveries: the fleet
 // parser checks Receivers with it, lib/hosts builds on it. Value rules, no I/O.
+import { DEFAULT_BRANCH } from './git';
 import { ClusterConfig, GitHostKind, GitSourceConfig, ReceiverConfig, ReceiverType } from './model';
 
 /** The public hosts a URL names by itself; any other needs `host:` in the fleet file. */
@@ -63,7 +64,7 @@ export function receiverTypeProblems(receiver: { readonly type?: `${ReceiverType
 /** The GitRepository `flux bootstrap` makes for the fleet repository, as a source of the cluster's fleet-repository Receiver. */
 export function fleetRepositorySource(cluster: ClusterConfig): GitSourceConfig | undefined {
   const repository = cluster.fleetRepository;
-  return repository && { name: FLEET_REPOSITORY_RECEIVER, url: repository.url, branch: repository.branch ?? 'main', host: repository.host, apiUrl: repository.apiUrl };
+  return repository && { name: FLEET_REPOSITORY_RECEIVER, url: repository.url, branch: repository.branch ?? DEFAULT_BRANCH, host: repository.host, apiUrl: repository.apiUrl };
 }
 
 /** Every Receiver of a cluster with its sources: the fleet file's, and the fleet repository's (named flux-system) where there is one. */

@@ -3,6 +3,9 @@
 import { validRange } from 'semver';
 import { controlCharacterProblem } from './names';
 
+/** The branch a source follows (and bootstrap, for the fleet repository) unless the fleet file names another. */
+export const DEFAULT_BRANCH = 'main';
+
 /** Why `url` is not a Git URL that source-controller can clone (https:// or ssh://), or undefined. */
 export function gitUrlProblem(url: string): string | undefined {
   const control = controlCharacterProblem(url);
@@ -68,7 +71,7 @@ export type GitRefKind = (typeof GIT_REF_KINDS)[number];
 export function gitRefChoice(source: Partial<Record<GitRefKind, string>>): { kind: GitRefKind; value: string } | { extra: GitRefKind; problem: string } {
   const given = GIT_REF_KINDS.filter((kind) => source[kind] !== undefined);
   if (given.length > 1) return { extra: given[1], problem: `give only one of ${GIT_REF_KINDS.join(', ')} (also has ${given[0]})` };
-  return given.length === 0 ? { kind: 'branch', value: 'main' } : { kind: given[0], value: source[given[0]]! };
+  return given.length === 0 ? { kind: 'branch', value: DEFAULT_BRANCH } : { kind: given[0], value: source[given[0]]! };
 }
 
 /** Why `url` cannot be a Git host's REST API root, or undefined when it can: http(s), no credentials, query or fragment. */

@@ -212,6 +212,10 @@ export function parseFleet(text: string, fileName = DEFAULT_PATHS.fleetFile): Fl
   const clusters = Object.entries(parsed.data.clusters).map(([name, cluster]) => {
     const base = ['clusters', name];
     problems.push(...crossReferenceProblems(cluster, base, problem));
+    cluster.sources.forEach((source, index) => {
+      // Bootstrap's GitRepository of this very repository: a second one would take its place.
+      if (source.name === FLEET_REPOSITORY_RECEIVER) problems.push(problem([...base, 'sources', index, 'name'], `"${FLEET_REPOSITORY_RECEIVER}" is the GitRepository flux bootstrap makes for the fleet repository: choose another name${repository === undefined ? ' (and set repository: to have pushes to it reconcile at once)' : ''}`));
+    });
     // Each Receiver's type, from its sources' hosts where the fleet does not say it.
     const receivers = cluster.receivers.map((receiver, index) => {
       const sources = receiver.sources.map((source) => cluster.sources.find((candidate) => candidate.name === source)).filter((source) => source !== undefined);

@@ -32,12 +32,18 @@ export const BITBUCKET: GitHost = {
   kind: 'bitbucket',
   name: 'Bitbucket',
   receiverType: HOST_RECEIVER_TYPES.bitbucket,
-  defaultEvents: ['repo:push'],
+  // repo:push is Bitbucket Cloud's; repo:refs_changed is Server's and Data Center's, which the same Receiver type checks.
+  defaultEvents: ['repo:push', 'repo:refs_changed'],
   pushEvent: 'repo:push',
   testEvents: ['push'],
   tokenVariable: 'BITBUCKET_TOKEN',
+  secretLabel: 'Secret',
+  hookEvents: 'Repository push',
+  checked: 'the signature (X-Hub-Signature)',
   repositoryOf: (url) => repositoryOf(url),
-  defaultApiUrl: (host) => (host === 'bitbucket.org' ? 'https://api.bitbucket.org/2.0' : `https://api.${host}/2.0`),
+  defaultApiUrl: () => 'https://api.bitbucket.org/2.0',
+  // Bitbucket Server and Data Center sign alike but shape pushes and hooks otherwise: Cloud's only.
+  knows: (repository) => repository.host === 'bitbucket.org',
   async delivery(event: DeliveryEvent, repository, ref, _hookUrl, token): Promise<SignedDelivery> {
     if (event !== 'push') throw new Error(`Bitbucket sends no ${event} event: send a push`);
     const body = JSON.stringify(bitbucketPayload(repository, ref));
@@ -57,13 +63,13 @@ export const BITBUCKET: GitHost = {
   pushFilter(repository: RepositoryRef, ref: RefMatch): string {
     if (ref.kind === 'none') return 'false';
     // A push lists its ref changes; `new` is null for a deleted branch or tag.
-    const change = ref.kind === 'branch' ? `c.new.type == 'branch' && c.new.name == ${celString(ref.name)}`
-      : ref.kind === 'tag' ? `c.new.type == 'tag' && c.new.name == ${celString(ref.name)}`
-        : `c.new.type == 'tag'`;
+    const kind = ref.kind === 'branch' ? 'branch' : 'tag';
+    const name = ref.kind === 'anyTag' ? [] : [present('new.name', 'string', 'c'), `c.new.name == ${celString(ref.name)}`];
+    const change = ['type(c) == map', present('new.type', 'string', 'c'), `c.new.type == '${kind}'`, ...name].join(' && ');
     return [
-      present('push.changes'), present('repository.full_name'),
+      present('push.changes', 'list'), present('repository.full_name'),
       `req.repository.full_name.matches(${celString(exactIgnoringCase(fullName(repository)))})`,
-      `req.push.changes.exists(c, has(c.new) && c.new != null && ${change})`,
+      `req.push.changes.exists(c, ${change})`,
     ].join(' && ');
   },
 };

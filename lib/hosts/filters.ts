@@ -6,13 +6,21 @@ import { refMatchOf, sourceHost } from './index';
 
 /**
  * Each source's filter, by source name: undefined where there is none (filters turned off, a generic
- * or generic-hmac Receiver whose payload shape is unknown, a host the type does not check).
+ * or generic-hmac Receiver whose payload shape is unknown, a host the type does not check, an
+ * installation or URL whose payload this project does not know).
  */
 export function receiverFilters(receiver: { readonly type?: `${ReceiverType}`; readonly filter?: boolean }, type: `${ReceiverType}`, sources: readonly GitSourceConfig[]): Map<string, string | undefined> {
   return new Map(sources.map((source) => {
     const host = sourceHost(source, type);
     if (receiver.filter === false || host === undefined || host.receiverType !== type) return [source.name, undefined];
-    return [source.name, host.pushFilter(host.repositoryOf(source.url), refMatchOf(source))];
+    let repository;
+    try {
+      repository = host.repositoryOf(source.url);
+    } catch {
+      // A URL that names no owner/name (https://git.example.org/repo): its payload cannot be matched.
+      return [source.name, undefined];
+    }
+    return [source.name, host.knows?.(repository) === false ? undefined : host.pushFilter(repository, refMatchOf(source))];
   }));
 }
 

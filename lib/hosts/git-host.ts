@@ -45,4 +45,16 @@ export interface GitHost {
   delivery(event: DeliveryEvent, repository: RepositoryRef, ref: string, hookUrl: string, token: string): Promise<SignedDelivery>;
   /** A CEL expression over `req` (the delivery's body) that is true only for pushes of `ref` to `repository`. */
   pushFilter(repository: RepositoryRef, ref: RefMatch): string;
+  /**
+   * Whether this file knows the payloads and hook API of `repository`'s installation (Bitbucket:
+   * Cloud only). Where it does not, the Receiver gets no filter and `hook` no hook.
+   * @default - every installation
+   */
+  knows?(repository: RepositoryRef): boolean;
+  /** What the host calls the hook's secret in its settings (GitLab: Secret token). */
+  readonly secretLabel: string;
+  /** The events to tick in the host's hook settings, in its words. */
+  readonly hookEvents: string;
+  /** What the Receiver compares, for a 400: the signature header, or the token header. */
+  readonly checked: string;
 }

@@ -26,6 +26,9 @@ function giteaLike(kind: 'gitea' | 'forgejo', name: string, headerPrefix: string
     pushEvent: 'push',
     testEvents: ['push'],
     tokenVariable: 'GITEA_TOKEN',
+    secretLabel: 'Secret',
+    hookEvents: 'Push events',
+    checked: 'the signature (X-Hub-Signature-256)',
     repositoryOf: (url) => repositoryOf(url),
     defaultApiUrl: (host) => `https://${host}/api/v1`,
     async delivery(event: DeliveryEvent, repository, ref, _hookUrl, token): Promise<SignedDelivery> {

@@ -2,7 +2,7 @@
 // them, and what a Receiver's filter reads in it.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { HOST_RECEIVER_TYPES } from '../fleet/git-hosts';
-import { celString, exactIgnoringCase, present } from './cel';
+import { celString, exactIgnoringCase, present, refTest, ZERO_SHA } from './cel';
 import { DeliveryEvent, GitHost, RefMatch, SignedDelivery } from './git-host';
 import { fullName, RepositoryRef, repositoryOf } from './repository';
 
@@ -49,16 +49,17 @@ function githubPayload(event: DeliveryEvent, repository: RepositoryRef, ref: str
   };
 }
 
-/** GitHub's push event names the ref pushed; a deleted branch or tag is no revision to fetch. */
+/**
+ * GitHub's push event (and Gitea's and Forgejo's) names the ref pushed; a deleted branch or tag is
+ * no revision to fetch (GitHub says deleted, Gitea and Forgejo only send an all-zero after).
+ */
 export function githubPushFilter(repository: RepositoryRef, ref: RefMatch): string {
   if (ref.kind === 'none') return 'false';
-  const refTest = ref.kind === 'branch' ? `req.ref == ${celString(`refs/heads/${ref.name}`)}`
-    : ref.kind === 'tag' ? `req.ref == ${celString(`refs/tags/${ref.name}`)}`
-      : `req.ref.startsWith('refs/tags/')`;
   return [
-    present('ref'), refTest,
+    present('ref'), refTest('req.ref', ref),
     present('repository.full_name'), `req.repository.full_name.matches(${celString(exactIgnoringCase(fullName(repository)))})`,
-    '!(has(req.deleted) && req.deleted == true)',
+    `!(has(req.deleted) && req.deleted == true)`,
+    `!(has(req.after) && req.after == '${ZERO_SHA}')`,
   ].join(' && ');
 }
 
@@ -81,6 +82,9 @@ export const GITHUB: GitHost = {
   pushEvent: 'push',
   testEvents: ['ping', 'push'],
   tokenVariable: 'GITHUB_TOKEN',
+  secretLabel: 'Secret',
+  hookEvents: 'Just the push event',
+  checked: 'the signature (X-Hub-Signature-256)',
   repositoryOf: (url) => repositoryOf(url),
   defaultApiUrl: (host) => (host === 'github.com' ? 'https://api.github.com' : `https://${host}/api/v3`),
   async delivery(event, repository, ref, hookUrl, token): Promise<SignedDelivery> {

@@ -2,11 +2,9 @@
 // header the gitlab Receiver compares, and what a filter reads in them. GitLab sends no ping.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { HOST_RECEIVER_TYPES } from '../fleet/git-hosts';
-import { celString, exactIgnoringCase, present } from './cel';
+import { celString, exactIgnoringCase, present, refTest, ZERO_SHA } from './cel';
 import { DeliveryEvent, GitHost, RefMatch, SignedDelivery } from './git-host';
 import { fullName, RepositoryRef, repositoryOf } from './repository';
-
-const ZERO = '0'.repeat(40);
 
 function gitlabPayload(repository: RepositoryRef, ref: string): Record<string, unknown> {
   const path = fullName(repository);
@@ -19,7 +17,7 @@ function gitlabPayload(repository: RepositoryRef, ref: string): Record<string, u
   };
   return {
     object_kind: tag ? 'tag_push' : 'push', event_name: tag ? 'tag_push' : 'push',
-    before: ZERO, after, ref, checkout_sha: after, user_id: 0, user_name: 'flux-infra', user_username: 'flux-infra', project_id: 0,
+    before: ZERO_SHA, after, ref, checkout_sha: after, user_id: 0, user_name: 'flux-infra', user_username: 'flux-infra', project_id: 0,
     project,
     commits: [{ id: after, message: 'flux-infra test delivery', timestamp: new Date().toISOString(), url: `${webUrl}/-/commit/${after}`, author: { name: 'flux-infra', email: 'flux-infra@localhost' }, added: [], modified: [], removed: [] }],
     total_commits_count: 1,
@@ -35,6 +33,9 @@ export const GITLAB: GitHost = {
   pushEvent: 'push hook',
   testEvents: ['push'],
   tokenVariable: 'GITLAB_TOKEN',
+  secretLabel: 'Secret token',
+  hookEvents: 'Push events and Tag push events',
+  checked: 'the X-Gitlab-Token header',
   repositoryOf: (url) => repositoryOf(url, true),
   defaultApiUrl: (host) => `https://${host}/api/v4`,
   async delivery(event: DeliveryEvent, repository, ref, _hookUrl, token): Promise<SignedDelivery> {
@@ -55,14 +56,11 @@ export const GITLAB: GitHost = {
   },
   pushFilter(repository: RepositoryRef, ref: RefMatch): string {
     if (ref.kind === 'none') return 'false';
-    const refTest = ref.kind === 'branch' ? `req.ref == ${celString(`refs/heads/${ref.name}`)}`
-      : ref.kind === 'tag' ? `req.ref == ${celString(`refs/tags/${ref.name}`)}`
-        : `req.ref.startsWith('refs/tags/')`;
     return [
-      present('ref'), refTest,
+      present('ref'), refTest('req.ref', ref),
       present('project.path_with_namespace'), `req.project.path_with_namespace.matches(${celString(exactIgnoringCase(fullName(repository)))})`,
       // A deleted branch or tag comes as a push whose after is all zeros.
-      `!(has(req.after) && req.after == '${ZERO}')`,
+      `!(has(req.after) && req.after == '${ZERO_SHA}')`,
     ].join(' && ');
   },
 };

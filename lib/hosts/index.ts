@@ -1,6 +1,7 @@
 // The Git hosts the tooling speaks for. Another is a file beside github.ts implementing GitHost,
 // its kind in GIT_HOST_KINDS (lib/fleet/model.ts) and its entry in HOSTS. No I/O.
 import { hostKindOf } from '../fleet/git-hosts';
+import { DEFAULT_BRANCH } from '../fleet/git';
 import { GitHostKind, GitSourceConfig, ReceiverType } from '../fleet/model';
 import { BITBUCKET } from './bitbucket';
 import { GitHost, RefMatch } from './git-host';
@@ -38,7 +39,7 @@ export function refMatchOf(source: GitSourceConfig): RefMatch {
   if (source.commit !== undefined) return { kind: 'none' };
   if (source.semver !== undefined) return { kind: 'anyTag' };
   if (source.tag !== undefined) return { kind: 'tag', name: source.tag };
-  return { kind: 'branch', name: source.branch ?? 'main' };
+  return { kind: 'branch', name: source.branch ?? DEFAULT_BRANCH };
 }
 
 /** The ref a test push of the source sends: its branch, or its tag (the newest tag it could match, for semver: a made-up v0.0.0). */

@@ -9,7 +9,11 @@ export interface RepositoryRef {
   readonly name: string;
 }
 
-/** The repository a URL names; `nested` allows groups below groups (GitLab). Throws a one-line error. */
+/**
+ * The repository a URL names: owner and name are its last two path segments (an installation
+ * under a sub-path, Bitbucket Server's /scm/<project>/<repo>); with `nested` (GitLab) every segment
+ * before the name is its group path. Throws a one-line error when the URL names no owner/name.
+ */
 export function repositoryOf(url: string, nested = false): RepositoryRef {
   let parsed: URL;
   try {
@@ -18,10 +22,11 @@ export function repositoryOf(url: string, nested = false): RepositoryRef {
     throw new Error(`"${url}" is not a URL`);
   }
   const parts = parsed.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
-  if (parts.length < 2 || (!nested && parts.length !== 2) || parts.some((part) => part === '')) {
+  if (parts.length < 2 || parts.some((part) => part === '')) {
     throw new Error(`"${url}" does not name a repository as ${nested ? 'host/group[/subgroup...]/project' : 'host/owner/name'}`);
   }
-  return { host: parsed.hostname.toLowerCase(), owner: parts.slice(0, -1).join('/'), name: parts[parts.length - 1] };
+  const owner = nested ? parts.slice(0, -1) : parts.slice(-2, -1);
+  return { host: parsed.hostname.toLowerCase(), owner: owner.join('/'), name: parts[parts.length - 1] };
 }
 
 /** owner/name (GitHub's full_name, GitLab's path_with_namespace, Bitbucket's full_name). */

@@ -5,7 +5,7 @@ import { FluxCluster } from '../constructs/flux-cluster';
 import { toGoDuration } from '../fleet/durations';
 import { clusterReceivers } from '../fleet/git-hosts';
 import { receiverTypeOf } from '../fleet/model';
-import { gitHostOf, sourceHost } from '../hosts';
+import { GitHost, gitHostOf, sourceHost } from '../hosts';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
 import { AGE_KEY_FILE, CLUSTER_FILES, DEFAULT_PATHS, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
@@ -23,20 +23,27 @@ function appLines(app: AppDeployment): string[] {
   return [`Kustomization ${app.name}`, app.path, `every ${toGoDuration(app.interval)}${app.prune ? ', prune' : ''}`];
 }
 
-/** The Git host's name of each repository URL the cluster's Receivers hear from (GitHub, GitLab...). */
-function hostNames(cluster: FluxCluster): Map<string, string> {
-  const names = new Map<string, string>();
+/** The Git host of each repository URL the cluster's Receivers hear from (GitHub, GitLab...). */
+function hostsOf(cluster: FluxCluster): Map<string, GitHost> {
+  const hosts = new Map<string, GitHost>();
   for (const { receiver, sources } of clusterReceivers(cluster.config)) {
     for (const source of sources) {
       const host = sourceHost(source, receiverTypeOf(receiver));
-      if (host !== undefined) names.set(source.url, host.name);
+      if (host !== undefined) hosts.set(source.url, host);
     }
   }
   for (const source of cluster.config.sources) {
     const host = gitHostOf(source);
-    if (host !== undefined && !names.has(source.url)) names.set(source.url, host.name);
+    if (host !== undefined && !hosts.has(source.url)) hosts.set(source.url, host);
   }
-  return names;
+  return hosts;
+}
+
+/** The hook settings step: where, and in each host's words for the secret and the events. */
+function hookStep(cluster: string, hosts: readonly GitHost[]): string {
+  const names = hosts.map((host) => host.name).join(', ') || 'the Git host';
+  const per = (field: (host: GitHost) => string) => hosts.map((host) => `${host.name}: ${field(host)}`).join('; ');
+  return `Add the webhook on ${names}: \`npm run webhook -- hook ${cluster}\`, or by hand with the Payload URL from \`npm run webhook -- url ${cluster}\`, content type \`application/json\`, the token as ${per((host) => host.secretLabel)}, events ${per((host) => host.hookEvents)}.`;
 }
 
 /** The README of one cluster's tree. */
@@ -47,13 +54,14 @@ export function clusterReadme(cluster: FluxCluster): string {
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
   // The cluster's sources, and those only a Receiver names (bootstrap's flux-system for the fleet repository).
-  const sources = [...new Set([...cluster.sources.values(), ...receivers.flatMap((receiver) => receiver.resources)])];
+  const sources = [...new Set([...cluster.sources.values(), ...receivers.flatMap((receiver) => receiver.sources)])];
   const repos = new Map<string, string>();
   for (const source of sources) {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
-  const hosts = hostNames(cluster);
-  for (const [url, node] of repos) lines.push(`  ${node}[${label(`${hosts.get(url) ?? 'Git'} repository`, url)}]`);
+  const hostByUrl = hostsOf(cluster);
+  const hosts = [...new Set(hostByUrl.values())];
+  for (const [url, node] of repos) lines.push(`  ${node}[${label(`${hostByUrl.get(url)?.name ?? 'Git'} repository`, url)}]`);
   // From the Git host's side to the Service: the first node takes the push, the last is `svc`.
   const chain = readme.nodes.map((_node, index) => (index === readme.nodes.length - 1 ? 'svc' : `exposure${index}`));
   readme.nodes.forEach((node, index) => lines.push(`  ${chain[index]}[${label(...node)}]`));
@@ -65,13 +73,13 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const app of cluster.apps.values()) lines.push(`  ${id('app', app.name)}[${label(...appLines(app))}]`);
   const pushed = new Set<string>();
   for (const receiver of receivers) {
-    for (const source of receiver.resources) {
+    for (const source of receiver.sources) {
       const repo = repos.get(source.url)!;
       if (!pushed.has(repo)) lines.push(`  ${repo} -->|${label(readme.pushEdge)}| ${chain[0]}`);
       pushed.add(repo);
     }
     lines.push(`  svc --> ${id('rcv', receiver.name)}`);
-    for (const source of receiver.resources) lines.push(`  ${id('rcv', receiver.name)} -->|reconcile now| ${id('src', source.name)}`);
+    for (const source of receiver.sources) lines.push(`  ${id('rcv', receiver.name)} -->|reconcile now| ${id('src', source.name)}`);
   }
   for (const [url, node] of repos) {
     for (const source of sources.filter((candidate) => candidate.url === url)) {
@@ -91,7 +99,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     GENERATED_MARKDOWN_HEADER,
     `# Cluster ${config.name}`,
     '',
-    `A push to a repository below makes its Git host (${[...new Set(hosts.values())].join(', ') || 'Git'}) call the Receiver ${readme.through}; the Receiver asks its`,
+    `A push to a repository below makes its Git host (${hosts.map((host) => host.name).join(', ') || 'Git'}) call the Receiver ${readme.through}; the Receiver asks its`,
     'GitRepository to reconcile now, and every Kustomization on that source follows. Polling is the fallback.',
     '',
     '```mermaid',
@@ -106,13 +114,13 @@ export function clusterReadme(cluster: FluxCluster): string {
       secretStep,
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
       readme.openStep,
-      `Add the webhook on ${[...new Set(hosts.values())].join(', ') || 'the Git host'}: \`npm run webhook -- hook ${config.name}\`, or by hand with the Payload URL from \`npm run webhook -- url ${config.name}\`, the token as the hook's secret (GitLab: Secret token), push events (GitLab: and tag push events), content type \`application/json\`.`,
+      hookStep(config.name, hosts),
       `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
     ].map((step, index) => `${index + 1}. ${step}`),
     '',
     '| Receiver | Reconciles | Events |',
     '| --- | --- | --- |',
-    ...receivers.map((receiver: WebhookReceiver) => `| ${receiver.name} | ${receiver.resources.map((source) => `GitRepository ${source.name}`).join(', ')} | ${receiver.events.join(', ') || 'all'} |`),
+    ...receivers.map((receiver: WebhookReceiver) => `| ${receiver.name} | ${receiver.resources.map((target) => `${target.kind} ${target.name}`).join(', ')} | ${receiver.events.join(', ') || 'all'} |`),
     '',
   ].join('\n');
 }

@@ -13,7 +13,8 @@ import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
 import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
-import { gitHostForType } from '../../lib/hosts';
+import { gitHostForType, sourceHost } from '../../lib/hosts';
+import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
 
@@ -35,22 +36,27 @@ async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): P
     const found = await findToken(cluster, options);
     if (found) return found.stale;
     const store = new TokenStore(CommandContext.of(options).paths.secretsDir);
-    return [`no webhook token here for ${cluster.name}: url, ping and github need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
+    return [`no webhook token here for ${cluster.name}: url, ping and hook need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
   } catch (error) {
     return [(error as Error).message];
   }
 }
 
 function receiverProblems(cluster: ClusterConfig): string[] {
-  if (cluster.receivers.length === 0) return ['no Receiver: a push triggers nothing, every change waits for polling'];
+  const receivers = clusterReceivers(cluster);
+  if (receivers.length === 0) return ['no Receiver: a push triggers nothing, every change waits for polling'];
   const problems: string[] = [];
   const triggered = new Set(cluster.receivers.flatMap((receiver) => receiver.sources));
-  for (const receiver of cluster.receivers) {
-    if (receiver.sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
-    const host = gitHostForType(receiverTypeOf(receiver));
-    const events = receiver.events ?? host?.defaultEvents ?? [];
-    if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
-      problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);
+  for (const { receiver, sources } of receivers) {
+    if (sources.length === 0) problems.push(`Receiver ${receiver.name} has no resources: its deliveries reconcile nothing`);
+    const type = receiverTypeOf(receiver);
+    // The hosts its sources are on, each with the push event it sends.
+    const hosts = [...new Set(sources.map((source) => sourceHost(source, type)).filter((host) => host !== undefined && host.receiverType === type))];
+    const events = receiver.events ?? gitHostForType(type)?.defaultEvents ?? [];
+    for (const host of hosts) {
+      if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
+        problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);
+      }
     }
   }
   for (const source of cluster.sources) {

@@ -1,11 +1,12 @@
 // The Octokit client for GitHub's REST API, kept to its origin (hooks/api-client.ts).
 import { Octokit } from '@octokit/rest';
 import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
+import { HOOK_RIGHTS } from './hooks/hook-client';
 
 export const GITHUB_API = 'https://api.github.com';
 
 /** GitHub's words for API errors. */
-export const GITHUB_WORDS = { name: 'GitHub', tokenVariable: 'GITHUB_TOKEN', rights: 'admin on the repository: classic admin:repo_hook scope; fine-grained: Webhooks read and write' };
+export const GITHUB_WORDS = { name: 'GitHub', tokenVariable: 'GITHUB_TOKEN', rights: HOOK_RIGHTS.github };
 
 export interface GithubClientOptions {
   /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */

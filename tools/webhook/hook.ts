@@ -16,11 +16,12 @@ export interface HookChange {
   readonly host: string;
   readonly repository: string;
   readonly receiver: string;
-  readonly action: 'create' | 'update';
-  /** Why an existing hook was chosen for update. */
+  /** skip: a repository whose hook this project cannot make (the reason says why and what to do). */
+  readonly action: 'create' | 'update' | 'skip';
+  /** Why an existing hook was chosen for update, or why none is made. */
   readonly reason?: string;
-  /** As sent, with the secret masked. */
-  readonly request: HookRequest;
+  /** As sent, with the secret masked (none for a skip). */
+  readonly request?: HookRequest;
   /** The hook's id, after a real run. */
   readonly hookId?: string;
 }
@@ -76,6 +77,8 @@ function readPreviousToken(cluster: ClusterConfig, context: CommandContext): str
 
 interface HookTarget {
   readonly host: GitHost;
+  /** Why no hook can be made here, if so. */
+  readonly unsupported?: string;
   readonly repository: RepositoryRef;
   readonly apiUrl: string;
   readonly receiver: string;
@@ -103,7 +106,11 @@ function hookTargets(cluster: ClusterConfig, token: string, options: HookOptions
       }
       const apiUrl = options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
       const url = requireUrl(cluster, target, fleetFile);
-      targets.set(`${host.kind} ${fullName(repository)} ${target.receiver.name}`, { host, repository, apiUrl, receiver: target.receiver.name, url, previousUrl });
+      const unsupported = host.knows?.(repository) === false
+        ? `${host.name} Server and Data Center hooks are not made here (Cloud's API only): add it by hand with the Payload URL from npm run webhook -- url ${cluster.name}`
+        : undefined;
+      // Keyed by installation too: github.com/acme/app and a GitHub Enterprise acme/app are two repositories.
+      targets.set(`${host.kind} ${apiUrl} ${repository.host} ${fullName(repository)} ${target.receiver.name}`, { host, unsupported, repository, apiUrl, receiver: target.receiver.name, url, previousUrl });
     }
   }
   const kinds = new Set([...targets.values()].map((target) => target.host.kind));
@@ -136,9 +143,15 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
     }
     return clients.get(key);
   };
+  // Every token and API URL is checked before the first hook is written: a run stops whole or not at all.
+  for (const target of targets) if (!target.unsupported) clientFor(target);
   const changes: HookChange[] = [];
   for (const target of targets) {
     const name = fullName(target.repository);
+    if (target.unsupported) {
+      changes.push({ host: target.host.name, repository: name, receiver: target.receiver, action: 'skip', reason: target.unsupported });
+      continue;
+    }
     const words = { name: target.host.name, tokenVariable: target.host.tokenVariable, rights: HOOK_RIGHTS[target.host.kind] };
     const client = clientFor(target);
     const spec = { url: target.url, secret: token };

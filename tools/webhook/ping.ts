@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHost, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
+import { DeliveryEvent, gitHost, gitHostForType, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
 import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
 import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
@@ -26,13 +26,10 @@ export interface DeliveryOutcome {
   readonly explanation: string;
 }
 
-/** What a 400 means, for each Receiver type ping sends as. */
-const REJECTIONS: Partial<Record<`${ReceiverType}`, string>> = {
-  [ReceiverType.GITHUB]: 'the signature (X-Hub-Signature-256) does not match',
-  [ReceiverType.GITLAB]: 'the X-Gitlab-Token header is not the token',
-  [ReceiverType.BITBUCKET]: 'the signature (X-Hub-Signature) does not match',
-  [ReceiverType.GENERIC_HMAC]: 'the signature (X-Signature) does not match',
-};
+/** What a Receiver of `type` compares, for a 400: its host's check, or generic-hmac's. */
+function checkedBy(type: `${ReceiverType}`): string {
+  return type === ReceiverType.GENERIC_HMAC ? 'the signature (X-Signature)' : gitHostForType(type)?.checked ?? 'its check';
+}
 
 /** What a TLS server says to a plain-HTTP request (Go's net/http, nginx), in the body of its 400. */
 const PLAIN_HTTP_TO_HTTPS = /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/i;
@@ -60,9 +57,9 @@ function explainStatus({ status, location, body }: Answer, eventName: string, ty
   }
   switch (status) {
     case 200:
-      return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked the ${type === ReceiverType.GITLAB ? 'token' : 'signature'} and asked ${resources} to reconcile` };
+      return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')} and asked ${resources} to reconcile` };
     case 400:
-      return { accepted: false, status, explanation: `rejected (400): ${REJECTIONS[type] ?? 'the delivery does not pass the Receiver\'s check'} (the cluster's webhook-token Secret holds another token than this one)${type === ReceiverType.GENERIC_HMAC ? '' : `, or the event "${eventName}" is not in the Receiver's events`}` };
+      return { accepted: false, status, explanation: `rejected (400): ${checkedBy(type)} does not match (the cluster's webhook-token Secret holds another token than this one)${type === ReceiverType.GENERIC_HMAC ? '' : `, or the event "${eventName}" is not in the Receiver's events`}` };
     case 404:
       return { accepted: false, status, explanation: `no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}` };
     case 413:
@@ -281,6 +278,8 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
 
 /** An accepted delivery's explanation, with what the Receiver's filters made of it. */
 function withFilters(outcome: DeliveryOutcome, decided: { reconciled: string[]; skipped: string[]; error?: string }): DeliveryOutcome {
+  // The controller's 500 for a filter that fails on the body is this, not a missing resource.
+  if (outcome.status === 500 && decided.error) return { ...outcome, explanation: `the Receiver answered 500: ${decided.error}` };
   if (!outcome.accepted) return outcome;
   if (decided.error) return { ...outcome, explanation: `${outcome.explanation}; but ${decided.error}` };
   if (decided.skipped.length === 0) return outcome;

@@ -8,6 +8,15 @@ import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, Ho
 
 const SHAPE: HookShape = { host: 'GitLab', id: (hook) => hook.id, url: (hook) => hook.url };
 
+/** GitLab's error message: a string, or per field a list (`{"url": ["is blocked: ..."]}`). */
+function gitlabMessage(message: unknown): string {
+  if (typeof message === 'string') return message;
+  if (message !== null && typeof message === 'object') {
+    return Object.entries(message).map(([field, errors]) => `${field} ${Array.isArray(errors) ? errors.join(', ') : String(errors)}`).join('; ');
+  }
+  return String(message);
+}
+
 /** gitbeaker's request handler, on a fetch that stays on the API's origin. */
 function requestHandler(fetchOnOrigin: typeof fetch) {
   return async (endpoint: string, options?: Record<string, unknown>) => {
@@ -19,7 +28,7 @@ function requestHandler(fetchOnOrigin: typeof fetch) {
     const text = await response.text();
     const json = (response.headers.get('content-type') ?? '').includes('application/json') && text !== '' ? JSON.parse(text) : text;
     if (!response.ok) {
-      const description = typeof json === 'object' ? String(json?.message ?? json?.error ?? JSON.stringify(json)) : text;
+      const description = typeof json === 'object' ? gitlabMessage(json?.message ?? json?.error ?? json) : text;
       throw new GitbeakerRequestError(description, { cause: { description, request, response } });
     }
     return { body: json, headers: Object.fromEntries(response.headers.entries()), status: response.status };

@@ -1,3 +1,4 @@
+import { GitHostKind } from '../../../lib/fleet/model';
 import { RepositoryRef } from '../../../lib/hosts';
 import { CommandError } from '../../common';
 
@@ -61,3 +62,12 @@ export function savedHookId(saved: unknown, shape: HookShape, status: number | u
   }
   return String(id);
 }
+
+/** What a token for each host must be allowed to do, for a 403 or 404. */
+export const HOOK_RIGHTS: Record<GitHostKind, string> = {
+  github: 'admin on the repository: classic admin:repo_hook scope; fine-grained: Webhooks read and write',
+  gitlab: 'Maintainer on the project, scope api',
+  gitea: 'admin on the repository, scope write:repository',
+  forgejo: 'admin on the repository, scope write:repository',
+  bitbucket: 'admin on the repository, scope webhook',
+};
