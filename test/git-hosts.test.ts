@@ -12,6 +12,7 @@ import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { synthesize } from '../lib/synth';
 import { doctor } from '../tools/webhook/doctor';
 import { syncHooks } from '../tools/webhook/hook';
+import { run as runSecrets } from '../tools/secrets';
 import { payloadUrls } from '../tools/webhook/url';
 import { crdValidator } from './support/crd';
 import { TOKEN } from './support/synth';
@@ -182,4 +183,25 @@ test('hook keeps apart two repositories of one name on two installations', async
 `);
   const changes = await syncHooks('staging', { ...ws, env: ENV, dryRun: true });
   expect(changes.map((change) => [change.host, change.repository])).toEqual([['GitHub', 'acme/app'], ['GitHub', 'acme/app']]);
+});
+
+test('rotate-token names each Receiver\'s hosts and repositories, and each host\'s word for the secret', async () => {
+  const ws = workspace(EVERY_HOST);
+  await synthesize({ ...ws, env: {} });
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  const saved = { ...process.env };
+  Object.assign(process.env, { FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, FLUX_INFRA_SOPS_CONFIG: ws.sopsConfigFile });
+  try {
+    expect(await runSecrets(['rotate-token', 'staging'])).toBe(0);
+    const report = String(log.mock.calls.at(-1)![0]);
+    expect(report).toMatch(/Receiver gitlab \(GitLab https:\/\/gitlab\.com\/acme\/platform\/app, GitLab https:\/\/git\.acme\.internal\/acme\/app\): Payload URL http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}/);
+    expect(report).toContain('Receiver bitbucket (Bitbucket https://bitbucket.org/acme/app)');
+    expect(report).toContain('Receiver flux-system (GitHub https://github.com/acme/fleet)');
+    expect(report).toContain('Secret / Secret token: the new token');
+  } finally {
+    process.env = saved;
+    log.mockRestore();
+    error.mockRestore();
+  }
 });
