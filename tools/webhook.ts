@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { allowlist } from './webhook/allowlist';
+import { deliveries, latestAccepted } from './webhook/deliveries';
 import { doctor } from './webhook/doctor';
 import { syncHooks } from './webhook/hook';
 import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
@@ -71,6 +72,27 @@ export function buildProgram(): Command {
     });
   hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN)');
   hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github, GITHUB_TOKEN)', ['github']);
+
+  program.command('deliveries')
+    .description('list GitHub\'s recent deliveries to each hook of the cluster, each answer explained; redeliver failed ones (GITHUB_TOKEN)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--receiver <name>', 'only this Receiver')
+    .addOption(new Option('--limit <n>', 'deliveries per hook, newest first').argParser((value) => Number(value)).default(10))
+    .option('--redeliver <id>', 'ask GitHub to send this delivery again')
+    .option('--redeliver-failed', 'ask GitHub to send again every delivery whose latest attempt failed')
+    .option('--api-url <url>', 'GitHub Enterprise REST API root', context.env.GITHUB_API_URL)
+    .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { receiver?: string; limit: number; redeliver?: string; redeliverFailed?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const results = await deliveries(cluster, { context, ...flags });
+      print(flags.json, results, results.map((result) => [
+        `${result.repository}${result.hookId ? ` hook ${result.hookId}` : ''} (Receiver ${result.receiver})${result.note ? `: ${result.note}` : result.deliveries.length === 0 ? ': no delivery yet' : ':'}`,
+        ...result.deliveries.map((delivery) => `  ${delivery.deliveredAt}  #${delivery.id}  ${delivery.event}  ${delivery.statusCode || '-'}  ${delivery.duration.toFixed(2)}s  ${delivery.ok ? 'ok' : 'FAILED'}${delivery.redelivery ? ' (redelivery)' : ''}: ${delivery.explanation}`),
+        ...result.redelivered.map((id) => `  asked GitHub to deliver #${id} again`),
+      ].join('\n')).join('\n'));
+      // The newest delivery decides: one that failed means the last push did not get through.
+      if (!latestAccepted(results)) throw new ExitCode(1);
+    });
 
   program.command('allowlist')
     .description('print GitHub\'s webhook source ranges (its /meta API), or write them into the fleet lists that can filter by them')

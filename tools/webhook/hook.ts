@@ -54,7 +54,7 @@ function masked<T>(value: T, secret: string): T {
  * last rotation (from `webhook-token.previous`). Never a hook that merely shares a host and port:
  * that may be another cluster's, or a rotation this clone does not know about.
  */
-function matchHook(hooks: { id: string; url: string | undefined }[], url: string, previousUrl: string | undefined): { id: string; reason: string } | undefined {
+export function matchHook(hooks: { id: string; url: string | undefined }[], url: string, previousUrl: string | undefined): { id: string; reason: string } | undefined {
   const normalized = (text: string | undefined) => {
     try {
       return new URL(text ?? '').href;
@@ -75,7 +75,7 @@ function readPreviousToken(cluster: ClusterConfig, context: CommandContext): str
   return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
 
-interface HookTarget {
+export interface HookTarget {
   readonly host: GitHost;
   /** Why no hook can be made here, if so. */
   readonly unsupported?: string;
@@ -87,7 +87,7 @@ interface HookTarget {
 }
 
 /** The repositories whose pushes each Receiver must hear, on the host whose signature its type checks. */
-function hookTargets(cluster: ClusterConfig, token: string, options: HookOptions, fleetFile: string, context: CommandContext): HookTarget[] {
+export function hookTargets(cluster: ClusterConfig, token: string, options: HookOptions, fleetFile: string, context: CommandContext): HookTarget[] {
   const previousToken = readPreviousToken(cluster, context);
   const targets = new Map<string, HookTarget>();
   for (const target of receiverTargets(cluster, token, options.receiver)) {

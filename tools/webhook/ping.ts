@@ -38,14 +38,14 @@ const PLAIN_HTTP_TO_HTTPS = /HTTP request to an HTTPS server|plain HTTP request 
 const PROXY_UNAVAILABLE = /no healthy upstream|upstream connect error|Service Unavailable<\/title>|no available server/i;
 
 /** An answer, as much of it as explaining it needs. */
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly location: string | null;
   readonly body: string;
 }
 
-/** What each of notification-controller's answers means for the person debugging it. */
-function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
+/** What each of notification-controller's answers means for the person debugging it (deliveries reads it for GitHub's records too). */
+export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
   }

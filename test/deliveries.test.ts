@@ -1,0 +1,109 @@
+// `webhook deliveries`: GitHub's record of what it delivered, against a loopback stand-in for its
+// hook deliveries API (paginated with Link headers, as GitHub pages), read by the real Octokit.
+import { createHash } from 'node:crypto';
+import { deliveries, latestAccepted } from '../tools/webhook/deliveries';
+import { listen } from './support/servers';
+import { BASE_FLEET } from './support/fleet';
+import { TOKEN } from './support/synth';
+import { workspace } from './support/tree';
+
+const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
+const FLEET = BASE_FLEET.replace('      nodePort: 31234\n', '      nodePort: 31234\n      address: 203.0.113.10\n');
+const URL_OF_RECEIVER = `http://203.0.113.10:31234/hook/${createHash('sha256').update(`${TOKEN}instavoteflux-system`).digest('hex')}`;
+
+/** Deliveries newest first, as GitHub lists them; #5 was redelivered as #6 and then went through. */
+const DELIVERIES = [
+  { id: 6, guid: 'g5', delivered_at: '2026-11-27T10:06:00Z', redelivery: true, duration: 0.2, status: 'OK', status_code: 200, event: 'push' },
+  { id: 5, guid: 'g5', delivered_at: '2026-11-27T10:05:00Z', redelivery: false, duration: 0.1, status: 'Invalid HTTP Response: 503', status_code: 503, event: 'push' },
+  { id: 4, guid: 'g4', delivered_at: '2026-11-27T10:04:00Z', redelivery: false, duration: 0.1, status: 'Invalid HTTP Response: 400', status_code: 400, event: 'push' },
+  { id: 3, guid: 'g3', delivered_at: '2026-11-27T10:03:00Z', redelivery: false, duration: 10, status: 'We couldn\'t deliver this payload: timed out', status_code: 0, event: 'push' },
+  { id: 2, guid: 'g2', delivered_at: '2026-11-27T10:02:00Z', redelivery: false, duration: 0.1, status: 'Invalid HTTP Response: 404', status_code: 404, event: 'push' },
+  { id: 1, guid: 'g1', delivered_at: '2026-11-27T10:01:00Z', redelivery: false, duration: 0.1, status: 'OK', status_code: 200, event: 'ping' },
+];
+
+/** GitHub's hooks and deliveries API for lfs269/instavote, two deliveries a page. */
+async function fakeGithub(deliveryList = DELIVERIES) {
+  const redelivered: number[] = [];
+  const requests: string[] = [];
+  const api = await listen(async (request, response) => {
+    for await (const _chunk of request) { /* drain */ }
+    requests.push(`${request.method} ${request.url}`);
+    const url = new URL(request.url!, 'http://127.0.0.1');
+    const send = (status: number, data: unknown, headers: Record<string, string> = {}) => response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(data));
+    if (url.pathname === '/repos/lfs269/instavote/hooks') return send(200, [{ id: 99, config: { url: 'http://elsewhere/hook/x' } }, { id: 7, config: { url: URL_OF_RECEIVER } }]);
+    if (url.pathname === '/repos/lfs269/instavote/hooks/7/deliveries') {
+      const page = Number(url.searchParams.get('cursor') ?? 0);
+      const next: Record<string, string> = page + 2 < deliveryList.length ? { link: `<http://${request.headers.host}/repos/lfs269/instavote/hooks/7/deliveries?per_page=2&cursor=${page + 2}>; rel="next"` } : {};
+      return send(200, deliveryList.slice(page, page + 2), next);
+    }
+    const attempt = /^\/repos\/lfs269\/instavote\/hooks\/7\/deliveries\/(\d+)\/attempts$/.exec(url.pathname);
+    if (request.method === 'POST' && attempt) {
+      redelivered.push(Number(attempt[1]));
+      return send(202, {});
+    }
+    return send(404, { message: 'Not Found' });
+  });
+  return { ...api, redelivered, requests };
+}
+
+const options = (apiUrl: string) => ({ ...workspace(FLEET), env: { ...ENV, GITHUB_TOKEN: 'ghp_test' }, apiUrl });
+
+test('lists each delivery of the cluster\'s hook, across pages, each status explained as ping explains it', async () => {
+  const github = await fakeGithub();
+  try {
+    const [result] = await deliveries('staging', { ...options(github.url), limit: 6 });
+    expect(result).toMatchObject({ repository: 'lfs269/instavote', receiver: 'instavote', hookId: '7', redelivered: [] });
+    expect(result.deliveries.map((delivery) => [delivery.id, delivery.statusCode, delivery.ok])).toEqual([[6, 200, true], [5, 503, false], [4, 400, false], [3, 0, false], [2, 404, false], [1, 200, true]]);
+    const explained = Object.fromEntries(result.deliveries.map((delivery) => [delivery.id, delivery.explanation]));
+    expect(explained[6]).toMatch(/^accepted: Receiver instavote checked the signature/);
+    expect(explained[5]).toMatch(/^Receiver instavote is not ready or is suspended \(503\): usually its Secret webhook-token is missing/);
+    expect(explained[4]).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\), or the event "push"/);
+    expect(explained[3]).toMatch(/^no answer \(We couldn't deliver this payload: timed out\): a firewall or a NetworkPolicy drops outside traffic to the NodePort/);
+    expect(explained[2]).toMatch(/^no Receiver at that path \(404\)/);
+    // Three pages of two, through Octokit's paginator.
+    expect(github.requests.filter((request) => request.includes('/deliveries'))).toHaveLength(3);
+    expect(latestAccepted([result])).toBe(true);
+  } finally {
+    await github.close();
+  }
+});
+
+test('--limit stops reading pages; the newest delivery failing makes the check fail', async () => {
+  const github = await fakeGithub(DELIVERIES.slice(1));
+  try {
+    const results = await deliveries('staging', { ...options(github.url), limit: 2 });
+    expect(results[0].deliveries.map((delivery) => delivery.id)).toEqual([5, 4]);
+    expect(github.requests.filter((request) => request.includes('/deliveries'))).toHaveLength(1);
+    expect(latestAccepted(results)).toBe(false);
+  } finally {
+    await github.close();
+  }
+});
+
+test('--redeliver-failed asks again for each delivery whose latest attempt failed, not for one already redelivered', async () => {
+  const github = await fakeGithub();
+  try {
+    const [result] = await deliveries('staging', { ...options(github.url), limit: 6, redeliverFailed: true });
+    // #5 failed, but its redelivery #6 went through: only #4, #3 and #2 are sent again.
+    expect(github.redelivered).toEqual([4, 3, 2]);
+    expect(result.redelivered).toEqual([4, 3, 2]);
+    const one = await deliveries('staging', { ...options(github.url), limit: 6, redeliver: '2' });
+    expect(one[0].redelivered).toEqual([2]);
+    await expect(deliveries('staging', { ...options(github.url), limit: 2, redeliver: '2' })).rejects.toThrow('delivery 2 is not among the listed deliveries of staging\'s hooks: raise --limit, or name its --receiver');
+    await expect(deliveries('staging', { ...options(github.url), redeliver: 'last' })).rejects.toThrow('--redeliver "last" is not a delivery id');
+  } finally {
+    await github.close();
+  }
+});
+
+test('says so when no hook calls the Receiver, and needs GITHUB_TOKEN', async () => {
+  const github = await fakeGithub();
+  try {
+    const ws = workspace(FLEET.replace('nodePort: 31234', 'nodePort: 31299'));
+    const [result] = await deliveries('staging', { ...ws, env: { ...ENV, GITHUB_TOKEN: 'ghp_test' }, apiUrl: github.url });
+    expect(result).toMatchObject({ deliveries: [], note: 'no hook of lfs269/instavote calls Receiver instavote: npm run webhook -- hook staging' });
+    await expect(deliveries('staging', { ...workspace(FLEET), env: ENV, apiUrl: github.url })).rejects.toThrow(/^GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token/);
+  } finally {
+    await github.close();
+  }
+});

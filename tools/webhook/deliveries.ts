@@ -1,0 +1,134 @@
+// `webhook deliveries <cluster>`: what GitHub really delivered to each hook of the cluster (its
+// "Recent Deliveries" tab), each answer explained as ping explains it, and redelivery of the failed
+// ones (GitHub does not retry on its own and keeps deliveries for three days).
+import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
+import { fullName } from '../../lib/hosts';
+import { exposureOf } from '../../lib/constructs/exposures';
+import { DEFAULT_NAMESPACE } from '../../lib/layout';
+import { CommandContext, CommandError, UsageError } from '../common';
+import { ContextOptions, requireToken } from './context';
+import { explainGithubError, githubClient } from './github-client';
+import { HookTarget, hookTargets, matchHook } from './hook';
+import { HOOK_RIGHTS } from './hooks';
+import { explainStatus } from './ping';
+
+export interface DeliveriesOptions extends ContextOptions {
+  readonly receiver?: string;
+  /** How many deliveries per hook, newest first. @default 10 */
+  readonly limit?: number;
+  /** Ask GitHub to send this delivery (its id) again. */
+  readonly redeliver?: string;
+  /** Ask GitHub to send again every delivery whose latest attempt failed. */
+  readonly redeliverFailed?: boolean;
+  readonly apiUrl?: string;
+  readonly allowHttp?: boolean;
+  /** @default GITHUB_TOKEN */
+  readonly githubToken?: string;
+}
+
+export interface DeliveryRecord {
+  readonly id: number;
+  /** One delivery and its redeliveries share it. */
+  readonly guid: string;
+  readonly deliveredAt: string;
+  readonly event: string;
+  readonly statusCode: number;
+  /** Seconds. */
+  readonly duration: number;
+  readonly redelivery: boolean;
+  readonly ok: boolean;
+  /** What the answer means, as ping explains it. */
+  readonly explanation: string;
+}
+
+export interface HookDeliveries {
+  readonly repository: string;
+  readonly receiver: string;
+  /** Undefined when the repository has no hook for this Receiver's URL. */
+  readonly hookId?: string;
+  readonly deliveries: DeliveryRecord[];
+  /** Ids GitHub was asked to deliver again. */
+  readonly redelivered: number[];
+  /** For a hook or host these deliveries cannot be read from: why. */
+  readonly note?: string;
+}
+
+/** A 2xx: the Receiver took it. */
+const accepted = (statusCode: number) => statusCode >= 200 && statusCode < 300;
+
+/** GitHub's record of one delivery, explained with the answer table ping uses. */
+function record(delivery: any, target: HookTarget, cluster: ClusterConfig, namespace: string): DeliveryRecord {
+  const statusCode = Number(delivery.status_code ?? 0);
+  const hints = exposureOf(cluster.webhook).deliveryHints(namespace);
+  const receiver = cluster.receivers.find((candidate) => candidate.name === target.receiver);
+  const type = receiver ? receiverTypeOf(receiver) : 'github';
+  const explanation = statusCode === 0
+    // GitHub got no HTTP answer: its status says why (a timeout, a refused connection, a TLS error).
+    ? `no answer (${String(delivery.status ?? 'unknown')}): ${hints.noAnswer}; or ${hints.refused}`
+    : explainStatus({ status: statusCode, location: null, body: '' }, String(delivery.event ?? ''), type, target.receiver, 'its sources', hints).explanation;
+  return {
+    id: Number(delivery.id), guid: String(delivery.guid ?? ''), deliveredAt: String(delivery.delivered_at ?? ''),
+    event: String(delivery.event ?? ''), statusCode, duration: Number(delivery.duration ?? 0), redelivery: Boolean(delivery.redelivery),
+    ok: accepted(statusCode), explanation,
+  };
+}
+
+/** Lists each GitHub hook's recent deliveries, newest first, and redelivers as asked. */
+export async function deliveries(clusterName: string, options: DeliveriesOptions = {}): Promise<HookDeliveries[]> {
+  const limit = options.limit ?? 10;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number of deliveries, at least 1');
+  if (options.redeliver !== undefined && !/^\d+$/.test(options.redeliver)) throw new UsageError(`--redeliver "${options.redeliver}" is not a delivery id (a number from the list)`);
+  const context = CommandContext.of(options);
+  const cluster = context.cluster(clusterName);
+  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const { token } = await requireToken(cluster, { context });
+  const githubToken = options.githubToken ?? context.env.GITHUB_TOKEN;
+  if (!githubToken) throw new CommandError(`GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token (${HOOK_RIGHTS.github})`);
+  const results: HookDeliveries[] = [];
+  for (const target of hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context)) {
+    const repository = fullName(target.repository);
+    if (target.host.kind !== 'github') {
+      results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `${target.host.name}'s deliveries are not read here (GitHub's only): see the hook's settings on ${target.host.name}` });
+      continue;
+    }
+    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken, allowHttp: options.allowHttp });
+    const owner = { owner: target.repository.owner, repo: target.repository.name };
+    try {
+      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 });
+      const hook = matchHook(hooks.map((candidate: any) => ({ id: String(candidate.id), url: candidate.config?.url })), target.url, target.previousUrl);
+      if (hook === undefined) {
+        results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });
+        continue;
+      }
+      const hookId = Number(hook.id);
+      const listed: DeliveryRecord[] = [];
+      for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, { ...owner, hook_id: hookId, per_page: Math.min(limit, 100) })) {
+        if (!Array.isArray(page.data)) throw new CommandError(`GitHub's list of deliveries of ${repository} is not a list: check that --api-url is GitHub's REST API`);
+        listed.push(...page.data.map((delivery) => record(delivery, target, cluster, namespace)));
+        if (listed.length >= limit) break;
+      }
+      const shown = listed.slice(0, limit);
+      // A delivery counts as failed while its latest attempt (the newest with its guid) failed.
+      const latestByGuid = new Map<string, DeliveryRecord>();
+      for (const delivery of shown) if (!latestByGuid.has(delivery.guid)) latestByGuid.set(delivery.guid, delivery);
+      const toRedeliver = options.redeliver !== undefined
+        ? shown.filter((delivery) => delivery.id === Number(options.redeliver)).map((delivery) => delivery.id)
+        : options.redeliverFailed ? [...latestByGuid.values()].filter((delivery) => !delivery.ok).map((delivery) => delivery.id) : [];
+      for (const id of toRedeliver) {
+        await octokit.rest.repos.redeliverWebhookDelivery({ ...owner, hook_id: hookId, delivery_id: id });
+      }
+      results.push({ repository, receiver: target.receiver, hookId: hook.id, deliveries: shown, redelivered: toRedeliver });
+    } catch (error) {
+      throw explainGithubError(error, repository);
+    }
+  }
+  if (options.redeliver !== undefined && !results.some((result) => result.redelivered.length > 0)) {
+    throw new CommandError(`delivery ${options.redeliver} is not among the listed deliveries of ${cluster.name}'s hooks: raise --limit, or name its --receiver`);
+  }
+  return results;
+}
+
+/** Whether the newest delivery of every hook was accepted (a hook with none counts as not failed). */
+export function latestAccepted(results: readonly HookDeliveries[]): boolean {
+  return results.every((result) => result.deliveries.length === 0 || result.deliveries[0].ok);
+}
