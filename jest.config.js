@@ -10,5 +10,5 @@ module.exports = {
   transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   // These packages ship ES modules only: compile them too.
   resolver: '<rootDir>/test/support/esm-only-resolver.js',
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes-models|kubernetes-models|is-cidr|cidr-regex|age-encryption|@noble|@scure|sops-age|@octokit|before-after-hook|universal-user-agent|json-with-bigint|content-type|fast-content-type-parse)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|@kubernetes-models|kubernetes-models|is-cidr|cidr-regex|age-encryption|@noble|@scure|sops-age|@octokit|before-after-hook|universal-user-agent|json-with-bigint|content-type|fast-content-type-parse)/)'],
 };

@@ -5,8 +5,10 @@ import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgr
 import { allowlist } from './webhook/allowlist';
 import { deliveries, latestAccepted } from './webhook/deliveries';
 import { doctor } from './webhook/doctor';
+import { verify } from './webhook/verify';
 import { syncHooks } from './webhook/hook';
 import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
+import { goDurationProblem, parseGoDuration } from '../lib/fleet/durations';
 import { DeliveryEvent, ping } from './webhook/ping';
 import { payloadUrls } from './webhook/url';
 
@@ -14,6 +16,13 @@ function milliseconds(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('give a number of seconds, e.g. 5');
   return seconds * 1000;
+}
+
+/** --wait's Go-style duration (90s, 2m, 1m30s) in milliseconds. */
+function waitMilliseconds(value: string): number {
+  const problem = goDurationProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return parseGoDuration(value).toMilliseconds();
 }
 
 function print(json: boolean | undefined, data: unknown, text: string): void {
@@ -92,6 +101,24 @@ export function buildProgram(): Command {
       ].join('\n')).join('\n'));
       // The newest delivery decides: one that failed means the last push did not get through.
       if (!latestAccepted(results)) throw new ExitCode(1);
+    });
+
+  program.command('verify')
+    .description('check in the cluster (your kubeconfig) that the last push was applied: Receivers at the local token\'s path, sources at the host\'s head, Kustomizations on it')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--kubeconfig <file>', 'the kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'the kubeconfig context (default: its current one)')
+    .addOption(new Option('--wait <duration>', 'poll until everything matches, for at most this long (e.g. 2m, 90s)').argParser(waitMilliseconds))
+    .option('--api-url <url>', 'GitHub Enterprise REST API root, for the head commits', context.env.GITHUB_API_URL)
+    .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      print(flags.json, report, [
+        ...report.findings.map((finding) => `${finding.ok ? 'ok' : 'FAILED'} ${finding.object}: ${finding.detail}`),
+        ...report.applied.map(({ app, seconds }) => `${app}: the pushed commit was applied ${seconds.toFixed(0)}s after it was made`),
+      ].join('\n'));
+      if (report.findings.some((finding) => !finding.ok)) throw new ExitCode(1);
     });
 
   program.command('allowlist')

@@ -1,0 +1,156 @@
+// `webhook verify`: the real @kubernetes/client-node reads a loopback stand-in for the Kubernetes API
+// (through a kubeconfig that points at it), and Octokit a stand-in for GitHub's commits API.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webhookPath } from '../lib/constructs/webhook-path';
+import { verify } from '../tools/webhook/verify';
+import { startScript } from './support/cli';
+import { BASE_FLEET } from './support/fleet';
+import { listen } from './support/servers';
+import { testCa, TestCa } from './support/certificates';
+import { TOKEN } from './support/synth';
+import { workspace } from './support/tree';
+
+const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
+const HEAD = 'a'.repeat(40);
+const OLD = 'b'.repeat(40);
+const PUSHED_AT = '2026-11-27T10:00:00Z';
+
+const ready = (status: 'True' | 'False', message = '', since = '2026-11-27T10:00:07Z') => ({ conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'Succeeded' : 'Failed', message, lastTransitionTime: since }] });
+
+/** The cluster as Flux leaves it after applying HEAD. */
+function applied(): Record<string, any> {
+  return {
+    'receivers/instavote': { status: { ...ready('True'), webhookPath: webhookPath(TOKEN, 'instavote', 'flux-system') } },
+    'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision: `main@sha1:${HEAD}` } } },
+    'kustomizations/vote-staging': { status: { ...ready('True'), lastAppliedRevision: `main@sha1:${HEAD}` } },
+  };
+}
+
+let ca: TestCa;
+beforeAll(async () => {
+  ca = await testCa('kube test CA');
+});
+
+/**
+ * Loopback stand-ins: the Kubernetes API paths verify reads, over HTTPS with a certificate from a
+ * test CA that the kubeconfig names (as a real cluster's does), and GitHub's commit of main.
+ */
+async function standIns(objects: () => Record<string, any>) {
+  const kubeRequests: string[] = [];
+  const send = (response: import('node:http').ServerResponse, status: number, data: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+  const kube = await listen((request, response) => {
+    const match = /^\/apis\/[^/]+\/v1\/namespaces\/flux-system\/([a-z]+\/[a-z-]+)$/.exec(request.url!);
+    if (!match || request.headers.authorization !== 'Bearer kube-token') return send(response, 404, { kind: 'Status', code: 404, message: `${request.url} not found` });
+    kubeRequests.push(match[1]);
+    const object = objects()[match[1]];
+    return object ? send(response, 200, { apiVersion: 'v1', kind: 'Object', metadata: { name: match[1].split('/')[1] }, ...object }) : send(response, 404, { kind: 'Status', code: 404, message: 'not found' });
+  }, await ca.issue(['localhost']));
+  const github = await listen((request, response) => (request.url === '/repos/lfs269/instavote/commits/main'
+    ? send(response, 200, { sha: HEAD, commit: { committer: { date: PUSHED_AT } } })
+    : send(response, 404, { message: 'Not Found' })));
+  const folder = mkdtempSync(join(tmpdir(), 'kube-'));
+  const kubeconfig = join(folder, 'config');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: test',
+    `clusters: [{name: test, cluster: {server: "${kube.url}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
+    'users: [{name: test, user: {token: kube-token}}]',
+    'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
+  ].join('\n'));
+  return {
+    url: github.url, kubeconfig, kubeRequests,
+    close: async () => {
+      await Promise.all([kube.close(), github.close()]);
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+const run = (servers: { url: string; kubeconfig: string }, extra: Record<string, unknown> = {}) =>
+  verify('staging', { ...workspace(BASE_FLEET), env: ENV, kubeconfig: servers.kubeconfig, apiUrl: servers.url, ...extra });
+
+test('a cluster that applied the head commit: every object ok, and how long the push took', async () => {
+  const servers = await standIns(applied);
+  try {
+    const report = await run(servers);
+    expect(report.findings).toEqual([
+      { ok: true, object: 'Receiver instavote', detail: 'Ready, at the path the local token gives' },
+      { ok: true, object: 'GitRepository instavote', detail: `at the head commit ${HEAD}` },
+      { ok: true, object: 'Kustomization vote-staging', detail: `applied main@sha1:${HEAD}` },
+    ]);
+    expect(report.applied).toEqual([{ app: 'vote-staging', seconds: 7 }]);
+    expect(servers.kubeRequests).toEqual(['receivers/instavote', 'gitrepositories/instavote', 'kustomizations/vote-staging']);
+  } finally {
+    await servers.close();
+  }
+});
+
+test('a stale revision, a Receiver at another path, a failing Kustomization: each explained', async () => {
+  const stale = () => ({
+    ...applied(),
+    'receivers/instavote': { status: { ...ready('True'), webhookPath: webhookPath('another-token-0123456789abcdef0123456789abcdef', 'instavote', 'flux-system') } },
+    'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision: `main@sha1:${OLD}` } } },
+    'kustomizations/vote-staging': { status: { ...ready('False', 'Deployment/vote/vote dry-run failed: spec.replicas: Invalid value'), lastAppliedRevision: `main@sha1:${OLD}` } },
+  });
+  const servers = await standIns(stale);
+  try {
+    const { findings } = await run(servers);
+    expect(findings.map((finding) => finding.ok)).toEqual([false, false, false]);
+    expect(findings[0].detail).toMatch(/^serves \/hook\/[0-9a-f]{64}, but the local token gives \/hook\/[0-9a-f]{64}: the cluster's Secret holds another token than the one the Git host signs with/);
+    expect(findings[1].detail).toBe(`is at main@sha1:${OLD}, but the head is ${HEAD}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)`);
+    // Its source is at the old revision too, so the Kustomization is consistent with it, but not Ready.
+    expect(findings[2].detail).toBe('is not Ready: Failed: Deployment/vote/vote dry-run failed: spec.replicas: Invalid value');
+  } finally {
+    await servers.close();
+  }
+});
+
+test('objects missing from the cluster, and a Receiver not Ready, are named', async () => {
+  const servers = await standIns(() => ({ 'receivers/instavote': { status: ready('False', 'secrets "webhook-token" not found') } }));
+  try {
+    const { findings } = await run(servers);
+    expect(findings).toEqual([
+      { ok: false, object: 'Receiver instavote', detail: 'is not Ready: Failed: secrets "webhook-token" not found (usually its Secret webhook-token is missing or not decrypted)' },
+      { ok: false, object: 'GitRepository instavote', detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' },
+      { ok: false, object: 'Kustomization vote-staging', detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' },
+    ]);
+  } finally {
+    await servers.close();
+  }
+});
+
+test('--wait polls until the cluster catches up with the push', async () => {
+  let reads = 0;
+  // The source fetches the push on the third look, the Kustomization applies it on the fourth.
+  const catchingUp = () => {
+    const round = Math.floor(reads++ / 3);
+    const objects = applied();
+    if (round < 2) objects['gitrepositories/instavote'] = { status: { ...ready('True'), artifact: { revision: `main@sha1:${OLD}` } } };
+    if (round < 3) objects['kustomizations/vote-staging'] = { status: { ...ready('True'), lastAppliedRevision: `main@sha1:${OLD}` } };
+    return objects;
+  };
+  const servers = await standIns(catchingUp);
+  try {
+    const report = await run(servers, { waitMs: 10_000, pollMs: 20 });
+    expect(report.rounds).toBe(4);
+    expect(report.findings.every((finding) => finding.ok)).toBe(true);
+    const once = await run(servers);
+    expect(once.rounds).toBe(1);
+  } finally {
+    await servers.close();
+  }
+});
+
+test('the command exits 1 on a mismatch and names an unknown --context in one line', async () => {
+  const servers = await standIns(() => ({ ...applied(), 'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision: `main@sha1:${OLD}` } } } }));
+  try {
+    const ws = workspace(BASE_FLEET);
+    const failed = await startScript(ws, 'webhook', ['verify', 'staging', '--kubeconfig', servers.kubeconfig, '--api-url', servers.url], ENV);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain(`FAILED GitRepository instavote: is at main@sha1:${OLD}, but the head is ${HEAD}`);
+    await expect(run(servers, { kubeContext: 'prod' })).rejects.toThrow('--context prod is not in the kubeconfig (it has: test)');
+  } finally {
+    await servers.close();
+  }
+});

@@ -1,0 +1,205 @@
+// `webhook verify <cluster>`: the walkthrough's last check by a tool. With the user's kubeconfig it
+// reads what the cluster did with the last push: each Receiver Ready at the path the local token
+// gives (so the cluster holds the token the Git host signs with), each GitRepository at the head
+// commit of its branch or tag on the Git host, each Kustomization on it having applied that revision.
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { webhookPath } from '../../lib/constructs/webhook-path';
+import { clusterReceivers } from '../../lib/fleet/git-hosts';
+import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
+import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
+import { DEFAULT_NAMESPACE } from '../../lib/layout';
+import { CommandContext, CommandError, UsageError } from '../common';
+import { ContextOptions, requireToken } from './context';
+import { explainGithubError, githubClient } from './github-client';
+
+export interface VerifyOptions extends ContextOptions {
+  /** @default $KUBECONFIG, else ~/.kube/config */
+  readonly kubeconfig?: string;
+  /** @default the kubeconfig's current context */
+  readonly kubeContext?: string;
+  /** Poll until everything matches, for at most this many milliseconds. @default 0: check once */
+  readonly waitMs?: number;
+  /** @default 5000 */
+  readonly pollMs?: number;
+  /** GitHub's API for every GitHub source (GitHub Enterprise). @default each source's apiUrl, else the host's */
+  readonly apiUrl?: string;
+  readonly allowHttp?: boolean;
+}
+
+export interface Finding {
+  readonly ok: boolean;
+  /** e.g. `Receiver instavote`, `GitRepository instavote`, `Kustomization vote-staging`. */
+  readonly object: string;
+  readonly detail: string;
+}
+
+export interface VerifyReport {
+  readonly cluster: string;
+  readonly findings: Finding[];
+  /** For each app whose applied revision is the pushed commit: seconds from the commit to its Ready transition. */
+  readonly applied: { readonly app: string; readonly seconds: number }[];
+  /** How many times the cluster was read. */
+  readonly rounds: number;
+}
+
+interface FluxObject {
+  readonly metadata?: { readonly generation?: number };
+  readonly status?: {
+    readonly conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+    readonly webhookPath?: string;
+    readonly artifact?: { revision?: string };
+    readonly lastAppliedRevision?: string;
+    readonly observedGeneration?: number;
+  };
+}
+
+const KINDS = {
+  Receiver: { group: 'notification.toolkit.fluxcd.io', version: 'v1', plural: 'receivers' },
+  GitRepository: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' },
+  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations' },
+} as const;
+
+/** The commit a Flux revision names (`main@sha1:<hex>`, `v1.2.0@sha1:<hex>`, or a bare hex). */
+export function commitOf(revision: string | undefined): string | undefined {
+  return revision?.match(/(?:^|@sha1:|@sha256:)([0-9a-f]{40}|[0-9a-f]{64})$/)?.[1];
+}
+
+function ready(object: FluxObject): { ok: boolean; message: string; since?: string } {
+  const condition = object.status?.conditions?.find((candidate) => candidate.type === 'Ready');
+  if (condition === undefined) return { ok: false, message: 'not reconciled yet (no Ready condition)' };
+  return { ok: condition.status === 'True', message: `${condition.reason ?? ''}${condition.message ? `: ${condition.message}` : ''}`.replace(/^: /, ''), since: condition.lastTransitionTime };
+}
+
+/** The Kubernetes API as the user's kubeconfig reaches it. */
+function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): CustomObjectsApi {
+  const config = new KubeConfig();
+  try {
+    const file = options.kubeconfig ?? env.KUBECONFIG;
+    if (file) config.loadFromFile(file);
+    else config.loadFromDefault();
+    if (options.kubeContext) {
+      if (!config.getContexts().some((context) => context.name === options.kubeContext)) {
+        throw new UsageError(`--context ${options.kubeContext} is not in the kubeconfig (it has: ${config.getContexts().map((context) => context.name).join(', ') || 'none'})`);
+      }
+      config.setCurrentContext(options.kubeContext);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new CommandError(`cannot read the kubeconfig: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!config.getCurrentCluster()) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
+  return config.makeApiClient(CustomObjectsApi);
+}
+
+/** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
+async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv): Promise<{ sha: string; date?: string } | { skipped: string }> {
+  const match = refMatchOf(source);
+  if (match.kind === 'none') return { sha: source.commit! };
+  if (match.kind === 'anyTag') return { skipped: 'the newest tag in its semver range is Flux\'s choice: not compared with the host' };
+  // A host the URL does not name is GitHub Enterprise, as everywhere else.
+  const host = gitHostOf(source) ?? gitHost('github');
+  if (host.kind !== 'github') return { skipped: `its head on ${host.name} is not read here (GitHub's API only)` };
+  let repository;
+  try {
+    repository = host.repositoryOf(source.url);
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  }
+  const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp });
+  try {
+    const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: match.name });
+    if (typeof data?.sha !== 'string') throw new CommandError(`GitHub's answer for ${fullName(repository)} has no commit: check --api-url`);
+    return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
+  } catch (error) {
+    throw explainGithubError(error, fullName(repository));
+  }
+}
+
+async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: string, name: string): Promise<FluxObject | undefined> {
+  try {
+    return await api.getNamespacedCustomObject({ ...KINDS[kind], namespace, name }) as FluxObject;
+  } catch (error: any) {
+    if (error?.code === 404) return undefined;
+    const detail = typeof error?.body === 'string' ? (() => { try { return JSON.parse(error.body).message; } catch { return error.body; } })() : error?.message;
+    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from the cluster (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${String(detail ?? error).split('\n')[0]}`);
+  }
+}
+
+/** One look at the cluster: every finding, and the apps that applied the pushed commit. */
+async function look(cluster: ClusterConfig, token: string, api: CustomObjectsApi, heads: Map<string, Awaited<ReturnType<typeof headCommit>>>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
+  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const findings: Finding[] = [];
+  const applied: VerifyReport['applied'] = [];
+  for (const { receiver } of clusterReceivers(cluster)) {
+    const object = await read(api, 'Receiver', namespace, receiver.name);
+    const name = `Receiver ${receiver.name}`;
+    if (object === undefined) {
+      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      continue;
+    }
+    const expected = webhookPath(token, receiver.name, namespace);
+    const state = ready(object);
+    if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (usually its Secret webhook-token is missing or not decrypted)` });
+    else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but the local token gives ${expected}: the cluster's Secret holds another token than the one the Git host signs with (apply the Secret, or take the token: npm run secrets -- take-token ${cluster.name})` });
+    else findings.push({ ok: true, object: name, detail: `Ready, at the path the local token gives` });
+  }
+  const revisions = new Map<string, string | undefined>();
+  for (const source of cluster.sources) {
+    const object = await read(api, 'GitRepository', namespace, source.name);
+    const name = `GitRepository ${source.name}`;
+    if (object === undefined) {
+      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      continue;
+    }
+    const revision = object.status?.artifact?.revision;
+    revisions.set(source.name, revision);
+    const state = ready(object);
+    const head = heads.get(source.name)!;
+    if (!state.ok) findings.push({ ok: false, object: name, detail: `cannot fetch: ${state.message}` });
+    else if ('skipped' in head) findings.push({ ok: true, object: name, detail: `at ${revision}; ${head.skipped}` });
+    else if (commitOf(revision) !== head.sha) findings.push({ ok: false, object: name, detail: `is at ${revision ?? 'no revision'}, but the head is ${head.sha}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)` });
+    else findings.push({ ok: true, object: name, detail: `at the head commit ${head.sha}` });
+  }
+  for (const app of cluster.apps) {
+    const object = await read(api, 'Kustomization', namespace, app.name);
+    const name = `Kustomization ${app.name}`;
+    if (object === undefined) {
+      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      continue;
+    }
+    const wanted = revisions.get(app.source);
+    const state = ready(object);
+    const appliedRevision = object.status?.lastAppliedRevision;
+    if (wanted !== undefined && commitOf(appliedRevision) !== commitOf(wanted)) {
+      findings.push({ ok: false, object: name, detail: `applied ${appliedRevision ?? 'nothing yet'}, not its source's ${wanted}${state.ok ? '' : `: ${state.message}`}` });
+    } else if (!state.ok) {
+      findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message}` });
+    } else {
+      findings.push({ ok: true, object: name, detail: `applied ${appliedRevision}` });
+      const head = heads.get(app.source);
+      if (head && 'date' in head && head.date && state.since && commitOf(appliedRevision) === head.sha) {
+        const seconds = (Date.parse(state.since) - Date.parse(head.date)) / 1000;
+        if (Number.isFinite(seconds) && seconds >= 0) applied.push({ app: app.name, seconds });
+      }
+    }
+  }
+  return { findings, applied };
+}
+
+/** Checks what the cluster made of the last push; with waitMs, polls until it all matches or the time is up. */
+export async function verify(clusterName: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const context = CommandContext.of(options);
+  const cluster = context.cluster(clusterName);
+  const { token } = await requireToken(cluster, { context });
+  const api = kubeApi(options, context.env);
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  let rounds = 0;
+  for (;;) {
+    rounds++;
+    // The heads are read again each round: a push may land while we wait.
+    const heads = new Map(await Promise.all(cluster.sources.map(async (source) => [source.name, await headCommit(source, options, context.env)] as const)));
+    const result = await look(cluster, token, api, heads);
+    if (result.findings.every((finding) => finding.ok) || Date.now() >= deadline) return { cluster: clusterName, ...result, rounds };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 5000, Math.max(0, deadline - Date.now()))));
+  }
+}
