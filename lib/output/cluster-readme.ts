@@ -116,6 +116,7 @@ export function clusterReadme(cluster: FluxCluster): string {
       readme.openStep,
       hookStep(config.name, hosts),
       `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
+      `After each push: \`npm run webhook -- deliveries ${config.name}\` shows what the Git host delivered (GitHub), and \`npm run webhook -- verify ${config.name} --wait 2m\` that the cluster applied the pushed commit.`,
     ].map((step, index) => `${index + 1}. ${step}`),
     '',
     '| Receiver | Reconciles | Events |',
