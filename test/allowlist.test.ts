@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { allowlist } from '../tools/webhook/allowlist';
 import { doctor } from '../tools/webhook/doctor';
-import { startScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -134,4 +134,4 @@ test('npm run webhook -- allowlist --write-fleet, as a user runs it', async () =
   } finally {
     await meta.close();
   }
-});
+}, PROCESS_TEST_TIMEOUT);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ping } from '../tools/webhook/ping';
 import { testCa, TestCa } from './support/certificates';
-import { startScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen, receiverServer } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -117,7 +117,7 @@ test('the command line takes --ca-file, and refuses a file that is not a certifi
   } finally {
     await receiver.close();
   }
-});
+}, PROCESS_TEST_TIMEOUT);
 
 test('a TLS port that never answers the handshake is a timeout, not a certificate problem', async () => {
   const sockets: Socket[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webhookPath } from '../lib/constructs/webhook-path';
 import { verify } from '../tools/webhook/verify';
-import { startScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
 import { testCa, TestCa } from './support/certificates';
@@ -153,4 +153,4 @@ test('the command exits 1 on a mismatch and names an unknown --context in one li
   } finally {
     await servers.close();
   }
-});
+}, PROCESS_TEST_TIMEOUT);

@@ -36,3 +36,6 @@ export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: s
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
 }
+
+/** Jest's time for a test that starts the commands as processes: each start takes a second or two, more on a loaded machine. */
+export const PROCESS_TEST_TIMEOUT = 30_000;
