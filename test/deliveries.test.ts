@@ -18,6 +18,7 @@ const DELIVERIES = [
   { id: 4, guid: 'g4', delivered_at: '2026-11-27T10:04:00Z', redelivery: false, duration: 0.1, status: 'Invalid HTTP Response: 400', status_code: 400, event: 'push' },
   { id: 3, guid: 'g3', delivered_at: '2026-11-27T10:03:00Z', redelivery: false, duration: 10, status: 'We couldn\'t deliver this payload: timed out', status_code: 0, event: 'push' },
   { id: 2, guid: 'g2', delivered_at: '2026-11-27T10:02:00Z', redelivery: false, duration: 0.1, status: 'Invalid HTTP Response: 404', status_code: 404, event: 'push' },
+  { id: 7, guid: 'g7', delivered_at: '2026-11-27T10:01:30Z', redelivery: false, duration: 0.1, status: 'Accepted', status_code: 202, event: 'push' },
   { id: 1, guid: 'g1', delivered_at: '2026-11-27T10:01:00Z', redelivery: false, duration: 0.1, status: 'OK', status_code: 200, event: 'ping' },
 ];
 
@@ -51,17 +52,19 @@ const options = (apiUrl: string) => ({ ...workspace(FLEET), env: { ...ENV, GITHU
 test('lists each delivery of the cluster\'s hook, across pages, each status explained as ping explains it', async () => {
   const github = await fakeGithub();
   try {
-    const [result] = await deliveries('staging', { ...options(github.url), limit: 6 });
+    const [result] = await deliveries('staging', { ...options(github.url), limit: 7 });
     expect(result).toMatchObject({ repository: 'lfs269/instavote', receiver: 'instavote', hookId: '7', redelivered: [] });
-    expect(result.deliveries.map((delivery) => [delivery.id, delivery.statusCode, delivery.ok])).toEqual([[6, 200, true], [5, 503, false], [4, 400, false], [3, 0, false], [2, 404, false], [1, 200, true]]);
+    // A 202 is no Receiver's answer (notification-controller's events server gives it): not ok.
+    expect(result.deliveries.map((delivery) => [delivery.id, delivery.statusCode, delivery.ok])).toEqual([[6, 200, true], [5, 503, false], [4, 400, false], [3, 0, false], [2, 404, false], [7, 202, false], [1, 200, true]]);
     const explained = Object.fromEntries(result.deliveries.map((delivery) => [delivery.id, delivery.explanation]));
     expect(explained[6]).toMatch(/^accepted: Receiver instavote checked the signature/);
     expect(explained[5]).toMatch(/^Receiver instavote is not ready or is suspended \(503\): usually its Secret webhook-token is missing/);
     expect(explained[4]).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\), or the event "push"/);
     expect(explained[3]).toMatch(/^no answer \(We couldn't deliver this payload: timed out\): a firewall or a NetworkPolicy drops outside traffic to the NodePort/);
     expect(explained[2]).toMatch(/^no Receiver at that path \(404\)/);
-    // Three pages of two, through Octokit's paginator.
-    expect(github.requests.filter((request) => request.includes('/deliveries'))).toHaveLength(3);
+    expect(explained[7]).toMatch(/^answer 202 is none of a Receiver's: the URL probably reached notification-controller's events server/);
+    // Four pages of two, through Octokit's paginator.
+    expect(github.requests.filter((request) => request.includes('/deliveries'))).toHaveLength(4);
     expect(latestAccepted([result])).toBe(true);
   } finally {
     await github.close();
@@ -83,10 +86,10 @@ test('--limit stops reading pages; the newest delivery failing makes the check f
 test('--redeliver-failed asks again for each delivery whose latest attempt failed, not for one already redelivered', async () => {
   const github = await fakeGithub();
   try {
-    const [result] = await deliveries('staging', { ...options(github.url), limit: 6, redeliverFailed: true });
-    // #5 failed, but its redelivery #6 went through: only #4, #3 and #2 are sent again.
-    expect(github.redelivered).toEqual([4, 3, 2]);
-    expect(result.redelivered).toEqual([4, 3, 2]);
+    const [result] = await deliveries('staging', { ...options(github.url), limit: 7, redeliverFailed: true });
+    // #5 failed, but its redelivery #6 went through: only #4, #3, #2 and #7 are sent again.
+    expect(github.redelivered).toEqual([4, 3, 2, 7]);
+    expect(result.redelivered).toEqual([4, 3, 2, 7]);
     const one = await deliveries('staging', { ...options(github.url), limit: 6, redeliver: '2' });
     expect(one[0].redelivered).toEqual([2]);
     await expect(deliveries('staging', { ...options(github.url), limit: 2, redeliver: '2' })).rejects.toThrow('delivery 2 is not among the listed deliveries of staging\'s hooks: raise --limit, or name its --receiver');
@@ -101,7 +104,9 @@ test('says so when no hook calls the Receiver, and needs GITHUB_TOKEN', async ()
   try {
     const ws = workspace(FLEET.replace('nodePort: 31234', 'nodePort: 31299'));
     const [result] = await deliveries('staging', { ...ws, env: { ...ENV, GITHUB_TOKEN: 'ghp_test' }, apiUrl: github.url });
-    expect(result).toMatchObject({ deliveries: [], note: 'no hook of lfs269/instavote calls Receiver instavote: npm run webhook -- hook staging' });
+    expect(result).toMatchObject({ deliveries: [], missingHook: true, note: 'no hook of lfs269/instavote calls Receiver instavote: npm run webhook -- hook staging' });
+    // No hook: the after-push check fails, every push waits for polling.
+    expect(latestAccepted([result])).toBe(false);
     await expect(deliveries('staging', { ...workspace(FLEET), env: ENV, apiUrl: github.url })).rejects.toThrow(/^GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token/);
   } finally {
     await github.close();

@@ -1,6 +1,6 @@
 // `webhook verify`: the real @kubernetes/client-node reads a loopback stand-in for the Kubernetes API
 // (through a kubeconfig that points at it), and Octokit a stand-in for GitHub's commits API.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webhookPath } from '../lib/constructs/webhook-path';
@@ -42,12 +42,17 @@ async function standIns(objects: () => Record<string, any>) {
   const send = (response: import('node:http').ServerResponse, status: number, data: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
   const kube = await listen((request, response) => {
     const match = /^\/apis\/[^/]+\/v1\/namespaces\/flux-system\/([a-z]+\/[a-z-]+)$/.exec(request.url!);
-    if (!match || request.headers.authorization !== 'Bearer kube-token') return send(response, 404, { kind: 'Status', code: 404, message: `${request.url} not found` });
+    if (request.headers.authorization !== 'Bearer kube-token') return send(response, 401, { kind: 'Status', code: 401, reason: 'Unauthorized', message: 'Unauthorized' });
+    // A kind the API server does not serve: a NotFound that names no object.
+    if (!match) return send(response, 404, { kind: 'Status', code: 404, reason: 'NotFound', message: 'the server could not find the requested resource' });
     kubeRequests.push(match[1]);
     const object = objects()[match[1]];
-    return object ? send(response, 200, { apiVersion: 'v1', kind: 'Object', metadata: { name: match[1].split('/')[1] }, ...object }) : send(response, 404, { kind: 'Status', code: 404, message: 'not found' });
+    const [plural, name] = match[1].split('/');
+    return object
+      ? send(response, 200, { apiVersion: 'v1', kind: 'Object', metadata: { name }, ...object })
+      : send(response, 404, { kind: 'Status', code: 404, reason: 'NotFound', message: `${plural} "${name}" not found`, details: { name, kind: plural } });
   }, await ca.issue(['localhost']));
-  const github = await listen((request, response) => (request.url === '/repos/lfs269/instavote/commits/main'
+  const github = await listen((request, response) => (decodeURIComponent(request.url!) === '/repos/lfs269/instavote/commits/heads/main'
     ? send(response, 200, { sha: HEAD, commit: { committer: { date: PUSHED_AT } } })
     : send(response, 404, { message: 'Not Found' })));
   const folder = mkdtempSync(join(tmpdir(), 'kube-'));
@@ -99,8 +104,8 @@ test('a stale revision, a Receiver at another path, a failing Kustomization: eac
     expect(findings.map((finding) => finding.ok)).toEqual([false, false, false]);
     expect(findings[0].detail).toMatch(/^serves \/hook\/[0-9a-f]{64}, but the local token gives \/hook\/[0-9a-f]{64}: the cluster's Secret holds another token than the one the Git host signs with/);
     expect(findings[1].detail).toBe(`is at main@sha1:${OLD}, but the head is ${HEAD}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)`);
-    // Its source is at the old revision too, so the Kustomization is consistent with it, but not Ready.
-    expect(findings[2].detail).toBe('is not Ready: Failed: Deployment/vote/vote dry-run failed: spec.replicas: Invalid value');
+    // Still at the old revision, and failing: both said, with Flux's own message.
+    expect(findings[2].detail).toBe(`applied main@sha1:${OLD}, not ${HEAD}: Failed: Deployment/vote/vote dry-run failed: spec.replicas: Invalid value`);
   } finally {
     await servers.close();
   }
@@ -154,3 +159,60 @@ test('the command exits 1 on a mismatch and names an unknown --context in one li
     await servers.close();
   }
 }, PROCESS_TEST_TIMEOUT);
+
+test('a Kustomization Ready at an older revision than its fetched source, suspended objects and an unreconciled spec fail', async () => {
+  const servers = await standIns(() => ({
+    ...applied(),
+    'receivers/instavote': { metadata: { generation: 3 }, status: { ...ready('True'), observedGeneration: 2, webhookPath: webhookPath(TOKEN, 'instavote', 'flux-system') } },
+    'kustomizations/vote-staging': { status: { ...ready('True'), lastAppliedRevision: `main@sha1:${OLD}` } },
+  }));
+  try {
+    const { findings } = await run(servers);
+    expect(findings).toEqual([
+      { ok: false, object: 'Receiver instavote', detail: 'is not Ready: has not reconciled its latest spec yet (generation 3, observed 2) (usually its Secret webhook-token is missing or not decrypted)' },
+      { ok: true, object: 'GitRepository instavote', detail: `at the head commit ${HEAD}` },
+      { ok: false, object: 'Kustomization vote-staging', detail: `applied main@sha1:${OLD}, not ${HEAD}` },
+    ]);
+  } finally {
+    await servers.close();
+  }
+});
+
+test('a commit-pinned source (revision sha1:<hex>) and the fleet repository\'s flux-system pair are checked too', async () => {
+  const fleet = `repository: https://github.com/lfs269/instavote
+${BASE_FLEET.replace('        branch: main\n', `        commit: "${HEAD}"\n`)}`;
+  const servers = await standIns(() => ({
+    ...applied(),
+    'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision: `sha1:${HEAD}` } } },
+    'kustomizations/vote-staging': { status: { ...ready('True'), lastAppliedRevision: `sha1:${HEAD}` } },
+    'receivers/flux-system': { status: { ...ready('True'), webhookPath: webhookPath(TOKEN, 'flux-system', 'flux-system') } },
+    'gitrepositories/flux-system': { status: { ...ready('True'), artifact: { revision: `main@sha1:${HEAD}` } } },
+    'kustomizations/flux-system': { spec: { suspend: true }, status: { ...ready('True'), lastAppliedRevision: `main@sha1:${HEAD}` } },
+  }));
+  try {
+    const { findings } = await verify('staging', { ...workspace(fleet), env: ENV, kubeconfig: servers.kubeconfig, apiUrl: servers.url });
+    expect(findings.map((finding) => `${finding.ok ? 'ok' : 'FAILED'} ${finding.object}`)).toEqual([
+      'ok Receiver instavote', 'ok Receiver flux-system', 'ok GitRepository instavote', 'ok GitRepository flux-system',
+      'ok Kustomization vote-staging', 'FAILED Kustomization flux-system',
+    ]);
+    expect(findings.at(-1)!.detail).toBe('is not Ready: suspended (flux resume it)');
+  } finally {
+    await servers.close();
+  }
+});
+
+test('expired credentials, and a context whose cluster has no Flux, are one line each', async () => {
+  const servers = await standIns(applied);
+  const folder = mkdtempSync(join(tmpdir(), 'kube-'));
+  try {
+    const expired = join(folder, 'expired');
+    writeFileSync(expired, readFileSync(servers.kubeconfig, 'utf8').replace('token: kube-token', 'token: old-token'));
+    await expect(run({ ...servers, kubeconfig: expired })).rejects.toThrow(/^the cluster of context test \(https:\/\/localhost:\d+\) refused to show Receiver flux-system\/instavote \(401\): the kubeconfig's credentials are missing or expired/);
+    const noFlux = join(folder, 'no-flux');
+    writeFileSync(noFlux, readFileSync(servers.kubeconfig, 'utf8').replace(/server: "([^"]+)"/, 'server: "$1/other"'));
+    await expect(run({ ...servers, kubeconfig: noFlux })).rejects.toThrow(/does not know Flux's Receiver \(notification\.toolkit\.fluxcd\.io\): Flux is not installed there, or this is not the cluster's context \(--context\)$/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+    await servers.close();
+  }
+});

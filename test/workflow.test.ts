@@ -3,12 +3,13 @@
 // copy, so its acceptance means something), it stays pinned and least-privileged, it runs the checks
 // .ci/run runs, and its doctor step ignores exactly the missing-token problem that CI always has.
 import { spawnSync, SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { runScript } from './support/cli';
+import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { workspace, writeFile } from './support/tree';
 
@@ -126,12 +127,30 @@ describe('the workflow', () => {
     expect(stepIndex(runs(/apt-get install .*\bage\b/), 'installs age')).toBeLessThan(tests);
   });
 
-  test('builds flux-system with kustomize only where bootstrap\'s files are, and runs the doctor for every cluster', () => {
-    const build = steps[stepIndex(runs(/kubectl kustomize/), 'runs kubectl kustomize')];
-    expect(build.run).toContain('ls dist/clusters');
-    expect(build.run).toMatch(/-f "\$dir\/gotk-components\.yaml"/);
+  test('runs the doctor for every cluster', () => {
     const doctor = steps[stepIndex(runs(/npm run --silent webhook -- doctor "\$c" --json/), 'runs the doctor')];
     expect(doctor.run).toContain('ls dist/clusters');
+  });
+
+  testWith('kubectl', 'its kustomize step builds every committed cluster, with the fixtures\' Flux files where bootstrap has not committed them, and fails with kustomize', () => {
+    const build = steps[stepIndex(runs(/kubectl kustomize/), 'runs kubectl kustomize')];
+    const temp = mkdtempSync(join(tmpdir(), 'runner-'));
+    try {
+      const runStep = (env: NodeJS.ProcessEnv) => spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', build.run!], { cwd: join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, RUNNER_TEMP: temp, ...env } });
+      const built = runStep({});
+      expect(built.stderr).toBe('');
+      expect(built.status).toBe(0);
+      for (const cluster of readdirSync(join(__dirname, '..', 'dist', 'clusters'))) {
+        expect(built.stdout).toMatch(new RegExp(`dist/clusters/${cluster}/flux-system builds: \\d+ objects`));
+        // The patch reached bootstrap's Service: our NodePort is in the build.
+        expect(readFileSync(join(temp, `flux-system-${cluster}.yaml`), 'utf8')).toMatch(/type: NodePort/);
+      }
+      // A kustomize that fails fails the step.
+      writeFileSync(join(temp, 'kubectl'), '#!/bin/sh\necho "error: broken patch" >&2\nexit 1\n', { mode: 0o755 });
+      expect(runStep({ PATH: `${temp}:${process.env.PATH}` }).status).not.toBe(0);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -51,10 +51,9 @@ export interface HookDeliveries {
   readonly redelivered: number[];
   /** For a hook or host these deliveries cannot be read from: why. */
   readonly note?: string;
+  /** No hook calls the Receiver: every push to the repository waits for polling. */
+  readonly missingHook?: boolean;
 }
-
-/** A 2xx: the Receiver took it. */
-const accepted = (statusCode: number) => statusCode >= 200 && statusCode < 300;
 
 /** GitHub's record of one delivery, explained with the answer table ping uses. */
 function record(delivery: any, target: HookTarget, cluster: ClusterConfig, namespace: string): DeliveryRecord {
@@ -62,14 +61,14 @@ function record(delivery: any, target: HookTarget, cluster: ClusterConfig, names
   const hints = exposureOf(cluster.webhook).deliveryHints(namespace);
   const receiver = cluster.receivers.find((candidate) => candidate.name === target.receiver);
   const type = receiver ? receiverTypeOf(receiver) : 'github';
-  const explanation = statusCode === 0
-    // GitHub got no HTTP answer: its status says why (a timeout, a refused connection, a TLS error).
-    ? `no answer (${String(delivery.status ?? 'unknown')}): ${hints.noAnswer}; or ${hints.refused}`
-    : explainStatus({ status: statusCode, location: null, body: '' }, String(delivery.event ?? ''), type, target.receiver, 'its sources', hints).explanation;
+  // GitHub got no HTTP answer (status 0): its status text says why (a timeout, a refused connection, a TLS error).
+  const outcome = statusCode === 0
+    ? { accepted: false, explanation: `no answer (${String(delivery.status ?? 'unknown')}): ${hints.noAnswer}; or ${hints.refused}` }
+    : explainStatus({ status: statusCode, location: null, body: '' }, String(delivery.event ?? ''), type, target.receiver, 'its sources', hints);
   return {
     id: Number(delivery.id), guid: String(delivery.guid ?? ''), deliveredAt: String(delivery.delivered_at ?? ''),
     event: String(delivery.event ?? ''), statusCode, duration: Number(delivery.duration ?? 0), redelivery: Boolean(delivery.redelivery),
-    ok: accepted(statusCode), explanation,
+    ok: outcome.accepted, explanation: outcome.explanation,
   };
 }
 
@@ -97,7 +96,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 });
       const hook = matchHook(hooks.map((candidate: any) => ({ id: String(candidate.id), url: candidate.config?.url })), target.url, target.previousUrl);
       if (hook === undefined) {
-        results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });
+        results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], missingHook: true, note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });
         continue;
       }
       const hookId = Number(hook.id);
@@ -128,7 +127,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   return results;
 }
 
-/** Whether the newest delivery of every hook was accepted (a hook with none counts as not failed). */
+/** Whether every hook exists and its newest delivery was accepted (a hook with none yet counts as not failed). */
 export function latestAccepted(results: readonly HookDeliveries[]): boolean {
-  return results.every((result) => result.deliveries.length === 0 || result.deliveries[0].ok);
+  return results.every((result) => !result.missingHook && (result.deliveries.length === 0 || result.deliveries[0].ok));
 }

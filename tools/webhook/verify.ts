@@ -2,9 +2,11 @@
 // reads what the cluster did with the last push: each Receiver Ready at the path the local token
 // gives (so the cluster holds the token the Git host signs with), each GitRepository at the head
 // commit of its branch or tag on the Git host, each Kustomization on it having applied that revision.
+import { existsSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { webhookPath } from '../../lib/constructs/webhook-path';
-import { clusterReceivers } from '../../lib/fleet/git-hosts';
+import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { DEFAULT_NAMESPACE } from '../../lib/layout';
@@ -44,6 +46,7 @@ export interface VerifyReport {
 
 interface FluxObject {
   readonly metadata?: { readonly generation?: number };
+  readonly spec?: { readonly suspend?: boolean };
   readonly status?: {
     readonly conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
     readonly webhookPath?: string;
@@ -53,6 +56,9 @@ interface FluxObject {
   };
 }
 
+/** How long a head commit read from the Git host is trusted while --wait polls the cluster. */
+const HEADS_MAX_AGE_MS = 30_000;
+
 const KINDS = {
   Receiver: { group: 'notification.toolkit.fluxcd.io', version: 'v1', plural: 'receivers' },
   GitRepository: { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'gitrepositories' },
@@ -61,22 +67,32 @@ const KINDS = {
 
 /** The commit a Flux revision names (`main@sha1:<hex>`, `v1.2.0@sha1:<hex>`, or a bare hex). */
 export function commitOf(revision: string | undefined): string | undefined {
-  return revision?.match(/(?:^|@sha1:|@sha256:)([0-9a-f]{40}|[0-9a-f]{64})$/)?.[1];
+  // main@sha1:<hex>, v1.0.0@sha1:<hex>, sha1:<hex> (a commit ref), main/<hex> (Flux before v1), or bare.
+  return revision?.match(/(?:^|[@/])(?:sha1:|sha256:)?([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/)?.[1]?.toLowerCase();
 }
 
 function ready(object: FluxObject): { ok: boolean; message: string; since?: string } {
+  if (object.spec?.suspend) return { ok: false, message: 'suspended (flux resume it)' };
+  const generation = object.metadata?.generation;
+  if (generation !== undefined && object.status?.observedGeneration !== undefined && object.status.observedGeneration < generation) {
+    return { ok: false, message: `has not reconciled its latest spec yet (generation ${generation}, observed ${object.status.observedGeneration})` };
+  }
   const condition = object.status?.conditions?.find((candidate) => candidate.type === 'Ready');
   if (condition === undefined) return { ok: false, message: 'not reconciled yet (no Ready condition)' };
   return { ok: condition.status === 'True', message: `${condition.reason ?? ''}${condition.message ? `: ${condition.message}` : ''}`.replace(/^: /, ''), since: condition.lastTransitionTime };
 }
 
-/** The Kubernetes API as the user's kubeconfig reaches it. */
-function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): CustomObjectsApi {
+/** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
+function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomObjectsApi; where: string } {
   const config = new KubeConfig();
   try {
-    const file = options.kubeconfig ?? env.KUBECONFIG;
-    if (file) config.loadFromFile(file);
-    else config.loadFromDefault();
+    // loadFromDefault reads $KUBECONFIG as kubectl does (a list of files), else ~/.kube/config.
+    if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+    else if (env.KUBECONFIG) {
+      // kubectl merges a list; the first file that exists holds the current context in practice.
+      const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
+      config.loadFromFile(files.find((file) => existsSync(file)) ?? files[0]);
+    } else config.loadFromDefault();
     if (options.kubeContext) {
       if (!config.getContexts().some((context) => context.name === options.kubeContext)) {
         throw new UsageError(`--context ${options.kubeContext} is not in the kubeconfig (it has: ${config.getContexts().map((context) => context.name).join(', ') || 'none'})`);
@@ -87,14 +103,15 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): CustomObjectsA
     if (error instanceof UsageError) throw error;
     throw new CommandError(`cannot read the kubeconfig: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!config.getCurrentCluster()) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
-  return config.makeApiClient(CustomObjectsApi);
+  const current = config.getCurrentCluster();
+  if (!current) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
+  return { api: config.makeApiClient(CustomObjectsApi), where: `the cluster of context ${config.getCurrentContext()} (${current.server})` };
 }
 
 /** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
-async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv): Promise<{ sha: string; date?: string } | { skipped: string }> {
+async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv): Promise<{ sha: string; date?: string } | { skipped: string; failed?: boolean }> {
   const match = refMatchOf(source);
-  if (match.kind === 'none') return { sha: source.commit! };
+  if (match.kind === 'none') return { sha: source.commit!.toLowerCase() };
   if (match.kind === 'anyTag') return { skipped: 'the newest tag in its semver range is Flux\'s choice: not compared with the host' };
   // A host the URL does not name is GitHub Enterprise, as everywhere else.
   const host = gitHostOf(source) ?? gitHost('github');
@@ -107,48 +124,74 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
   }
   const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp });
   try {
-    const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: match.name });
+    // heads/ and tags/ keep a branch and a tag of one name apart.
+    const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });
     if (typeof data?.sha !== 'string') throw new CommandError(`GitHub's answer for ${fullName(repository)} has no commit: check --api-url`);
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
-    throw explainGithubError(error, fullName(repository));
+    // One unreadable head (a private repository without GITHUB_TOKEN, a rate limit) is that source's finding.
+    return { skipped: explainGithubError(error, fullName(repository)).message, failed: true };
   }
 }
 
-async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: string, name: string): Promise<FluxObject | undefined> {
+async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: string, name: string, where: string): Promise<FluxObject | undefined> {
   try {
     return await api.getNamespacedCustomObject({ ...KINDS[kind], namespace, name }) as FluxObject;
   } catch (error: any) {
-    if (error?.code === 404) return undefined;
-    const detail = typeof error?.body === 'string' ? (() => { try { return JSON.parse(error.body).message; } catch { return error.body; } })() : error?.message;
-    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from the cluster (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${String(detail ?? error).split('\n')[0]}`);
+    let status: any;
+    try {
+      status = typeof error?.body === 'string' ? JSON.parse(error.body) : error?.body;
+    } catch {
+      status = undefined;
+    }
+    // A NotFound that names the object: it is not there. One that does not: the kind itself is unknown here.
+    if (error?.code === 404 && status?.details?.name === name) return undefined;
+    if (error?.code === 404) throw new CommandError(`${where} does not know Flux's ${kind} (${KINDS[kind].group}): Flux is not installed there, or this is not the cluster's context (--context)`);
+    if (error?.code === 401 || error?.code === 403) {
+      throw new CommandError(`${where} refused to show ${kind} ${namespace}/${name} (${error.code}): ${error.code === 401 ? 'the kubeconfig\'s credentials are missing or expired (log in again)' : 'your user may not read Flux\'s objects in that namespace'}`);
+    }
+    const detail = status?.message ?? error?.message;
+    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from ${where} (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${String(detail ?? error).split('\n')[0]}`);
   }
 }
 
+/** What verify reads: the fleet's sources and apps, and bootstrap's flux-system pair for the fleet repository. */
+function objectsOf(cluster: ClusterConfig): { sources: GitSourceConfig[]; apps: { name: string; source: string }[] } {
+  const fleetRepository = fleetRepositorySource(cluster);
+  return {
+    sources: [...cluster.sources, ...(fleetRepository ? [fleetRepository] : [])],
+    apps: [...cluster.apps, ...(fleetRepository ? [{ name: fleetRepository.name, source: fleetRepository.name }] : [])],
+  };
+}
+
+type Head = Awaited<ReturnType<typeof headCommit>>;
+
 /** One look at the cluster: every finding, and the apps that applied the pushed commit. */
-async function look(cluster: ClusterConfig, token: string, api: CustomObjectsApi, heads: Map<string, Awaited<ReturnType<typeof headCommit>>>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
+async function look(cluster: ClusterConfig, token: string, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const missing = 'is not in the cluster: has dist/ been pushed, and has Flux applied it?';
   const findings: Finding[] = [];
   const applied: VerifyReport['applied'] = [];
   for (const { receiver } of clusterReceivers(cluster)) {
-    const object = await read(api, 'Receiver', namespace, receiver.name);
+    const object = await read(kube.api, 'Receiver', namespace, receiver.name, kube.where);
     const name = `Receiver ${receiver.name}`;
     if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      findings.push({ ok: false, object: name, detail: missing });
       continue;
     }
     const expected = webhookPath(token, receiver.name, namespace);
     const state = ready(object);
     if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (usually its Secret webhook-token is missing or not decrypted)` });
     else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but the local token gives ${expected}: the cluster's Secret holds another token than the one the Git host signs with (apply the Secret, or take the token: npm run secrets -- take-token ${cluster.name})` });
-    else findings.push({ ok: true, object: name, detail: `Ready, at the path the local token gives` });
+    else findings.push({ ok: true, object: name, detail: 'Ready, at the path the local token gives' });
   }
+  const { sources, apps } = objectsOf(cluster);
   const revisions = new Map<string, string | undefined>();
-  for (const source of cluster.sources) {
-    const object = await read(api, 'GitRepository', namespace, source.name);
+  for (const source of sources) {
+    const object = await read(kube.api, 'GitRepository', namespace, source.name, kube.where);
     const name = `GitRepository ${source.name}`;
     if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      findings.push({ ok: false, object: name, detail: missing });
       continue;
     }
     const revision = object.status?.artifact?.revision;
@@ -156,28 +199,31 @@ async function look(cluster: ClusterConfig, token: string, api: CustomObjectsApi
     const state = ready(object);
     const head = heads.get(source.name)!;
     if (!state.ok) findings.push({ ok: false, object: name, detail: `cannot fetch: ${state.message}` });
-    else if ('skipped' in head) findings.push({ ok: true, object: name, detail: `at ${revision}; ${head.skipped}` });
+    else if ('skipped' in head) findings.push({ ok: !head.failed, object: name, detail: `at ${revision}; ${head.skipped}` });
     else if (commitOf(revision) !== head.sha) findings.push({ ok: false, object: name, detail: `is at ${revision ?? 'no revision'}, but the head is ${head.sha}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)` });
     else findings.push({ ok: true, object: name, detail: `at the head commit ${head.sha}` });
   }
-  for (const app of cluster.apps) {
-    const object = await read(api, 'Kustomization', namespace, app.name);
+  for (const app of apps) {
+    const object = await read(kube.api, 'Kustomization', namespace, app.name, kube.where);
     const name = `Kustomization ${app.name}`;
     if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+      findings.push({ ok: false, object: name, detail: missing });
       continue;
     }
-    const wanted = revisions.get(app.source);
     const state = ready(object);
     const appliedRevision = object.status?.lastAppliedRevision;
-    if (wanted !== undefined && commitOf(appliedRevision) !== commitOf(wanted)) {
-      findings.push({ ok: false, object: name, detail: `applied ${appliedRevision ?? 'nothing yet'}, not its source's ${wanted}${state.ok ? '' : `: ${state.message}`}` });
+    const head = heads.get(app.source);
+    // What it should have applied: the head where it is known, else what its source fetched.
+    const wanted = head && 'sha' in head ? head.sha : commitOf(revisions.get(app.source));
+    if (wanted === undefined) {
+      findings.push({ ok: false, object: name, detail: `applied ${appliedRevision ?? 'nothing yet'}, but its source ${app.source} has no revision to compare with` });
+    } else if (commitOf(appliedRevision) !== wanted) {
+      findings.push({ ok: false, object: name, detail: `applied ${appliedRevision ?? 'nothing yet'}, not ${wanted}${state.ok ? '' : `: ${state.message}`}` });
     } else if (!state.ok) {
       findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message}` });
     } else {
       findings.push({ ok: true, object: name, detail: `applied ${appliedRevision}` });
-      const head = heads.get(app.source);
-      if (head && 'date' in head && head.date && state.since && commitOf(appliedRevision) === head.sha) {
+      if (head && 'date' in head && head.date && state.since) {
         const seconds = (Date.parse(state.since) - Date.parse(head.date)) / 1000;
         if (Number.isFinite(seconds) && seconds >= 0) applied.push({ app: app.name, seconds });
       }
@@ -191,14 +237,21 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
-  const api = kubeApi(options, context.env);
+  const kube = kubeApi(options, context.env);
+  const { sources } = objectsOf(cluster);
   const deadline = Date.now() + (options.waitMs ?? 0);
   let rounds = 0;
+  let heads: Map<string, Head> | undefined;
+  let headsReadAt = 0;
   for (;;) {
     rounds++;
-    // The heads are read again each round: a push may land while we wait.
-    const heads = new Map(await Promise.all(cluster.sources.map(async (source) => [source.name, await headCommit(source, options, context.env)] as const)));
-    const result = await look(cluster, token, api, heads);
+    // The heads are read again at most every 30 s: a push may land while we wait, but an
+    // unauthenticated client has 60 calls an hour.
+    if (heads === undefined || Date.now() - headsReadAt >= HEADS_MAX_AGE_MS) {
+      heads = new Map(await Promise.all(sources.map(async (source) => [source.name, await headCommit(source, options, context.env)] as const)));
+      headsReadAt = Date.now();
+    }
+    const result = await look(cluster, token, kube, heads);
     if (result.findings.every((finding) => finding.ok) || Date.now() >= deadline) return { cluster: clusterName, ...result, rounds };
     await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 5000, Math.max(0, deadline - Date.now()))));
   }
