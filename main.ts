@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
     for (const path of removed) console.error(`  removed ${path}`);
     for (const file of result.encrypted) console.error(`  encrypted ${file}`);
     for (const note of result.notes) console.error(`note: ${note}`);
-    for (const file of result.generatedTokens) console.error(`new webhook token: ${file} (keep it; GitHub needs the same value)`);
+    for (const file of result.generatedTokens) console.error(`new webhook token: ${file} (keep it; the Git host's webhook needs the same value)`);
     for (const file of result.secretFiles) console.error(`apply the token Secret yourself: kubectl apply -f ${file}`);
     // The cdk8s CLI expects its output folder and lists the manifests in it; give it a copy.
     const cdk8sOut = process.env.CDK8S_OUTDIR;

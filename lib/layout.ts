@@ -48,7 +48,7 @@ export interface PathsOptions {
   readonly distDir?: string;
   /** The local, git-ignored folder for tokens, keys and plaintext Secrets. @default 'secrets' */
   readonly secretsDir?: string;
-  /** The sops CLI's rules file, generated to match what synth encrypts. @default '.sops.yaml' */
+  /** The sops CLI's rules file, generated to match what synth encrypts. @default '.sops.yaml' beside dist/ (the repository root) */
   readonly sopsConfigFile?: string;
 }
 
@@ -59,11 +59,13 @@ export const DEFAULT_PATHS: RepositoryPaths = { fleetFile: 'fleet.yaml', distDir
 
 /** `options` with the defaults filled in. */
 export function resolvePaths(options: PathsOptions = {}): RepositoryPaths {
+  const distDir = options.distDir ?? DEFAULT_PATHS.distDir;
   return {
     fleetFile: options.fleetFile ?? DEFAULT_PATHS.fleetFile,
-    distDir: options.distDir ?? DEFAULT_PATHS.distDir,
+    distDir,
     secretsDir: options.secretsDir ?? DEFAULT_PATHS.secretsDir,
-    sopsConfigFile: options.sopsConfigFile ?? DEFAULT_PATHS.sopsConfigFile,
+    // Beside dist/, as the lock is: a scratch dist/ elsewhere never rewrites the repository's rules.
+    sopsConfigFile: options.sopsConfigFile ?? (options.distDir === undefined ? DEFAULT_PATHS.sopsConfigFile : join(dirname(distDir), DEFAULT_PATHS.sopsConfigFile)),
   };
 }
 

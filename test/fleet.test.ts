@@ -103,7 +103,7 @@ test('fails on a dependsOn cycle, naming the apps', () => {
 test('fails on YAML that does not parse, and on duplicate keys, with the line', () => {
   expect(problemsOf('clusters:\n  staging: [\n')[0]).toMatch(/^fleet\.yaml:\d+:\d+: /);
   expect(problemsOf('clusters:\n  staging: {}\n  staging: {}\n')).toEqual(['fleet.yaml:3:3: key "staging" is given twice in one mapping: keep one']);
-  expect(problemsOf('')).toEqual(['fleet.yaml: clusters: is required (record)']);
+  expect(problemsOf('')).toEqual(['fleet.yaml: clusters: is required (mapping)']);
   expect(problemsOf('clusters: {}\n')).toEqual(['fleet.yaml:1:11: clusters: lists no cluster']);
 });
 

@@ -9,6 +9,7 @@ import { GitSource } from '../lib/constructs/git-source';
 import { secretFromName } from '../lib/constructs/secret-reference';
 import { WebhookReceiver } from '../lib/constructs/webhook-receiver';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
+import { pathsFromEnvironment } from '../lib/layout';
 import { synthesize } from '../lib/synth';
 import { doctor } from '../tools/webhook/doctor';
 import { syncHooks } from '../tools/webhook/hook';
@@ -204,4 +205,28 @@ test('rotate-token names each Receiver\'s hosts and repositories, and each host\
     log.mockRestore();
     error.mockRestore();
   }
+});
+
+test('the cluster README bootstraps with the fleet repository host\'s command, and lists only the hosts that get a hook', async () => {
+  const ws = workspace(`repository: {url: "https://gitlab.com/acme/fleet"}
+clusters:
+  staging:
+    webhook: {nodePort: 31234, address: 203.0.113.10}
+    sources:
+      - {name: app, url: "https://bitbucket.org/acme/app"}
+    receivers:
+      - {name: app, type: generic-hmac, sources: [app]}
+`);
+  await synthesize({ ...ws, env: ENV });
+  const readme = readFileSync(join(ws.distDir, 'clusters', 'staging', 'README.md'), 'utf8');
+  expect(readme).toContain('Bootstrap Flux on this directory: `flux bootstrap gitlab ... --path=dist/clusters/staging`.');
+  // The Bitbucket repository is called through a generic-hmac Receiver: no hook is made there, only on the fleet repository.
+  expect(readme).toContain('Add the webhook on GitLab: `npm run webhook -- hook staging`');
+  expect(readme).toContain('Bitbucket repository<br/>https://bitbucket.org/acme/app');
+});
+
+test('a scratch dist/ gets its own .sops.yaml beside it, never the repository\'s', () => {
+  expect(pathsFromEnvironment({ FLUX_INFRA_DIST: 'scratch/sdist' }).sopsConfigFile).toBe(join('scratch', '.sops.yaml'));
+  expect(pathsFromEnvironment({}).sopsConfigFile).toBe('.sops.yaml');
+  expect(pathsFromEnvironment({ FLUX_INFRA_DIST: 'scratch/sdist', FLUX_INFRA_SOPS_CONFIG: 'x/.sops.yaml' }).sopsConfigFile).toBe('x/.sops.yaml');
 });

@@ -216,3 +216,15 @@ test('expired credentials, and a context whose cluster has no Flux, are one line
     await servers.close();
   }
 });
+
+test('no kubeconfig at all is said as such, not as a made-up localhost context', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'home-'));
+  try {
+    await expect(verify('staging', { ...workspace(BASE_FLEET), env: { ...ENV, HOME: home } })).rejects.toThrow(`no kubeconfig: ${join(home, '.kube', 'config')} does not exist and KUBECONFIG is not set; give --kubeconfig, or log in to the cluster first`);
+    const broken = join(home, 'broken');
+    writeFileSync(broken, 'clusters: [');
+    await expect(verify('staging', { ...workspace(BASE_FLEET), env: { ...ENV, HOME: home }, kubeconfig: broken })).rejects.toThrow(`cannot read the kubeconfig ${broken}: `);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

@@ -55,7 +55,7 @@ export class CommandContext {
   /** The named cluster of the fleet file; a CommandError if it has none of that name. */
   public cluster(name: string): ClusterConfig {
     const cluster = this.fleet().clusters.find((candidate) => candidate.name === name);
-    if (!cluster) throw new CommandError(`cluster "${name}" is not in ${this.paths.fleetFile}`);
+    if (!cluster) throw new CommandError(`cluster "${name}" is not in ${this.paths.fleetFile} (it has: ${this.fleet().clusters.map((candidate) => candidate.name).join(', ')})`);
     return cluster;
   }
 }

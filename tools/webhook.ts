@@ -74,9 +74,9 @@ export function buildProgram(): Command {
       print(flags.json, changes, changes.map((change) => change.action === 'skip'
         ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
         : flags.dryRun
-        ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
+        ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.api?.replace(/\/+$/, '') ?? ''}${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
-        || `no Receiver of ${cluster} is called by a Git host${hosts ? ` on ${hosts.join(', ')}` : ''} (generic and generic-hmac Receivers get no hook)`);
+        || `no repository of ${cluster}'s Receivers is on ${flags.host ?? hosts?.join(', ') ?? 'a Git host that makes hooks'} (generic and generic-hmac Receivers get no hook)`);
       if (flags.dryRun) console.error('A dry run looks existing hooks up only where a token for the host is set: a real run updates a hook that already points at the Receiver instead of adding one.');
     });
   hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN)');

@@ -38,6 +38,7 @@ export function cidrProblem(cidr: string): string | undefined {
 export function hostProblem(host: string, what = 'a node'): string | undefined {
   if (host.includes('%')) return `"${host}" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach`;
   if (isIP(host) !== 0) return undefined;
+  if (/^[^:]+:\d+$/.test(host)) return `"${host}" has a port: give the address alone (the port is nodePort, or the load balancer's)`;
   if (/^[0-9.]+$/.test(host)) return `"${host}" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach ${what} at`;
   return rfc1123SubdomainProblem(host.toLowerCase()) === undefined
     ? undefined

@@ -296,7 +296,7 @@ function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: stri
     case 'unrecognized_keys':
       return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")', 'key'));
     case 'invalid_type':
-      return [problem(path, issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`)];
+      return [problem(path, issue.input === undefined ? `is required (${yamlWord(issue.expected)})` : `must be ${article(yamlWord(issue.expected))}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':
       return issue.issues.map((inner) => problem(path, inner.message, 'key'));
     case 'invalid_value':
@@ -313,6 +313,11 @@ function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: stri
     default:
       return [problem(path, issue.message)];
   }
+}
+
+/** The schema library's type names in YAML's words. */
+function yamlWord(type: string): string {
+  return ({ record: 'mapping', object: 'mapping', array: 'list' } as Record<string, string>)[type] ?? type;
 }
 
 function article(type: string): string {

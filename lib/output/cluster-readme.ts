@@ -3,7 +3,7 @@
 import { AppDeployment } from '../constructs/app-deployment';
 import { FluxCluster } from '../constructs/flux-cluster';
 import { toGoDuration } from '../fleet/durations';
-import { clusterReceivers } from '../fleet/git-hosts';
+import { clusterReceivers, fleetRepositorySource } from '../fleet/git-hosts';
 import { receiverTypeOf } from '../fleet/model';
 import { GitHost, gitHostOf, sourceHost } from '../hosts';
 
@@ -23,21 +23,29 @@ function appLines(app: AppDeployment): string[] {
   return [`Kustomization ${app.name}`, app.path, `every ${toGoDuration(app.interval)}${app.prune ? ', prune' : ''}`];
 }
 
-/** The Git host of each repository URL the cluster's Receivers hear from (GitHub, GitLab...). */
-function hostsOf(cluster: FluxCluster): Map<string, GitHost> {
+/** The Git host of each repository URL the cluster's Receivers hear from (GitHub, GitLab...), and which of them get a hook. */
+function hostsOf(cluster: FluxCluster): { byUrl: Map<string, GitHost>; hooked: GitHost[] } {
   const hosts = new Map<string, GitHost>();
+  const hooked = new Set<GitHost>();
   for (const { receiver, sources } of clusterReceivers(cluster.config)) {
+    const type = receiverTypeOf(receiver);
     for (const source of sources) {
-      const host = sourceHost(source, receiverTypeOf(receiver));
-      if (host !== undefined) hosts.set(source.url, host);
+      const host = sourceHost(source, type);
+      if (host === undefined) continue;
+      hosts.set(source.url, host);
+      // A generic or generic-hmac Receiver checks no host's own signature: no hook is made for it.
+      if (host.receiverType === type) hooked.add(host);
     }
   }
   for (const source of cluster.config.sources) {
     const host = gitHostOf(source);
     if (host !== undefined && !hosts.has(source.url)) hosts.set(source.url, host);
   }
-  return hosts;
+  return { byUrl: hosts, hooked: [...hooked] };
 }
+
+/** `flux bootstrap`'s subcommand for the fleet repository's host (the walkthrough's github when the fleet does not say). */
+const BOOTSTRAP_COMMANDS: Record<string, string> = { github: 'github', gitlab: 'gitlab', gitea: 'gitea', forgejo: 'gitea', bitbucket: 'git' };
 
 /** The hook settings step: where, and in each host's words for the secret and the events. */
 function hookStep(cluster: string, hosts: readonly GitHost[]): string {
@@ -59,8 +67,9 @@ export function clusterReadme(cluster: FluxCluster): string {
   for (const source of sources) {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
-  const hostByUrl = hostsOf(cluster);
-  const hosts = [...new Set(hostByUrl.values())];
+  const { byUrl: hostByUrl, hooked: hosts } = hostsOf(cluster);
+  const fleetRepository = fleetRepositorySource(config);
+  const bootstrap = BOOTSTRAP_COMMANDS[fleetRepository ? gitHostOf(fleetRepository)?.kind ?? 'github' : 'github'];
   for (const [url, node] of repos) lines.push(`  ${node}[${label(`${hostByUrl.get(url)?.name ?? 'Git'} repository`, url)}]`);
   // From the Git host's side to the Service: the first node takes the push, the last is `svc`.
   const chain = readme.nodes.map((_node, index) => (index === readme.nodes.length - 1 ? 'svc' : `exposure${index}`));
@@ -110,7 +119,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     '',
     ...[
       ...(readme.prerequisite === undefined ? [] : [readme.prerequisite]),
-      `Bootstrap Flux on this directory: \`flux bootstrap github ... --path=dist/clusters/${config.name}\`.`,
+      `Bootstrap Flux on this directory: \`flux bootstrap ${bootstrap} ... --path=dist/clusters/${config.name}\`.`,
       secretStep,
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
       readme.openStep,

@@ -49,6 +49,8 @@ export const BAD_INPUTS: [string, string, string][] = [
     'fleet.yaml:8:17: unknown tag tag:yaml.org,2002:js/function: the fleet file takes plain YAML, remove the tag'],
   ['an IPv4 address out of range', fromBase(['clusters', 'staging', 'webhook', 'address'], '256.1.1.1'),
     'fleet.yaml:5:16: clusters.staging.webhook.address: "256.1.1.1" is not an IPv4 address (four numbers of 0-255): give the address GitHub can reach a node at'],
+  ['an address with a port', fromBase(['clusters', 'staging', 'webhook', 'address'], '198.51.100.7:31500'),
+    'fleet.yaml:5:16: clusters.staging.webhook.address: "198.51.100.7:31500" has a port: give the address alone (the port is nodePort, or the load balancer\'s)'],
   ['an IPv6 address with a zone', fromBase(['clusters', 'staging', 'webhook', 'address'], 'fe80::1%eth0'),
     'fleet.yaml:5:16: clusters.staging.webhook.address: "fe80::1%eth0" has an IPv6 zone (%...), which only means something on one machine: give an address GitHub can reach'],
   ['an alias without its anchor', BASE_FLEET.replace('branch: main', 'branch: *main'),

@@ -82,15 +82,18 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
   const { token } = await requireToken(cluster, { context });
   const githubToken = options.githubToken ?? context.env.GITHUB_TOKEN;
-  if (!githubToken) throw new CommandError(`GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token (${HOOK_RIGHTS.github})`);
+  const targets = hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context);
+  if (!githubToken && targets.some((target) => target.host.kind === 'github')) {
+    throw new CommandError(`GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token (${HOOK_RIGHTS.github})`);
+  }
   const results: HookDeliveries[] = [];
-  for (const target of hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context)) {
+  for (const target of targets) {
     const repository = fullName(target.repository);
     if (target.host.kind !== 'github') {
       results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `${target.host.name}'s deliveries are not read here (GitHub's only): see the hook's settings on ${target.host.name}` });
       continue;
     }
-    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken, allowHttp: options.allowHttp });
+    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken!, allowHttp: options.allowHttp });
     const owner = { owner: target.repository.owner, repo: target.repository.name };
     try {
       const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 });

@@ -14,6 +14,8 @@ export const MASK = '********';
 export interface HookChange {
   /** The host's name, e.g. GitLab. */
   readonly host: string;
+  /** The REST API root the request goes to. */
+  readonly api?: string;
   readonly repository: string;
   readonly receiver: string;
   /** skip: a repository whose hook this project cannot make (the reason says why and what to do). */
@@ -162,7 +164,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
       throw explainApiError(words, error, name);
     }
     const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '' }).request(target.repository, undefined, spec), token);
-    const change: HookChange = { host: target.host.name, repository: name, receiver: target.receiver, action: existing ? 'update' : 'create', reason: existing?.reason, request };
+    const change: HookChange = { host: target.host.name, api: target.apiUrl, repository: name, receiver: target.receiver, action: existing ? 'update' : 'create', reason: existing?.reason, request };
     if (options.dryRun || !client) {
       changes.push(change);
       continue;

@@ -3,7 +3,8 @@
 // gives (so the cluster holds the token the Git host signs with), each GitRepository at the head
 // commit of its branch or tag on the Git host, each Kustomization on it having applied that revision.
 import { existsSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hosts';
@@ -15,7 +16,7 @@ import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
 
 export interface VerifyOptions extends ContextOptions {
-  /** @default $KUBECONFIG, else ~/.kube/config */
+  /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
   readonly kubeconfig?: string;
   /** @default the kubeconfig's current context */
   readonly kubeContext?: string;
@@ -85,14 +86,20 @@ function ready(object: FluxObject): { ok: boolean; message: string; since?: stri
 /** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
 function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomObjectsApi; where: string } {
   const config = new KubeConfig();
+  const fallback = join(env.HOME ?? homedir(), '.kube', 'config');
+  if (!options.kubeconfig && !env.KUBECONFIG && !existsSync(fallback)) {
+    // The library would make up a context at localhost:8080 instead.
+    throw new CommandError(`no kubeconfig: ${fallback} does not exist and KUBECONFIG is not set; give --kubeconfig, or log in to the cluster first`);
+  }
+  const source = options.kubeconfig ?? env.KUBECONFIG ?? fallback;
   try {
-    // loadFromDefault reads $KUBECONFIG as kubectl does (a list of files), else ~/.kube/config.
+    // Where kubectl looks: --kubeconfig, else $KUBECONFIG, else ~/.kube/config.
     if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
     else if (env.KUBECONFIG) {
       // kubectl merges a list; the first file that exists holds the current context in practice.
       const files = env.KUBECONFIG.split(delimiter).filter(Boolean);
       config.loadFromFile(files.find((file) => existsSync(file)) ?? files[0]);
-    } else config.loadFromDefault();
+    } else config.loadFromFile(fallback);
     if (options.kubeContext) {
       if (!config.getContexts().some((context) => context.name === options.kubeContext)) {
         throw new UsageError(`--context ${options.kubeContext} is not in the kubeconfig (it has: ${config.getContexts().map((context) => context.name).join(', ') || 'none'})`);
@@ -101,7 +108,7 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomO
     }
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new CommandError(`cannot read the kubeconfig: ${(error as Error).message.split('\n')[0]}`);
+    throw new CommandError(`cannot read the kubeconfig ${source}: ${(error as Error).message.split('\n')[0]}`);
   }
   const current = config.getCurrentCluster();
   if (!current) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
