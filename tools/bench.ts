@@ -2,7 +2,7 @@
 // fresh process, against the stock cdk8s way (cdk8s synth + ts-node with type-checking).
 // A benchmark, not a test: it prints numbers and whether the targets hold; it asserts nothing.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -136,6 +136,19 @@ async function main(): Promise<void> {
     // The default fleet's encrypted Secret is kept, not made, without its token: start from the committed dist/.
     const defaultFleet = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, join(ROOT, 'fleet.yaml'), { startFrom: join(ROOT, 'dist') }));
     const sops = await sopsFleet(workdir);
+    // The floor any synth process stands on: node itself, started the same way.
+    const nodeAlone = repeat(RUNS, () => measure(process.execPath, ['-e', '0'], workdir, join(workdir, 'fleet-1.yaml')));
+    // 1000 clusters again with nothing changed, and with one line of one cluster changed.
+    const bigFleet = join(workdir, 'fleet-1000.yaml');
+    measure(SYNTH[0], [...SYNTH[1]], workdir, bigFleet);
+    const noop1000 = repeat(RUNS, () => measure(SYNTH[0], [...SYNTH[1]], workdir, bigFleet, { keep: true }));
+    const oneChanged = repeat(RUNS, () => {
+      const text = readFileSync(bigFleet, 'utf8');
+      // Alternate the interval of c0500's first app, so every run has a change to write.
+      writeFileSync(bigFleet, text.includes('./deploy/app-0/c0500\n        interval: 1h') ? text.replace('./deploy/app-0/c0500\n        interval: 1h', './deploy/app-0/c0500\n        interval: 2h') : text.replace('./deploy/app-0/c0500\n        interval: 2h', './deploy/app-0/c0500\n        interval: 1h'));
+      return measure(SYNTH[0], [...SYNTH[1]], workdir, bigFleet, { keep: true });
+    });
+    process.stderr.write(`  node -e 0: ${nodeAlone.seconds.toFixed(2)} s; 1000 clusters no-op ${noop1000.seconds.toFixed(2)} s, one changed ${oneChanged.seconds.toFixed(2)} s\n`);
     const at = (clusters: number) => sizes.find((size) => size.clusters === clusters)!.seconds;
     const marginal10to100 = ((at(100) - at(10)) / 90) * 1000;
     const marginal100to1000 = ((at(1000) - at(100)) / 900) * 1000;
@@ -146,6 +159,9 @@ async function main(): Promise<void> {
       sizes,
       baseline: { what: 'cdk8s synth + npx ts-node (type-checked), 1 cluster', ...baseline },
       sops1000: sops,
+      nodeAlone,
+      thousandNoop: noop1000,
+      thousandOneChanged: oneChanged,
       synthOneCluster: at(1),
       ratioToBaseline: at(1) / baseline.seconds,
       defaultFleet: { ...defaultFleet, ratioToBaseline: defaultFleet.seconds / baseline.seconds },
@@ -157,6 +173,13 @@ async function main(): Promise<void> {
         marginalCostFlat: marginal100to1000 / marginal10to100 <= 1.3,
         thousandSopsClustersFirstSynthUnder15s: sops.first.seconds < 15,
         thousandSopsClustersNoopUnder10s: sops.noop.seconds < 10,
+        // Issue 15's targets.
+        defaultFleetProcessAtMost035s: defaultFleet.seconds <= 0.35,
+        defaultFleetAtMost5xNode: defaultFleet.seconds <= 5 * nodeAlone.seconds,
+        thousandClustersFirstUnder5s: big.seconds < 5,
+        thousandClustersNoopUnder2s: noop1000.seconds < 2,
+        thousandClustersOneChangedUnder2s: oneChanged.seconds < 2,
+        thousandClustersUnder300MiB: Math.max(big.peakRssMb, noop1000.peakRssMb, oneChanged.peakRssMb) < 300,
       },
     };
     const rows = [
@@ -165,11 +188,15 @@ async function main(): Promise<void> {
       ...sizes.map((size) => `| ${size.clusters} | ${size.seconds.toFixed(2)} | ${size.msPerCluster.toFixed(1)} | ${size.peakRssMb.toFixed(0)} |`),
       `| 1000 with SOPS, first synth (key at hand) | ${sops.first.seconds.toFixed(2)} | ${sops.first.seconds.toFixed(1)} | ${sops.first.peakRssMb.toFixed(0)} |`,
       `| 1000 with SOPS, nothing changed | ${sops.noop.seconds.toFixed(2)} | ${sops.noop.seconds.toFixed(1)} | ${sops.noop.peakRssMb.toFixed(0)} |`,
-      `| default fleet (npm run synth) | ${defaultFleet.seconds.toFixed(2)} | | ${defaultFleet.peakRssMb.toFixed(0)} |`,
+      `| 1000, nothing changed | ${noop1000.seconds.toFixed(2)} | ${noop1000.seconds.toFixed(1)} | ${noop1000.peakRssMb.toFixed(0)} |`,
+      `| 1000, one line of one cluster changed | ${oneChanged.seconds.toFixed(2)} | ${oneChanged.seconds.toFixed(1)} | ${oneChanged.peakRssMb.toFixed(0)} |`,
+      `| default fleet, synth process (no npm) | ${defaultFleet.seconds.toFixed(2)} | | ${defaultFleet.peakRssMb.toFixed(0)} |`,
+      `| node -e 0 | ${nodeAlone.seconds.toFixed(2)} | | ${nodeAlone.peakRssMb.toFixed(0)} |`,
       `| baseline: cdk8s synth + ts-node, 1 cluster | ${baseline.seconds.toFixed(2)} | | ${baseline.peakRssMb.toFixed(0)} |`,
     ];
     console.log(rows.join('\n'));
     console.log(`\ndefault fleet / baseline: ${report.defaultFleet.ratioToBaseline.toFixed(2)}x; 1 cluster / baseline: ${report.ratioToBaseline.toFixed(2)}x`);
+    console.log(`default fleet / node -e 0: ${(defaultFleet.seconds / nodeAlone.seconds).toFixed(1)}x (target 5x, and 0.35 s)`);
     console.log(`marginal cost per cluster: ${marginal10to100.toFixed(2)} ms (10->100), ${marginal100to1000.toFixed(2)} ms (100->1000), ratio ${report.marginalMsPerCluster.ratio.toFixed(2)}`);
     console.log(`\n${JSON.stringify(report, null, 2)}`);
   } finally {
