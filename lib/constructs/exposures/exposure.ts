@@ -5,6 +5,7 @@ import { WebhookExposureConfig } from '../../fleet/model';
 import { CLUSTER_FILES } from '../../layout';
 import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
+import { WebhookReceiverService, WebhookReceiverServiceProps } from '../webhook-receiver-service';
 
 /** Where exposure objects go and what they belong to. */
 export interface ExposureScope {
@@ -81,6 +82,15 @@ export interface WebhookExposure {
 export function payloadUrlOf(webhook: WebhookExposureConfig, path: string): string | undefined {
   const received = receiverOrigin(webhook);
   return received === undefined ? undefined : `${received.origin}${path}`;
+}
+
+/**
+ * Adds the patch that opens bootstrap's webhook-receiver Service (`flux-system/`, applied by the
+ * flux-system Kustomization over gotk-components.yaml), and returns it as that Kustomization's patch.
+ */
+export function patchReceiverService({ scope, namespace }: ExposureScope, props: Omit<WebhookReceiverServiceProps, 'namespace'>): KustomizePatch[] {
+  const service = new WebhookReceiverService(new ManifestFile(scope, 'ReceiverServicePatch', { path: CLUSTER_FILES.receiverServicePatch }), 'Service', { ...props, namespace });
+  return [{ path: CLUSTER_FILES.receiverServicePatch.replace('flux-system/', ''), target: { kind: 'Service', name: service.resource.name } }];
 }
 
 /** Adds our NetworkPolicy admitting `allowFrom` to the webhook port, where the cluster has one (see hasNetworkPolicy). */

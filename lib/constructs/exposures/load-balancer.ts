@@ -1,9 +1,7 @@
-import { CLUSTER_FILES } from '../../layout';
 import { LoadBalancerWebhookConfig } from '../../fleet/model';
-import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, proxyFailureHint, ReadmeScope, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, patchReceiverService, payloadUrlOf, policyWords, proxyFailureHint, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * bootstrap's `webhook-receiver` Service patched into a LoadBalancer: the cloud gives it an address,
@@ -15,16 +13,15 @@ export class LoadBalancerExposure implements WebhookExposure {
 
   public addTo(target: ExposureScope): ReturnType<WebhookExposure['addTo']> {
     const { sourceRanges, annotations, tls } = this.config.loadBalancer;
-    const service = new WebhookReceiverService(new ManifestFile(target.scope, 'ReceiverServicePatch', { path: CLUSTER_FILES.receiverServicePatch }), 'Service', {
+    const patches = patchReceiverService(target, {
       type: 'LoadBalancer',
       externalTrafficPolicy: this.config.externalTrafficPolicy,
       loadBalancerSourceRanges: sourceRanges,
       annotations,
       httpsPort: tls,
-      namespace: target.namespace,
     });
     addExternalPolicy(target, this.config);
-    return [{ path: CLUSTER_FILES.receiverServicePatch.replace('flux-system/', ''), target: { kind: 'Service', name: service.resource.name } }];
+    return patches;
   }
 
   public payloadUrl(path: string): string | undefined {

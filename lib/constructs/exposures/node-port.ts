@@ -1,9 +1,7 @@
-import { CLUSTER_FILES } from '../../layout';
 import { NodePortWebhookConfig } from '../../fleet/model';
-import { ManifestFile } from '../manifest-file';
 import { WebhookNetworkPolicy } from '../webhook-network-policy';
 import { WebhookReceiverService } from '../webhook-receiver-service';
-import { addExternalPolicy, DeliveryHints, ExposureScope, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
+import { addExternalPolicy, DeliveryHints, ExposureScope, patchReceiverService, payloadUrlOf, policyWords, ReadmeScope, WebhookExposure } from './exposure';
 
 /**
  * The walkthrough's exposure: bootstrap's `webhook-receiver` Service patched into a NodePort, and a
@@ -14,14 +12,9 @@ export class NodePortExposure implements WebhookExposure {
   public constructor(private readonly config: NodePortWebhookConfig) {}
 
   public addTo(target: ExposureScope): ReturnType<WebhookExposure['addTo']> {
-    const service = new WebhookReceiverService(new ManifestFile(target.scope, 'ReceiverServicePatch', { path: CLUSTER_FILES.receiverServicePatch }), 'Service', {
-      type: 'NodePort',
-      nodePort: this.config.nodePort,
-      externalTrafficPolicy: this.config.externalTrafficPolicy,
-      namespace: target.namespace,
-    });
+    const patches = patchReceiverService(target, { type: 'NodePort', nodePort: this.config.nodePort, externalTrafficPolicy: this.config.externalTrafficPolicy });
     addExternalPolicy(target, this.config);
-    return [{ path: CLUSTER_FILES.receiverServicePatch.replace('flux-system/', ''), target: { kind: 'Service', name: service.resource.name } }];
+    return patches;
   }
 
   public payloadUrl(path: string): string | undefined {
