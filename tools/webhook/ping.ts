@@ -45,7 +45,7 @@ export interface Answer {
 }
 
 /** What each of notification-controller's answers means for the person debugging it (deliveries reads it for GitHub's records too). */
-export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints): DeliveryOutcome {
+export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources): DeliveryOutcome {
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
   }
@@ -57,7 +57,11 @@ export function explainStatus({ status, location, body }: Answer, eventName: str
   }
   switch (status) {
     case 200:
-      return { accepted: true, status, explanation: `accepted: Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')} and asked ${resources} to reconcile` };
+      return {
+        accepted: true,
+        status,
+        explanation: `accepted: Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')}${reconciling === '' ? '; its filters reconcile none of its sources for this delivery' : ` and asked ${reconciling} to reconcile`}`,
+      };
     case 400:
       return { accepted: false, status, explanation: `rejected (400): ${checkedBy(type)} does not match (the cluster's webhook-token Secret holds another token than this one)${type === ReceiverType.GENERIC_HMAC ? '' : `, or the event "${eventName}" is not in the Receiver's events`}` };
     case 404:
@@ -132,6 +136,8 @@ export interface DeliveryRequest {
   readonly receiver: string;
   readonly type: `${ReceiverType}`;
   readonly resources: string;
+  /** Those the Receiver's filters reconcile for this body (empty: none). @default resources */
+  readonly reconciling?: string;
 }
 
 /** Sends one signed delivery and explains the answer. */
@@ -155,7 +161,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port).
     const answer = (await response.text()).slice(0, 1024);
     const eventName = headers['X-GitHub-Event'] ?? headers['X-Gitlab-Event'] ?? headers['X-Event-Key'] ?? request.event;
-    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints);
+    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling);
   } catch (error) {
     return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'the fleet file\'s webhook block', request.hints, request.ca?.file);
   } finally {
@@ -269,25 +275,25 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
       type,
       hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
       receiver: target.receiver.name,
-      resources: target.sources.map(({ name }) => `GitRepository ${name}`).join(', '),
+      resources: gitRepositories(target.sources.map(({ name }) => name)),
+      reconciling: gitRepositories(decided.reconciled),
     });
     outcomes.push({ ...withFilters(outcome, decided), receiver: target.receiver.name, url, reconciled: decided.reconciled, skipped: decided.skipped });
   }
   return outcomes;
 }
 
-/** An accepted delivery's explanation, with what the Receiver's filters made of it. */
+function gitRepositories(names: readonly string[]): string {
+  return names.map((name) => `GitRepository ${name}`).join(', ');
+}
+
+/** An answer's explanation, with what the Receiver's filters made of the body: the sources they skip, or the 500 they cause. */
 function withFilters(outcome: DeliveryOutcome, decided: { reconciled: string[]; skipped: string[]; error?: string }): DeliveryOutcome {
   // The controller's 500 for a filter that fails on the body is this, not a missing resource.
   if (outcome.status === 500 && decided.error) return { ...outcome, explanation: `the Receiver answered 500: ${decided.error}` };
   if (!outcome.accepted) return outcome;
   if (decided.error) return { ...outcome, explanation: `${outcome.explanation}; but ${decided.error}` };
   if (decided.skipped.length === 0) return outcome;
-  const names = (list: string[]) => list.map((name) => `GitRepository ${name}`).join(', ');
-  return {
-    ...outcome,
-    explanation: decided.reconciled.length === 0
-      ? `${outcome.explanation.replace(/ and asked .* to reconcile$/, '')}; its filters reconcile none of its sources for this delivery (skipped: ${names(decided.skipped)})`
-      : `${outcome.explanation.replace(/ and asked .* to reconcile$/, '')} and asked ${names(decided.reconciled)} to reconcile; its filters skip ${names(decided.skipped)}`,
-  };
+  const skipped = gitRepositories(decided.skipped);
+  return { ...outcome, explanation: decided.reconciled.length === 0 ? `${outcome.explanation} (skipped: ${skipped})` : `${outcome.explanation}; its filters skip ${skipped}` };
 }
