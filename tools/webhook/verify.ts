@@ -176,16 +176,18 @@ type Head = Awaited<ReturnType<typeof headCommit>>;
 /** One look at the cluster: every finding, and the apps that applied the pushed commit. */
 async function look(cluster: ClusterConfig, token: string, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
   const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
-  const missing = 'is not in the cluster: has dist/ been pushed, and has Flux applied it?';
   const findings: Finding[] = [];
+  // An object, or, where it is missing, that finding.
+  const found = async (kind: keyof typeof KINDS, name: string): Promise<FluxObject | undefined> => {
+    const object = await read(kube.api, kind, namespace, name, kube.where);
+    if (object === undefined) findings.push({ ok: false, object: `${kind} ${name}`, detail: 'is not in the cluster: has dist/ been pushed, and has Flux applied it?' });
+    return object;
+  };
   const applied: VerifyReport['applied'] = [];
   for (const { receiver } of clusterReceivers(cluster)) {
-    const object = await read(kube.api, 'Receiver', namespace, receiver.name, kube.where);
+    const object = await found('Receiver', receiver.name);
+    if (object === undefined) continue;
     const name = `Receiver ${receiver.name}`;
-    if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: missing });
-      continue;
-    }
     const expected = webhookPath(token, receiver.name, namespace);
     const state = ready(object);
     if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (usually its Secret webhook-token is missing or not decrypted)` });
@@ -195,12 +197,9 @@ async function look(cluster: ClusterConfig, token: string, kube: { api: CustomOb
   const { sources, apps } = objectsOf(cluster);
   const revisions = new Map<string, string | undefined>();
   for (const source of sources) {
-    const object = await read(kube.api, 'GitRepository', namespace, source.name, kube.where);
+    const object = await found('GitRepository', source.name);
+    if (object === undefined) continue;
     const name = `GitRepository ${source.name}`;
-    if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: missing });
-      continue;
-    }
     const revision = object.status?.artifact?.revision;
     revisions.set(source.name, revision);
     const state = ready(object);
@@ -211,12 +210,9 @@ async function look(cluster: ClusterConfig, token: string, kube: { api: CustomOb
     else findings.push({ ok: true, object: name, detail: `at the head commit ${head.sha}` });
   }
   for (const app of apps) {
-    const object = await read(kube.api, 'Kustomization', namespace, app.name, kube.where);
+    const object = await found('Kustomization', app.name);
+    if (object === undefined) continue;
     const name = `Kustomization ${app.name}`;
-    if (object === undefined) {
-      findings.push({ ok: false, object: name, detail: missing });
-      continue;
-    }
     const state = ready(object);
     const appliedRevision = object.status?.lastAppliedRevision;
     const head = heads.get(app.source);
