@@ -137,4 +137,32 @@ describe('sopsEncrypt', () => {
     expect(ageRecipientProblem(`${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`)).toMatch(/bad checksum or length/);
     expect(ageRecipientProblem('ssh-ed25519 AAAA')).toMatch(/must start with age1/);
   });
+
+  test('ageRecipientProblem (bech32, without loading age) accepts exactly what age-encryption accepts', async () => {
+    const age = await import('age-encryption');
+    const agesVerdict = (recipient: string) => {
+      try {
+        new age.Encrypter().addRecipient(recipient);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const real = [
+      await age.identityToRecipient(await age.generateX25519Identity()),
+      await age.identityToRecipient(await age.generateHybridIdentity()),
+    ];
+    const candidates = real.flatMap((recipient) => [
+      recipient,
+      recipient.slice(0, -1),
+      `${recipient}q`,
+      `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`,
+      `${recipient.slice(0, 10)}${recipient[10] === 'q' ? 'p' : 'q'}${recipient.slice(11)}`,
+      recipient.replace(/^age1pq1/, 'age1'),
+      recipient.replace(/^age1(?!pq1)/, 'age1pq1'),
+      recipient.toUpperCase(),
+    ]);
+    expect(candidates.filter((recipient) => ageRecipientProblem(recipient) === undefined)).toEqual(candidates.filter(agesVerdict));
+    expect(real.every((recipient) => ageRecipientProblem(recipient) === undefined)).toBe(true);
+  });
 });

@@ -7,7 +7,7 @@ import { synthesize, SynthResult } from '../lib/synth';
 import { tokenEnvironmentVariable } from '../lib/secrets/token-store';
 import { BAD_INPUTS } from './support/bad-fleets';
 import { BASE_FLEET } from './support/fleet';
-import { NODE_TS, NODE_TS_ENV, TOKEN } from './support/synth';
+import { LAUNCH, TOKEN } from './support/synth';
 import { modeOf, readTree, workspace, writeFile } from './support/tree';
 import { GENERATED_HEADER } from '../lib/layout';
 
@@ -215,8 +215,8 @@ test('a token from the environment wins over the file and is not stored', async 
 test('the synth command exits 1 with the field named, and dist/ untouched', async () => {
   const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 32768'));
   // As npm run synth runs it, from the workspace.
-  const run = spawnSync(process.execPath, [...NODE_TS, join(__dirname, '..', 'main.ts')], {
-    cwd: ws.root, env: { ...process.env, ...NODE_TS_ENV, FLUX_INFRA_FLEET: ws.fleetFile }, encoding: 'utf8',
+  const run = spawnSync(process.execPath, [...LAUNCH, 'main'], {
+    cwd: ws.root, env: { ...process.env, FLUX_INFRA_FLEET: ws.fleetFile }, encoding: 'utf8',
   });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain('clusters.staging.webhook.nodePort: 32768 is outside 30000-32767');

@@ -1,8 +1,7 @@
 // Which exposure a cluster's webhook block chooses, and the origin (scheme, host, port) the Git host
 // calls: the fleet parser needs it to refuse two clusters at one origin, the constructs and the
 // tools to make the Payload URL. One rule here, no I/O.
-import { isIP } from 'node:net';
-import { ANYWHERE } from './network';
+import { ANYWHERE, ipFamily } from './network';
 import { GatewayWebhookConfig, IngressWebhookConfig, LoadBalancerWebhookConfig, NodePortWebhookConfig, WebhookExposureConfig } from './model';
 
 /** The exposures, by the key that chooses each under `webhook:`. */
@@ -75,7 +74,7 @@ export interface ReceiverOrigin {
 
 function origin(scheme: 'http' | 'https', host: string, port: number | undefined): string {
   const lower = host.toLowerCase();
-  const bracketed = isIP(lower) === 6 ? `[${lower}]` : lower;
+  const bracketed = ipFamily(lower) === 6 ? `[${lower}]` : lower;
   const defaultPort = scheme === 'https' ? 443 : 80;
   return `${scheme}://${bracketed}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
 }

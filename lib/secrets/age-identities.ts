@@ -2,7 +2,6 @@
 // plus the cluster's own key file. This file does I/O: synth and the tools use it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { identityToRecipient } from 'age-encryption';
 import { TokenStore } from './token-store';
 
 export interface AgeIdentity {
@@ -18,7 +17,8 @@ export interface AgeIdentity {
 const recipients = new Map<string, Promise<string>>();
 
 async function recipientOf(identity: string, origin: string): Promise<string> {
-  if (!recipients.has(identity)) recipients.set(identity, identityToRecipient(identity));
+  // age is loaded only by a synth that has keys to use: loading it costs a tenth of a second.
+  if (!recipients.has(identity)) recipients.set(identity, import('age-encryption').then((age) => age.identityToRecipient(identity)));
   try {
     return await recipients.get(identity)!;
   } catch {

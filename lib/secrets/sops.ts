@@ -2,10 +2,14 @@
 // that `sops --decrypt` (MAC checked) and Flux's kustomize-controller both accept our output.
 // No file I/O: text in, text out. Randomness comes from the OS CSPRNG (data key, IVs, age).
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { Document, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, Scalar, visit, YAMLMap } from 'yaml';
 import { goYamlValue, GoYamlType } from './go-yaml-scalar';
 import { ageRecipientProblem } from '../fleet/age-recipients';
+
+/** age, loaded by the first encryption or decryption: a synth that needs neither never pays for it. */
+function loadAge(): Promise<typeof import('age-encryption')> {
+  return import('age-encryption');
+}
 
 /** The sops release whose format we write (`version` must be semver for `sops --decrypt`). */
 export const SOPS_VERSION = '3.13.2';
@@ -143,6 +147,7 @@ export async function sopsEncrypt(text: string, options: SopsEncryptOptions): Pr
   const lastModified = options.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const encryptedMac = gcmEncrypt(mac.digest('hex').toUpperCase(), dataKey, lastModified, 'str');
 
+  const { armor, Encrypter } = await loadAge();
   const ageEntries: { enc: string; recipient: string }[] = [];
   for (const recipient of options.recipients) {
     const encrypter = new Encrypter();
@@ -200,6 +205,7 @@ export async function sopsDecrypt(text: string, identities: readonly string[]): 
   const metadata = readSopsMetadata(text);
   const documents = parseDocuments(text);
   const sops = (documents[0].contents as YAMLMap).get('sops') as YAMLMap;
+  const { armor, Decrypter } = await loadAge();
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity);
   let dataKey: Buffer | undefined;

@@ -1,16 +1,14 @@
 import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
-import { NODE_TS, NODE_TS_ENV } from './synth';
+import { LAUNCH } from './synth';
 import { Workspace } from './tree';
 
-const ROOT = join(__dirname, '..', '..');
-
-/** The scripts package.json runs, by npm script name. */
-export const SCRIPTS = { synth: 'main.ts', secrets: 'tools/secrets.ts', webhook: 'tools/webhook.ts' } as const;
+/** The launcher's entry of each npm script, by script name. */
+export const SCRIPTS = { synth: 'main', secrets: 'tools/secrets', webhook: 'tools/webhook' } as const;
 
 /** The environment a command gets in `ws`: its paths, no token or key from this machine, plus `extra`. */
 function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...NODE_TS_ENV };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     if (/^(FLUX_INFRA_|SOPS_AGE_|GITHUB_)/.test(name)) delete env[name];
   }
@@ -24,12 +22,12 @@ function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv
 
 /** Runs an npm script's program as `npm run <script> -- <args>` would, in a real process, from `ws`. */
 export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [...NODE_TS, join(ROOT, SCRIPTS[script]), ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
+  return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
 }
 
 /** The same, started without waiting: resolves with its exit status and output. */
 export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, [...NODE_TS, join(ROOT, SCRIPTS[script]), ...args], { cwd: ws.root, env: environment(ws, env) });
+  const child = spawn(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -37,5 +35,5 @@ export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: s
   return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
 }
 
-/** Jest's time for a test that starts the commands as processes: each start takes a second or two, more on a loaded machine. */
+/** Jest's time for a test that starts the commands as processes: each start takes a fraction of a second, more on a loaded machine. */
 export const PROCESS_TEST_TIMEOUT = 30_000;

@@ -10,7 +10,5 @@ export function objectOf(chart: Construct, kind: string, name?: string): any {
 
 export const TOKEN = '0123456789abcdef'.repeat(4);
 
-/** How package.json's scripts run TypeScript, for tests that start them as a user would. */
-export const NODE_TS = ['--conditions=import', '-r', require.resolve('@swc-node/register')];
-/** The project's tsconfig, for a command started in another folder. */
-export const NODE_TS_ENV = { SWC_NODE_PROJECT: require('node:path').join(__dirname, '..', '..', 'tsconfig.json') };
+/** How package.json's scripts start a command (`node ... tools/launch.cjs <entry>`), for tests that start them as a user would. */
+export const LAUNCH = ['--conditions=import', require('node:path').join(__dirname, '..', '..', 'tools', 'launch.cjs')];
