@@ -117,7 +117,7 @@ test('leftovers of killed writers are removed under the lock, and git ignores th
   expect(statSync(ws.secretsDir).isDirectory()).toBe(true);
 });
 
-test('a tree that cannot be built fails in one line and leaves no .dist.next behind', async () => {
+test('a tree that cannot be written fails in one line, leaves no .dist.next behind and puts back what it moved', async () => {
   const ws = workspace(fleet);
   await synthesize({ ...ws, env: {} });
   const before = readTree(ws.distDir);
@@ -126,7 +126,8 @@ test('a tree that cannot be built fails in one line and leaves no .dist.next beh
   writeFile(join(ws.distDir, 'clusters', 'staging', 'apps.yaml', 'mine.txt'), 'mine');
   delete before[join('clusters', 'staging', 'apps.yaml')];
   writeFile(ws.fleetFile, fleet.replace('interval: 1h', 'interval: 2h'));
-  await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/^cannot build the new tree beside .*dist \(EISDIR\): check that .* is writable by you$/);
+  await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/^cannot replace the changed files of .*dist \(EISDIR\): check that .*dist and everything in it is writable by you$/);
   expect(existsSync(join(ws.root, '.dist.next'))).toBe(false);
+  expect(existsSync(join(ws.root, '.dist.old'))).toBe(false);
   expect(readTree(ws.distDir)).toEqual({ ...before, [join('clusters', 'staging', 'apps.yaml', 'mine.txt')]: 'mine' });
 });

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize, SynthResult } from '../lib/synth';
+import { recoverInterruptedWrite } from '../lib/output/dist-writer';
+import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 
 import { tokenEnvironmentVariable } from '../lib/secrets/token-store';
 import { BAD_INPUTS } from './support/bad-fleets';
@@ -130,6 +132,49 @@ describe('ownership of dist/', () => {
     await expect(synthesize({ ...ws, secrets: false })).rejects.toThrow(/flux-system\/kustomization\.yaml was not written by flux-infra, but synth generates that file: move it away[\s\S]*sources\.yaml was not written by flux-infra/);
     expect(readTree(ws.distDir)).toEqual(before);
   });
+
+  test('writes only the files that change: every other file and folder keeps its inode and timestamps', async () => {
+    const ws = workspace(`${BASE_FLEET}${BASE_FLEET.replace(/^clusters:\n/, '').replace(/staging/g, 'qa').replace('203.0.113.10', '203.0.113.11')}`);
+    await synthesize({ ...ws, secrets: false });
+    const stamp = (path: string) => {
+      const stats = statSync(path);
+      return { ino: stats.ino, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+    };
+    const paths = Object.keys(readTree(ws.distDir)).map((path) => join(ws.distDir, path));
+    const folders = [ws.distDir, join(ws.distDir, 'clusters'), join(ws.distDir, 'clusters', 'qa'), join(ws.distDir, 'clusters', 'staging')];
+    const before = new Map([...paths, ...folders].map((path) => [path, stamp(path)]));
+    writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace('path: ./deploy/vote/staging\n        interval: 1h', 'path: ./deploy/vote/staging\n        interval: 2h'));
+
+    const result = await synthesize({ ...ws, secrets: false });
+    // The app's interval is in its file and in the cluster's README.
+    const changed = ['clusters/staging/README.md', 'clusters/staging/apps.yaml'];
+    expect(result.dist.written.sort()).toEqual(changed);
+    const touched = [...before].filter(([path, stats]) => JSON.stringify(stamp(path)) !== JSON.stringify(stats)).map(([path]) => path);
+    // The folder holding the new files changes too (renames into it); nothing else does.
+    expect(touched.sort()).toEqual([join(ws.distDir, 'clusters', 'staging'), ...changed.map((path) => join(ws.distDir, path))].sort());
+    expect(readFileSync(join(ws.distDir, 'clusters', 'staging', 'apps.yaml'), 'utf8')).toContain('interval: 2h');
+    expect(readdirSync(ws.root).filter((name) => name.startsWith('.dist'))).toEqual([]);
+  });
+
+  test.each(['dist-between-renames', 'dist-moving-in'])('a write killed for real at %s is rolled back by the next command to the tree as it was', (point) => {
+    const ws = workspace(BASE_FLEET.replace('nodePort: 31234', 'nodePort: 31234\n      allowFrom: [192.30.252.0/22]'));
+    writeFile(join(ws.distDir, 'clusters', 'staging', 'flux-system', 'gotk-components.yaml'), BOOTSTRAP_COMPONENTS);
+    expect(runScript(ws, 'synth', ['--no-secrets']).status).toBe(0);
+    const before = readTree(ws.distDir);
+    // A change that writes two files, adds one (a new cluster's) and removes one (the policy).
+    writeFile(ws.fleetFile, `${BASE_FLEET.replace('interval: 1h', 'interval: 2h').replace('nodePort: 31234', 'nodePort: 31234\n      networkPolicy: false')}${BASE_FLEET.replace(/^clusters:\n/, '').replace(/staging/g, 'qa').replace('203.0.113.10', '203.0.113.11')}`);
+    const killed = runScript(ws, 'synth', ['--no-secrets'], { FLUX_INFRA_FAILPOINT: point });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(readTree(ws.distDir)).not.toEqual(before);
+
+    recoverInterruptedWrite(ws.distDir);
+    expect(readTree(ws.distDir)).toEqual(before);
+    expect(readdirSync(ws.root).filter((name) => name.startsWith('.dist'))).toEqual([]);
+    const again = runScript(ws, 'synth', ['--no-secrets']);
+    expect(again.status).toBe(0);
+    expect(existsSync(join(ws.distDir, 'clusters', 'qa', 'apps.yaml'))).toBe(true);
+    expect(existsSync(join(ws.distDir, 'clusters', 'staging', 'webhook-network-policy.yaml'))).toBe(false);
+  }, PROCESS_TEST_TIMEOUT);
 
   test('undoes a swap that was killed half-way, and ignores a half-built tree', async () => {
     const ws = workspace(BASE_FLEET);

@@ -1,6 +1,7 @@
-// Replaces the generated part of an output tree (dist/) in one step, keeping every file synth
-// did not generate. This file does I/O: main.ts uses it; constructs never do.
-import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// Replaces the generated part of an output tree (dist/) all or nothing, writing only the files that
+// change and keeping every file synth did not generate. This file does I/O: main.ts uses it;
+// constructs never do.
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BOOTSTRAP_FILES } from '../constructs/flux-system-kustomization';
@@ -44,23 +45,85 @@ function isBootstrapKustomization(path: string, content: string): boolean {
   }
 }
 
-/** The temporary siblings of `root` used while swapping. */
+/** The temporary siblings of `root`: the new files staged, and the old ones moved aside while they replace them. */
 function siblings(root: string): { next: string; old: string } {
   const base = join(dirname(root), `.${basename(root)}`);
   return { next: `${base}.next`, old: `${base}.old` };
 }
 
 /**
- * Undoes what an interrupted swap left: `root` moved away but the new tree not moved in yet.
- * Then clears leftovers. Safe to call at any time no other synth runs.
+ * What a write in place is about to do, written before it moves anything: while it exists, the
+ * write may be half done, and recovery puts every file back as it was.
+ */
+interface WriteJournal {
+  /** Generated files written, relative to the tree. */
+  readonly write: string[];
+  /** Generated files removed. */
+  readonly remove: string[];
+  /** Of those, the ones that existed before: moved into the old folder first. */
+  readonly existed: string[];
+}
+
+const JOURNAL = 'journal.json';
+const STAGED = 'files';
+
+function readJournal(next: string): WriteJournal | undefined {
+  try {
+    return JSON.parse(readFileSync(join(next, JOURNAL), 'utf8')) as WriteJournal;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the folders of `paths` below `root` that are empty now, deepest first (a removed cluster leaves none behind). */
+function removeEmptyFolders(root: string, paths: readonly string[]): void {
+  const folders = new Set<string>();
+  for (const path of paths) {
+    for (let folder = dirname(path); folder !== '.'; folder = dirname(folder)) folders.add(folder);
+  }
+  for (const folder of [...folders].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(join(root, folder));
+    } catch {
+      // Not empty (or gone): it stays.
+    }
+  }
+}
+
+/** Puts back every file a journaled write had moved: the tree is as it was before that write. */
+function rollBack(root: string, { next, old }: { next: string; old: string }, journal: WriteJournal): void {
+  const existed = new Set(journal.existed);
+  for (const path of journal.write) {
+    // A new file is in place once it has left the staging folder.
+    if (!existed.has(path) && !existsSync(join(next, STAGED, path))) rmSync(join(root, path), { force: true });
+  }
+  for (const path of journal.existed) {
+    // Not in the old folder: it was never moved, so it is still in place.
+    if (existsSync(join(old, path))) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      renameSync(join(old, path), join(root, path));
+    }
+  }
+  removeEmptyFolders(root, journal.write);
+  rmSync(join(next, JOURNAL));
+}
+
+/**
+ * Undoes what an interrupted write left: a write in place that had begun (its journal is there) is
+ * rolled back; one not begun or already finished leaves only temporaries. Then clears them.
+ * Safe to call at any time no other synth runs.
  */
 export function recoverInterruptedWrite(root: string): void {
-  const { next, old } = refuseLinkedTrees(root);
-  if (!existsSync(root) && existsSync(old)) {
-    renameSync(old, root);
+  const trees = refuseLinkedTrees(root);
+  const journal = readJournal(trees.next);
+  if (journal !== undefined) {
+    rollBack(root, trees, journal);
+  } else if (!existsSync(root) && existsSync(trees.old)) {
+    // Left by versions that swapped the whole tree: the old tree was moved aside, the new one not in.
+    renameSync(trees.old, root);
   }
-  rmSync(next, { recursive: true, force: true });
-  rmSync(old, { recursive: true, force: true });
+  rmSync(trees.next, { recursive: true, force: true });
+  rmSync(trees.old, { recursive: true, force: true });
 }
 
 /** A file-system failure in one line that names the folder to check, with the errno code only as a detail. */
@@ -106,14 +169,19 @@ export function hasGeneratedFiles(root: string, folder: string): boolean {
   });
 }
 
-/** Creates every folder the paths need, each once (a recursive mkdir per file costs a syscall per level). */
+/** Creates every folder the paths need below `root`, each once (a recursive mkdir per file costs a syscall per level). */
 function makeFolders(root: string, paths: readonly string[]): void {
-  mkdirSync(dirname(root), { recursive: true });
-  // Not recursive: a folder or link planted as .dist.next after the checks makes this fail.
-  mkdirSync(root);
   for (const folder of [...new Set(paths.map((path) => dirname(join(root, path))))].sort()) {
     mkdirSync(folder, { recursive: true });
   }
+}
+
+/** Writes `files` below `folder`, a new folder: `mkdir` is not recursive, so a folder or link planted there after the checks makes it fail. */
+function writeNewTree(folder: string, files: readonly OutputFile[]): void {
+  mkdirSync(dirname(folder), { recursive: true });
+  mkdirSync(folder);
+  makeFolders(folder, files.map((file) => file.path));
+  for (const file of files) writeFileSync(join(folder, file.path), file.content);
 }
 
 /**
@@ -121,20 +189,21 @@ function makeFolders(root: string, paths: readonly string[]): void {
  * - a file synth generated earlier (it starts with GENERATED_HEADER) and no longer produces is removed;
  * - a file synth did not generate is never changed or removed (bootstrap's gotk-*.yaml), and one
  *   standing where a generated file must go is an error, before anything is written;
- * - the new tree is built beside `root` and swapped in with two renames, so a synth that fails
- *   or is killed leaves `root` as it was (an interrupted swap is undone by the next run, before it
- *   reads anything: see lib/repository.ts). Files
- *   that stay as they are are hard-linked into the new tree, not written again.
+ * - only the files that change are written, and a file that stays as it is keeps its timestamp;
+ * - all or nothing: the new files are staged beside `root` and a journal written before any is
+ *   moved in, so a synth that fails or is killed leaves `root` as it was (the next run rolls a
+ *   journaled write back before it reads anything: see lib/repository.ts).
  */
 export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChange {
   // The caller holds the repository lock and has run recoverInterruptedWrite (lib/repository.ts).
-  refuseLinkedTrees(root);
+  const trees = refuseLinkedTrees(root);
   const wanted = new Map(files.map((file) => [file.path, file.content]));
   const existing = listFiles(root);
   const kept: string[] = [];
   const removed: string[] = [];
   const conflicts: string[] = [];
   const unchanged = new Set<string>();
+  const generated = new Set<string>();
   for (const path of existing) {
     const full = join(root, path);
     const stats = lstatSync(full);
@@ -142,15 +211,14 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
       throw new Error(`${full} is a symbolic link where synth writes: replace it with a real folder or file (and check where it pointed)`);
     }
     const content = stats.isFile() ? readFileSync(full, 'utf8') : '';
-    const generated = isGenerated(content) || (wanted.has(path) && isBootstrapKustomization(path, content));
-    if (!generated) {
+    if (!(isGenerated(content) || (wanted.has(path) && isBootstrapKustomization(path, content)))) {
       kept.push(path);
       if (wanted.has(path)) conflicts.push(path);
-    } else if (!wanted.has(path)) {
-      removed.push(path);
-    } else if (wanted.get(path) === content) {
-      unchanged.add(path);
+      continue;
     }
+    generated.add(path);
+    if (!wanted.has(path)) removed.push(path);
+    else if (wanted.get(path) === content) unchanged.add(path);
   }
   if (conflicts.length > 0) {
     throw new Error(conflicts.map((path) => `${join(root, path)} was not written by flux-infra, but synth generates that file: move it away (or merge it into the fleet file), then synth again`).join('\n'));
@@ -160,41 +228,57 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
   if (written.length === 0 && removed.length === 0) {
     return { written, removed, kept, changed: false };
   }
+  if (!existsSync(root)) {
+    writeWholeTree(root, trees.next, toWrite);
+  } else {
+    writeInPlace(root, trees, toWrite, removed, generated);
+  }
+  return { written, removed, kept, changed: true };
+}
 
-  const { next, old } = siblings(root);
-  const linked = [...kept, ...unchanged];
+/** The first synth: the tree is built beside `root` and moved in with one rename. */
+function writeWholeTree(root: string, next: string, files: readonly OutputFile[]): void {
   try {
-    makeFolders(next, [...linked, ...written]);
-    for (const path of linked) {
-      try {
-        linkSync(join(root, path), join(next, path));
-      } catch {
-        // No hard link (another device, protected links): a kept link is made again as a link,
-        // never copied through, so nothing it points at lands in dist/.
-        if (lstatSync(join(root, path)).isSymbolicLink()) symlinkSync(readlinkSync(join(root, path)), join(next, path));
-        else copyFileSync(join(root, path), join(next, path));
-      }
-    }
-    for (const file of toWrite) writeFileSync(join(next, file.path), file.content);
-  } catch (error) {
-    rmSync(next, { recursive: true, force: true });
-    throw writeError(`cannot build the new tree beside ${root}`, dirname(next), error);
-  }
-  const hadRoot = existsSync(root);
-  try {
-    if (hadRoot) renameSync(root, old);
-  } catch (error) {
-    rmSync(next, { recursive: true, force: true });
-    throw writeError(`cannot move ${root} aside to swap in the new tree`, dirname(root), error);
-  }
-  failpoint('dist-between-renames');
-  try {
+    writeNewTree(next, files);
     renameSync(next, root);
   } catch (error) {
-    if (hadRoot) renameSync(old, root);
     rmSync(next, { recursive: true, force: true });
-    throw writeError(`cannot move the new tree into ${root}`, dirname(root), error);
+    throw writeError(`cannot write the new tree beside ${root} and move it in`, dirname(root), error);
   }
+}
+
+/** Replaces the changed files of `root`, journaled: the old ones moved aside, then the new ones moved in, then the journal dropped. */
+function writeInPlace(root: string, trees: { next: string; old: string }, files: readonly OutputFile[], removed: readonly string[], generated: ReadonlySet<string>): void {
+  const { next, old } = trees;
+  const write = files.map((file) => file.path);
+  const journal: WriteJournal = { write, remove: [...removed], existed: [...write.filter((path) => generated.has(path)), ...removed] };
+  try {
+    writeNewTree(join(next, STAGED), files);
+    writeFileSync(join(next, `${JOURNAL}.tmp`), JSON.stringify(journal));
+    renameSync(join(next, `${JOURNAL}.tmp`), join(next, JOURNAL));
+  } catch (error) {
+    rmSync(next, { recursive: true, force: true });
+    throw writeError(`cannot stage the new files beside ${root}`, dirname(next), error);
+  }
+  try {
+    mkdirSync(old);
+    makeFolders(old, journal.existed);
+    for (const path of journal.existed) renameSync(join(root, path), join(old, path));
+    failpoint('dist-between-renames');
+    makeFolders(root, write);
+    for (const path of write) {
+      renameSync(join(next, STAGED, path), join(root, path));
+      failpoint('dist-moving-in');
+    }
+    removeEmptyFolders(root, removed);
+  } catch (error) {
+    rollBack(root, trees, journal);
+    rmSync(next, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+    throw writeError(`cannot replace the changed files of ${root}`, root, error);
+  }
+  // The write is done once its journal is gone; the rest is clearing temporaries.
+  rmSync(join(next, JOURNAL));
+  rmSync(next, { recursive: true, force: true });
   rmSync(old, { recursive: true, force: true });
-  return { written, removed, kept, changed: true };
 }
