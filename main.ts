@@ -5,11 +5,17 @@ import { dirname, join } from 'node:path';
 import { pathsFromEnvironment } from './lib/layout';
 import { synthesize } from './lib/synth';
 
+/** The bundle tools/launch.cjs runs this from, which keys the render cache; undefined when run otherwise (from TypeScript). */
+function launcherBuild(): string | undefined {
+  const build = (globalThis as Record<symbol, unknown>)[Symbol.for('flux-infra.build-id')];
+  return typeof build === 'string' ? build : undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   // Without secrets (CI, or a machine that must not hold tokens): no token is read or made.
   const secrets = !argv.includes('--no-secrets') && process.env.FLUX_INFRA_NO_SECRETS !== '1';
   try {
-    const result = await synthesize({ ...pathsFromEnvironment(), secrets });
+    const result = await synthesize({ ...pathsFromEnvironment(), secrets, build: launcherBuild() });
     const { written, removed } = result.dist;
     console.error(result.dist.changed
       ? `dist: ${written.length} file(s) written, ${removed.length} stale file(s) removed`

@@ -74,6 +74,11 @@ export function pathsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Repo
   return resolvePaths({ fleetFile: env.FLUX_INFRA_FLEET, distDir: env.FLUX_INFRA_DIST, secretsDir: env.FLUX_INFRA_SECRETS, sopsConfigFile: env.FLUX_INFRA_SOPS_CONFIG });
 }
 
+/** The render cache (lib/output/render-cache.ts): beside `dist/`, as the lock is, so it describes that dist/ and no other. */
+export function renderCacheFileFor(distDir: string): string {
+  return join(dirname(resolve(distDir)), '.flux-infra.cache.json');
+}
+
 /**
  * The repository lock that synth, rotate-token, take-token and age-key hold while they write:
  * beside `dist/`, so that every command working on the same dist/ and secrets/ takes the same lock.

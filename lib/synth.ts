@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
+import { Construct } from 'constructs';
 import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from './output/dist-writer';
 import { planEncryptedSecret } from './secrets/encrypted-secret';
 import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
@@ -15,7 +16,8 @@ import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-c
 import { clusterReadme } from './output/cluster-readme';
 import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
-import { CLUSTER_FILES, clusterDir, PathsOptions, resolvePaths } from './layout';
+import { CLUSTER_FILES, clusterDir, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
+import { RenderCache } from './output/render-cache';
 import { Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
@@ -35,6 +37,12 @@ export interface SynthOptions extends PathsOptions {
   readonly tokenOverrides?: ReadonlyMap<string, string>;
   /** The time written into newly encrypted files. @default now */
   readonly now?: Date;
+  /**
+   * The code that runs (the launcher's bundle). Given, clusters whose fleet entry and files in
+   * `dist/` are as this code left them are not rendered again (lib/output/render-cache.ts).
+   * @default - every cluster is rendered
+   */
+  readonly build?: string;
 }
 
 /** What synth would write, computed without writing `dist/`. */
@@ -53,6 +61,8 @@ export interface SynthPlan {
   readonly notes: string[];
   /** The token each committed encrypted Secret holds, where known: recorded beside the token file. */
   readonly committedTokens: { cluster: string; content: string; token: string }[];
+  /** What was rendered from what, saved once `dist/` is written. */
+  readonly renderCache?: RenderCache;
 }
 
 export interface SynthResult extends SynthPlan {
@@ -64,14 +74,14 @@ export interface SynthResult extends SynthPlan {
 }
 
 /** Reads and parses the fleet file; one line when it cannot be read, a FleetError when it is wrong. */
-export function readFleet(fleetFile: string): Fleet {
+export function readFleet(fleetFile: string, cache?: RenderCache): Fleet {
   let text: string;
   try {
     text = readFileSync(fleetFile, 'utf8');
   } catch (error) {
     throw new Error(`cannot read the fleet file ${fleetFile}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
-  return parseFleet(text, fleetFile);
+  return cache === undefined ? parseFleet(text, fleetFile) : cache.fleet(text, fleetFile);
 }
 
 /**
@@ -85,8 +95,9 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   const withSecrets = options.secrets ?? true;
   const now = options.now ?? new Date();
   const store = new TokenStore(secretsDir);
+  const cache = options.build === undefined ? undefined : new RenderCache(renderCacheFileFor(distDir), options.build);
 
-  const fleet = options.fleet ?? readFleet(fleetFile);
+  const fleet = options.fleet ?? readFleet(fleetFile, cache);
   // Checked before anything is written: a hand-written .sops.yaml is never replaced.
   const sopsConfig = planSopsConfig(sopsConfigFile, distDir, secretsDir, fleet);
 
@@ -114,26 +125,34 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
       }
     }
 
-    // One app per cluster: synthesizing a chart validates its whole app.
-    const app = new App();
-    const cluster = new FluxCluster(app, config.name, { config, webhookToken: token });
-    const rendered = renderManifestFiles(cluster);
-    for (const file of rendered) {
-      if (!file.sensitive) {
-        distFiles.push({ path: `${treeDir}/${file.path}`, content: file.content });
-      } else if (!config.sops) {
-        secretManifests.push({ cluster: config.name, content: file.content });
-      }
+    const namespace = FluxCluster.namespaceOf(config);
+    const inputs = cache?.inputsOf(config, token !== undefined);
+    let clusterFiles = inputs === undefined ? undefined : cache!.reuse(config.name, inputs, distDir);
+    let plaintext: string | undefined;
+    if (clusterFiles === undefined) {
+      // One app per cluster: synthesizing a chart validates its whole app.
+      const cluster = new FluxCluster(new App(), config.name, { config, webhookToken: token });
+      const rendered = renderManifestFiles(cluster);
+      plaintext = rendered.find((file) => file.sensitive)?.content;
+      clusterFiles = [
+        ...rendered.filter((file) => !file.sensitive).map((file) => ({ path: `${treeDir}/${file.path}`, content: file.content })),
+        { path: `${treeDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) },
+      ];
+    } else if (token !== undefined) {
+      plaintext = renderTokenSecret(token, namespace);
     }
+    if (inputs !== undefined) cache!.record(config.name, inputs, clusterFiles);
+    distFiles.push(...clusterFiles);
+    if (plaintext !== undefined && !config.sops) secretManifests.push({ cluster: config.name, content: plaintext });
     if (config.sops) {
       const plan = await planEncryptedSecret({
         file: encryptedSecretFile(distDir, config.name),
         committed: resolved.committed,
-        plaintext: rendered.find((file) => file.sensitive)?.content,
+        plaintext,
         rotated: rotated !== undefined,
         verified: resolved.verified,
         recipients: config.sops.ageRecipients,
-        namespace: cluster.namespace,
+        namespace,
         cluster: config.name,
         keyFile: store.ageKeyFile(config.name),
         now,
@@ -144,9 +163,15 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
       if (held !== undefined) committedTokens.push({ cluster: config.name, content: plan.content, token: held });
       distFiles.push({ path: `${treeDir}/${CLUSTER_FILES.encryptedTokenSecret}`, content: plan.content });
     }
-    distFiles.push({ path: `${treeDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) });
   }
-  return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens };
+  return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens, renderCache: cache };
+}
+
+/** The token Secret's manifest alone, for a cluster whose other files come from the render cache. */
+function renderTokenSecret(token: string, namespace: string): string {
+  const scope = new Construct(new App(), 'TokenSecret');
+  FluxCluster.addTokenSecret(scope, token, namespace);
+  return renderManifestFiles(scope)[0].content;
 }
 
 /** Synthesizes every cluster of the fleet file into `distDir`, holding the repository lock, or throws without writing it. */
@@ -174,6 +199,7 @@ export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}
   });
   failpoint('synth-tokens-stored');
   const dist = writeGeneratedTree(distDir, plan.files);
+  plan.renderCache?.save();
   // After dist/: a failed write leaves the Secret manifests as they were, matching the tokens in use.
   const secretFiles = plan.secretManifests.map(({ cluster, content }) => {
     const file = store.secretManifestFile(cluster);

@@ -65,7 +65,8 @@ function git(cwd: string, ...args: string[]): string {
 describe('two clones of one repository', () => {
   test('a rotation pulled into the other clone is never encrypted back, and its url prints the new path', async () => {
     const { ws: a, key } = await sopsWorkspace();
-    writeFile(join(a.root, '.gitignore'), 'secrets/\n.flux-infra.lock\n');
+    // The project's own ignore rules: what synth leaves beside dist/ (lock, render cache) must be in them.
+    cpSync(join(__dirname, '..', '.gitignore'), join(a.root, '.gitignore'));
     git(a.root, 'init', '-q');
     git(a.root, 'add', '-A');
     git(a.root, 'commit', '-qm', 'fleet');
@@ -198,7 +199,7 @@ describe('killed for real, and run together', () => {
     expect(next.status).toBe(0);
     expect(read(tokenFile(ws))).toBe(token);
     expect(await committedToken(ws, key)).toBe(token);
-    expect(readdirNames(ws.root)).toEqual(['dist', 'fleet.yaml', 'secrets', '.sops.yaml'].sort());
+    expect(readdirNames(ws.root)).toEqual(['dist', 'fleet.yaml', 'secrets', '.sops.yaml', '.flux-infra.cache.json'].sort());
   });
 
   test('synths started together run one at a time: one token, stored and committed alike', async () => {

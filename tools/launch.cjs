@@ -18,7 +18,7 @@ const ROOT = path.join(__dirname, '..');
 const ENTRIES = ['main', 'tools/secrets', 'tools/webhook', 'tools/bench'];
 /** Per clone, like jest's cache here: `npm ci` empties it, and git never sees it. */
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'flux-infra');
-/** Read by lib/build-id.ts: the code that runs, for caches keyed on it. */
+/** Read by main.ts: the code that runs, which keys synth's render cache. */
 const BUILD_ID = Symbol.for('flux-infra.build-id');
 
 function fail(message) {

@@ -43,13 +43,23 @@ export class FluxCluster extends Construct {
   /** How the Receivers are reached from outside (lib/constructs/exposures/). */
   public readonly exposure: WebhookExposure;
 
+  /** The namespace a cluster's objects go to. */
+  public static namespaceOf(config: ClusterConfig): string {
+    return config.namespace ?? DEFAULT_NAMESPACE;
+  }
+
+  /** The token Secret in its own sensitive file below `scope`: a cluster's, or synth's alone when the rest of the cluster needs no rendering. */
+  public static addTokenSecret(scope: Construct, token: string, namespace: string): WebhookTokenSecret {
+    return new WebhookTokenSecret(new ManifestFile(scope, 'TokenSecret', { path: CLUSTER_FILES.tokenSecret, sensitive: true }), 'Secret', { token, namespace });
+  }
+
   public constructor(scope: Construct, id: string, props: FluxClusterProps) {
     super(scope, id);
     const config = props.config;
     this.config = config;
     const files = CLUSTER_FILES;
     this.clusterName = config.name;
-    this.namespace = config.namespace ?? DEFAULT_NAMESPACE;
+    this.namespace = FluxCluster.namespaceOf(config);
     const namespace = this.namespace;
 
     this.exposure = exposureOf(config.webhook);
@@ -84,10 +94,7 @@ export class FluxCluster extends Construct {
 
     this.tokenSecret = props.webhookToken === undefined
       ? secretFromName(WebhookTokenSecret.DEFAULT_NAME, namespace)
-      : new WebhookTokenSecret(new ManifestFile(this, 'TokenSecret', { path: files.tokenSecret, sensitive: true }), 'Secret', {
-        token: props.webhookToken,
-        namespace,
-      });
+      : FluxCluster.addTokenSecret(this, props.webhookToken, namespace);
 
     const receiversFile = new ManifestFile(this, 'Receivers', { path: files.receivers });
     const fleetRepository = fleetRepositorySource(config);

@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLError, Node as YamlNode } from 'yaml';
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, YAMLError, YAMLMap, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
@@ -178,6 +178,25 @@ type ClusterInput = z.infer<typeof clusterSchema>;
  * `<file>:<line>:<column>: <path>: <what is wrong and how to fix it>`.
  */
 export function parseFleet(text: string, fileName = DEFAULT_PATHS.fleetFile): Fleet {
+  return parseFleetText(text, fileName).fleet;
+}
+
+/** Where a cluster's entry is in the fleet file's text: from the start of its key's line to the start of the next entry's (or of what follows `clusters:`). */
+export interface ClusterSpan {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A fleet, with where each cluster's entry is when one entry can be parsed alone (lib/fleet/reparse.ts). */
+export interface ParsedFleetText {
+  readonly fleet: Fleet;
+  /** Undefined unless `clusters:` is a block mapping with no anchor or alias in it, and no cluster is named by a number (a JS object would put it first). */
+  readonly spans?: ClusterSpan[];
+}
+
+/** `parseFleet`, with the clusters' spans. */
+export function parseFleetText(text: string, fileName = DEFAULT_PATHS.fleetFile): ParsedFleetText {
   const lineCounter = new LineCounter();
   // Keys are compared as the text they become: `123` and `"123"` (or `true` and `"true"`) are one key.
   const sameKey = (a: unknown, b: unknown) => String(isScalar(a) ? a.value : a) === String(isScalar(b) ? b.value : b);
@@ -231,7 +250,45 @@ export function parseFleet(text: string, fileName = DEFAULT_PATHS.fleetFile): Fl
   });
   problems.push(...sharedUrlProblems(clusters, problem));
   if (problems.length > 0) throw new FleetError(problems);
-  return repository === undefined ? { clusters } : { clusters, repository };
+  return { fleet: repository === undefined ? { clusters } : { clusters, repository }, spans: clusterSpans(text, document) };
+}
+
+/** The start of the line `offset` is on, when only indentation stands before it there; otherwise undefined. */
+function lineStartBefore(text: string, offset: number): number | undefined {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  return /^ *$/.test(text.slice(start, offset)) ? start : undefined;
+}
+
+function clusterSpans(text: string, document: Document.Parsed): ClusterSpan[] | undefined {
+  const top = document.contents as YAMLMap<Scalar, unknown>;
+  const index = top.items.findIndex((pair) => String(pair.key?.value) === 'clusters');
+  const clusters = top.items[index]?.value;
+  if (!isMap(clusters) || clusters.flow) return undefined;
+  let plain = true;
+  visit(clusters, {
+    Alias: () => {
+      plain = false;
+      return visit.BREAK;
+    },
+    Node: (_key, node) => {
+      if ((node as { anchor?: string }).anchor !== undefined) {
+        plain = false;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (!plain) return undefined;
+  const next = top.items[index + 1];
+  const nextKey = next?.key as YamlNode | null | undefined;
+  const end = next === undefined ? text.length : nextKey?.range ? lineStartBefore(text, nextKey.range[0]) : undefined;
+  const starts = clusters.items.map((pair) => {
+    const key = pair.key as YamlNode | null;
+    return key?.range ? lineStartBefore(text, key.range[0]) : undefined;
+  });
+  const names = clusters.items.map((pair) => String((pair.key as Scalar | null)?.value));
+  if (end === undefined || starts.some((start) => start === undefined) || names.some((name) => /^\d+$/.test(name))) return undefined;
+  return names.map((name, at) => ({ name, start: starts[at]!, end: starts[at + 1] ?? end }));
 }
 
 /** More aliases than this in one fleet file is an alias bomb, not a fleet. */
@@ -364,7 +421,7 @@ function crossReferenceProblems(cluster: ClusterInput, base: Path, problem: (pat
  * Two clusters whose Receivers would be reached at the same origin: the Git host could not tell
  * them apart, and `webhook github` for one would take over the other's hooks.
  */
-function sharedUrlProblems(clusters: readonly ClusterConfig[], problem: (path: Path, message: string) => string): string[] {
+export function sharedUrlProblems(clusters: readonly ClusterConfig[], problem: (path: Path, message: string) => string): string[] {
   const owners = new Map<string, string>();
   const problems: string[] = [];
   for (const cluster of clusters) {

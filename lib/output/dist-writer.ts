@@ -13,6 +13,8 @@ export interface OutputFile {
   /** Relative to the tree's root, with '/' separators. */
   readonly path: string;
   readonly content: string;
+  /** `content` was read from this very file of the tree, under the same lock: it is not read again. @default false */
+  readonly onDisk?: boolean;
 }
 
 export interface TreeChange {
@@ -198,6 +200,7 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
   // The caller holds the repository lock and has run recoverInterruptedWrite (lib/repository.ts).
   const trees = refuseLinkedTrees(root);
   const wanted = new Map(files.map((file) => [file.path, file.content]));
+  const onDisk = new Set(files.filter((file) => file.onDisk).map((file) => file.path));
   const existing = listFiles(root);
   const kept: string[] = [];
   const removed: string[] = [];
@@ -210,7 +213,7 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
     if (stats.isSymbolicLink() && files.some((file) => file.path === path || file.path.startsWith(`${path}/`))) {
       throw new Error(`${full} is a symbolic link where synth writes: replace it with a real folder or file (and check where it pointed)`);
     }
-    const content = stats.isFile() ? readFileSync(full, 'utf8') : '';
+    const content = !stats.isFile() ? '' : onDisk.has(path) ? wanted.get(path)! : readFileSync(full, 'utf8');
     if (!(isGenerated(content) || (wanted.has(path) && isBootstrapKustomization(path, content)))) {
       kept.push(path);
       if (wanted.has(path)) conflicts.push(path);

@@ -1,0 +1,120 @@
+// What synth need not compute again: the fleet file as the same code parsed it last time,
+// and for each cluster what its files were rendered from (the code, its fleet entry, whether it had
+// a token) with the hash of each file it wrote to dist/. A cluster whose inputs and files are both as
+// recorded is taken from dist/ as it is; any other is rendered. Kept beside dist/ (like the lock),
+// per clone, never committed. This file does I/O.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomically } from '../io/atomic-file';
+import { ClusterConfig, Fleet } from '../fleet/model';
+import { parseFleetText, ParsedFleetText } from '../fleet/parse';
+import { reparseFleet } from '../fleet/reparse';
+import { OutputFile } from './dist-writer';
+
+/** Bumped when the record's shape changes: an older record is then ignored, not misread. */
+const FORMAT = 3;
+
+interface ClusterRecord {
+  /** The hash of what the cluster was rendered from. */
+  readonly inputs: string;
+  /** The hash of each file rendered, by its path in dist/. */
+  readonly files: Record<string, string>;
+}
+
+interface FleetRecord {
+  /** The code that parsed it. */
+  readonly build: string;
+  readonly text: string;
+  readonly parsed: ParsedFleetText;
+}
+
+interface CacheFile {
+  readonly format: number;
+  readonly fleet?: FleetRecord;
+  readonly clusters: Record<string, ClusterRecord>;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const EMPTY: CacheFile = { format: FORMAT, clusters: {} };
+
+function readCacheFile(file: string): CacheFile {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
+    return parsed.format === FORMAT && typeof parsed.clusters === 'object' && parsed.clusters !== null ? parsed : EMPTY;
+  } catch {
+    // Missing, unreadable or not ours: everything is computed, and the file written anew.
+    return EMPTY;
+  }
+}
+
+export class RenderCache {
+  private readonly previous: CacheFile;
+  private readonly next: { fleet?: FleetRecord; clusters: Record<string, ClusterRecord> } = { clusters: {} };
+
+  /**
+   * @param file the record, beside dist/
+   * @param build the code that renders (the launcher's bundle): a record made by other code never matches
+   */
+  public constructor(private readonly file: string, private readonly build: string) {
+    this.previous = readCacheFile(file);
+  }
+
+  /**
+   * The fleet `text` parses to: the one parsed last time when the text and the code are the same,
+   * only the edited cluster parsed again when one cluster's entry changed (lib/fleet/reparse.ts),
+   * otherwise the whole file. Throws FleetError as parseFleet does.
+   */
+  public fleet(text: string, fileName: string): Fleet {
+    const previous = this.previous.fleet?.build === this.build ? this.previous.fleet : undefined;
+    const parsed = previous === undefined ? parseFleetText(text, fileName) : previous.text === text ? previous.parsed : reparseFleet(previous, text, fileName);
+    this.next.fleet = { build: this.build, text, parsed };
+    return parsed.fleet;
+  }
+
+  /**
+   * What a cluster's files follow from. The token's value is not part of it, so that no secret, not
+   * even a hash of one, is written here: only the sensitive Secret manifest holds it, and that is
+   * never cached (test/render-cache.test.ts checks the other files do not depend on it).
+   */
+  public inputsOf(config: ClusterConfig, hasToken: boolean): string {
+    return sha256(JSON.stringify([this.build, config, hasToken]));
+  }
+
+  /** The cluster's files as dist/ holds them, when they are what the same inputs rendered last time; otherwise undefined. */
+  public reuse(cluster: string, inputs: string, distDir: string): OutputFile[] | undefined {
+    const record = this.previous.clusters[cluster];
+    if (record?.inputs !== inputs) return undefined;
+    const files: OutputFile[] = [];
+    for (const [path, hash] of Object.entries(record.files)) {
+      let content: string;
+      try {
+        content = readFileSync(join(distDir, path), 'utf8');
+      } catch {
+        return undefined;
+      }
+      if (sha256(content) !== hash) return undefined;
+      files.push({ path, content, onDisk: true });
+    }
+    return files;
+  }
+
+  /** Records what the cluster's files are now, for the next synth. */
+  public record(cluster: string, inputs: string, files: readonly OutputFile[]): void {
+    this.next.clusters[cluster] = { inputs, files: Object.fromEntries(files.map((file) => [file.path, sha256(file.content)])) };
+  }
+
+  /** Writes the record, once dist/ holds what it says, unless it is unchanged. Only a cache: a failure to write it is ignored. */
+  public save(): void {
+    const content = JSON.stringify({ format: FORMAT, ...this.next } satisfies CacheFile);
+    if (content === JSON.stringify(this.previous)) return;
+    try {
+      writeFileAtomically(this.file, content);
+    } catch {
+      // The next synth renders every cluster, as without a cache.
+    }
+  }
+}
