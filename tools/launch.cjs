@@ -3,7 +3,7 @@
 // V8's code cache of that bundle. See README, "Performance", for the numbers behind this.
 //
 //   node --conditions=import tools/launch.cjs <entry> [args...]   entry: main, tools/secrets, ...
-//   node tools/launch.cjs --build                                  builds every stale bundle now
+//   node tools/launch.cjs --build [--force]                        builds every stale (or every) bundle now
 //
 // Plain CommonJS on purpose: it is what runs before any TypeScript can, so it cannot use lib/io
 // (whose atomic writes it repeats in small: a temporary file opened exclusively, then a rename).
@@ -18,6 +18,8 @@ const ROOT = path.join(__dirname, '..');
 const ENTRIES = ['main', 'tools/secrets', 'tools/webhook', 'tools/bench'];
 /** Per clone, like jest's cache here: `npm ci` empties it, and git never sees it. */
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'flux-infra');
+/** npm's record of the installed packages (node_modules/.package-lock.json). */
+const INSTALLED = 'node_modules/.package-lock.json';
 /** Read by main.ts: the code that runs, which keys synth's render cache. */
 const BUILD_ID = Symbol.for('flux-infra.build-id');
 
@@ -26,10 +28,20 @@ function fail(message) {
   process.exit(1);
 }
 
+/** A link as the cache folder would make this process write where it points, and run what is there. */
+function refuseLinkedCache() {
+  let linked = false;
+  try {
+    linked = fs.lstatSync(CACHE_DIR).isSymbolicLink();
+  } catch {
+    // Not there yet: made by the first build.
+  }
+  if (linked) fail(`${CACHE_DIR} is a symbolic link: remove it (it is only a cache) and run the command again`);
+}
+
 function cacheDir() {
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  // A link here would make this process write where it points, and run what is there.
-  if (fs.lstatSync(CACHE_DIR).isSymbolicLink()) fail(`${CACHE_DIR} is a symbolic link: remove it (it is only a cache) and run the command again`);
+  refuseLinkedCache();
   return CACHE_DIR;
 }
 
@@ -103,8 +115,12 @@ function build(name) {
   const bundle = `${name.replace(/\//g, '-')}.${id}.js`;
   const dir = cacheDir();
   writeAtomically(path.join(dir, bundle), code);
-  const inputs = { [path.relative(ROOT, __filename)]: statOf(path.relative(ROOT, __filename)), 'package-lock.json': statOf('package-lock.json') };
-  for (const input of Object.keys(result.metafile.inputs)) inputs[input] = statOf(input);
+  // The project's files one by one; the packages through npm's record of what it installed, which
+  // every npm install or ci rewrites (a package edited by hand needs `npm run build`).
+  const inputs = {};
+  for (const input of [path.relative(ROOT, __filename), 'package-lock.json', INSTALLED, ...Object.keys(result.metafile.inputs)]) {
+    if (!input.startsWith('node_modules/') || input === INSTALLED) inputs[input] = statOf(input);
+  }
   // A file changed while esbuild read it: this bundle may hold the old text, so do not call it fresh.
   const changedDuring = Object.values(inputs).some((recorded) => recorded !== 'missing' && Number(recorded.split(':')[2]) >= started);
   if (!changedDuring) writeAtomically(stampFile(name), JSON.stringify({ bundle, inputs }));
@@ -117,7 +133,7 @@ function removeOtherBuilds(dir, name, keep) {
   const prefix = `${name.replace(/\//g, '-')}.`;
   const keepId = keep.slice(prefix.length, -'.js'.length);
   for (const file of fs.readdirSync(dir)) {
-    const match = file.startsWith(prefix) && /^([0-9a-f]{16})\.(js|cache)$/.exec(file.slice(prefix.length));
+    const match = file.startsWith(prefix) && /^([0-9a-f]{16})\.(js|[0-9a-f]{8}\.cache)$/.exec(file.slice(prefix.length));
     if (match && match[1] !== keepId) fs.rmSync(path.join(dir, file), { force: true });
   }
 }
@@ -133,8 +149,10 @@ function run(name, bundle) {
     file = path.join(CACHE_DIR, build(name));
     source = fs.readFileSync(file, 'utf8');
   }
-  // Named by the bundle's hash: V8 checks a cache only against the source's length.
-  const cacheFile = file.replace(/\.js$/, '.cache');
+  // Named by the bundle's hash (V8 checks a cache only against the source's length) and by what
+  // V8 checks it against (Node's version and flags), so that runs with other flags keep their own.
+  const runtime = createHash('sha256').update([process.version, ...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\n')).digest('hex').slice(0, 8);
+  const cacheFile = file.replace(/\.js$/, `.${runtime}.cache`);
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);
@@ -142,16 +160,17 @@ function run(name, bundle) {
     cachedData = undefined;
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
-    // At exit, so that the functions this run compiled are in it too.
-    process.once('exit', () => {
-      try {
-        writeAtomically(cacheFile, script.createCachedData());
-      } catch {
-        // Only a cache: the next run compiles again.
-      }
-    });
-  }
+  const usable = cachedData !== undefined && !script.cachedDataRejected;
+  // At exit, with every function this run compiled: a run that went further than the one that made
+  // the cache (another command, age for a SOPS cluster) leaves a larger one, so it grows to what is used.
+  process.once('exit', () => {
+    try {
+      const data = script.createCachedData();
+      if (!usable || data.length > cachedData.length * 1.01) writeAtomically(cacheFile, data);
+    } catch {
+      // Only a cache: the next run compiles again.
+    }
+  });
   const main = new Module(file, null);
   main.filename = file;
   const requireFromBundle = Module.createRequire(file);
@@ -163,10 +182,12 @@ function run(name, bundle) {
 }
 
 const [entry] = process.argv.slice(2);
+refuseLinkedCache();
 if (entry === '--build') {
-  for (const name of ENTRIES) freshBundle(name) ?? build(name);
+  const force = process.argv.includes('--force');
+  for (const name of ENTRIES) (force ? undefined : freshBundle(name)) ?? build(name);
 } else if (ENTRIES.includes(entry)) {
   run(entry, freshBundle(entry) ?? build(entry));
 } else {
-  fail(`usage: node tools/launch.cjs <${ENTRIES.join('|')}> [arguments] | --build`);
+  fail(`usage: node tools/launch.cjs <${ENTRIES.join('|')}> [arguments] | --build [--force]`);
 }

@@ -1,7 +1,6 @@
 // `npm run secrets -- <command>`: a cluster's age key pair and webhook token rotation.
 // The logic is exported apart from the command line so tests call it directly.
 import { readFileSync } from 'node:fs';
-import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Command } from 'commander';
 import { planSynth, SynthResult, writeSynthPlan } from '../lib/synth';
 import { identitiesIn } from '../lib/secrets/age-identities';
@@ -50,6 +49,8 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
   const store = new TokenStore(context.paths.secretsDir);
   const keyFile = store.ageKeyFile(cluster);
   return withRecoveredRepository(context.paths, async () => {
+    // Loaded here: the other secrets commands need no age.
+    const { generateHybridIdentity, generateX25519Identity, identityToRecipient } = await import('age-encryption');
     const config = context.cluster(cluster);
     const writeFleet = options.writeFleet || options.replaceRecipients;
     const existing = identitiesIn(store.readPrivate(keyFile) ?? '')[0];

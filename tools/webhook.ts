@@ -1,16 +1,11 @@
 // `npm run webhook -- <command>`: the Git host's side of the push flow, from the fleet file.
-// One file per command under tools/webhook/; this file only parses arguments and prints.
+// One file per command under tools/webhook/; this file only parses arguments and prints. Each
+// command's file is loaded when that command runs: `url` need not load Octokit or a Kubernetes client.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
-import { allowlist } from './webhook/allowlist';
-import { deliveries, latestAccepted } from './webhook/deliveries';
-import { doctor } from './webhook/doctor';
-import { verify } from './webhook/verify';
-import { syncHooks } from './webhook/hook';
 import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
 import { goDurationProblem, parseGoDuration } from '../lib/fleet/durations';
-import { DeliveryEvent, ping } from './webhook/ping';
-import { payloadUrls } from './webhook/url';
+import type { DeliveryEvent } from './webhook/ping';
 
 function milliseconds(value: string): number {
   const seconds = Number(value);
@@ -40,6 +35,7 @@ export function buildProgram(): Command {
     .option('--receiver <name>', 'only this Receiver')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; json?: boolean }) => {
+      const { payloadUrls } = await import('./webhook/url.js');
       const result = await payloadUrls(cluster, { context, receiver: flags.receiver });
       print(flags.json, result, result.receivers.map((receiver) => result.receivers.length === 1 ? receiver.url : `${receiver.name}: ${receiver.url}`).join('\n'));
     });
@@ -55,6 +51,7 @@ export function buildProgram(): Command {
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
+      const { ping } = await import('./webhook/ping.js');
       const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, ref: flags.ref, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
       print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
@@ -70,6 +67,7 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow a plain-http --api-url off loopback (the token and the secret then travel in clear)')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const { syncHooks } = await import('./webhook/hook.js');
       const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
       print(flags.json, changes, changes.map((change) => change.action === 'skip'
         ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
@@ -93,6 +91,7 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; limit: number; redeliver?: string; redeliverFailed?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const { deliveries, latestAccepted } = await import('./webhook/deliveries.js');
       const results = await deliveries(cluster, { context, ...flags });
       print(flags.json, results, results.map((result) => [
         `${result.repository}${result.hookId ? ` hook ${result.hookId}` : ''} (Receiver ${result.receiver})${result.note ? `: ${result.note}` : result.deliveries.length === 0 ? ': no delivery yet' : ':'}`,
@@ -113,6 +112,7 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const { verify } = await import('./webhook/verify.js');
       const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
       print(flags.json, report, [
         ...report.findings.map((finding) => `${finding.ok ? 'ok' : 'FAILED'} ${finding.object}: ${finding.detail}`),
@@ -129,6 +129,7 @@ export function buildProgram(): Command {
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+      const { allowlist } = await import('./webhook/allowlist.js');
       const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
       for (const warning of result.warnings) console.error(`warning: ${warning}`);
       const fields = result.fields.join(' and ');
@@ -142,6 +143,7 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { json?: boolean }) => {
+      const { doctor } = await import('./webhook/doctor.js');
       const report = await doctor(cluster, { context });
       print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
