@@ -1,6 +1,7 @@
 import { ApiObject, Chart, DependencyGraph, Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ManifestFile } from '../constructs/manifest-file';
+import { duringRender } from '../../imports/flux-api-object';
 import { GENERATED_HEADER } from '../layout';
 
 export interface RenderedFile {
@@ -22,11 +23,15 @@ export function validateTree(scope: Construct): void {
   }
 }
 
-/** The objects of one chart in the order cdk8s writes them (its dependency order). */
-function objectsOf(chart: Chart): any[] {
-  return new DependencyGraph(chart.node).topology()
+/** The objects of one chart in the order cdk8s writes them (its dependency order), as `validated` holds them where it does. */
+function objectsOf(chart: Chart, validated: WeakMap<ApiObject, unknown>): any[] {
+  const constructs = chart.node.findAll();
+  // With no dependency between them, cdk8s's dependency order is the tree's order: the graph (a
+  // tenth of a 1000-cluster synth) is built only when some construct has one.
+  const ordered = constructs.some((construct) => construct.node.dependencies.length > 0) ? new DependencyGraph(chart.node).topology() : constructs;
+  return ordered
     .filter((construct): construct is ApiObject => construct instanceof ApiObject && Chart.of(construct) === chart)
-    .map((object) => object.toJson());
+    .map((object) => (validated.has(object) ? validated.get(object) : object.toJson()));
 }
 
 /**
@@ -35,12 +40,14 @@ function objectsOf(chart: Chart): any[] {
  * of a cluster grow with its number of files). No I/O: writing is the caller's job.
  */
 export function renderManifestFiles(scope: Construct): RenderedFile[] {
-  validateTree(scope);
-  const files = ManifestFile.all(scope).map((file) => ({
-    path: file.path,
-    content: `${GENERATED_HEADER}\n${Yaml.stringify(...objectsOf(file))}`,
-    sensitive: file.sensitive,
-  }));
+  const files = duringRender((validated) => {
+    validateTree(scope);
+    return ManifestFile.all(scope).map((file) => ({
+      path: file.path,
+      content: `${GENERATED_HEADER}\n${Yaml.stringify(...objectsOf(file, validated))}`,
+      sensitive: file.sensitive,
+    }));
+  });
   const seen = new Set<string>();
   for (const file of files) {
     if (seen.has(file.path)) throw new Error(`two manifest files are both written to ${file.path}`);
