@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
+import { ipFamily } from '../lib/fleet/network';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
 import { BAD_INPUTS } from './support/bad-fleets';
 import { listAt, withList } from '../lib/fleet/edit';
@@ -169,4 +171,9 @@ describe('withList edits one list of the fleet file and keeps every other byte',
 test('the bench\'s generated fleet parses, with every exposure in turn', () => {
   const fleet = parseFleet(syntheticFleet(8));
   expect(fleet.clusters.map((cluster) => exposureKindOf(cluster.webhook))).toEqual(['nodePort', 'loadBalancer', 'gateway', 'ingress', 'nodePort', 'loadBalancer', 'gateway', 'ingress']);
+});
+
+test('ipFamily (the system\'s address parser, no pattern to compile) agrees with net.isIP', () => {
+  const inputs = ['::', '::/0', '2606:50c0::', 'fe80::1%eth0', '::ffff:1.2.3.4', '::ffff:999.1.1.1', '1::2::3', '2001:db8::1:0:0:1', '192.30.252.0', '192.30.252', '256.1.1.1', 'github.com', '', ':', 'fe80::1%', 'fe80::1%eth0%x', 'fe80::1%a b', '[::1]', '2001:db8:0:0:0:0:0:1:2'];
+  expect(inputs.map(ipFamily)).toEqual(inputs.map((input) => isIP(input)));
 });
