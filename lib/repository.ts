@@ -2,7 +2,7 @@
 // before anything is read. synth, rotate-token, take-token and age-key run inside it. This file does I/O.
 import { removeTemporariesOf } from './io/atomic-file';
 import { withLock } from './io/repository-lock';
-import { lockFileFor, RepositoryPaths } from './layout';
+import { lockFileFor, renderCacheFileFor, RepositoryPaths } from './layout';
 import { recoverInterruptedWrite } from './output/dist-writer';
 import { recoverRotations, RecoveredRotation } from './secrets/token-rotation';
 import { TokenStore } from './secrets/token-store';
@@ -12,13 +12,13 @@ const LOCK_LEFTOVER_AGE_MS = 60_000;
 
 /**
  * Runs `action` holding the repository lock, after putting right whatever a killed synth or
- * rotation left (a half-done dist/ swap, a rotation journal, temporary files), so that nothing
+ * rotation left (a half-done dist/ write, a rotation journal, temporary files), so that nothing
  * reads a half-written state. `action` gets what recovery did.
  */
 export async function withRecoveredRepository<T>(paths: RepositoryPaths, action: (recovered: RecoveredRotation[]) => Promise<T>): Promise<T> {
   const lock = lockFileFor(paths.distDir);
   return withLock(lock, () => {
-    removeTemporariesOf([paths.fleetFile, paths.sopsConfigFile]);
+    removeTemporariesOf([paths.fleetFile, paths.sopsConfigFile, renderCacheFileFor(paths.distDir)]);
     // A waiting process may be creating its lock file right now: only old ones are leftovers.
     removeTemporariesOf([lock, `${lock}.takeover`], LOCK_LEFTOVER_AGE_MS);
     recoverInterruptedWrite(paths.distDir);

@@ -131,3 +131,43 @@ test('a tree that cannot be written fails in one line, leaves no .dist.next behi
   expect(existsSync(join(ws.root, '.dist.old'))).toBe(false);
   expect(readTree(ws.distDir)).toEqual({ ...before, [join('clusters', 'staging', 'apps.yaml', 'mine.txt')]: 'mine' });
 });
+
+describe('the journal of a write in place, planted or damaged', () => {
+  test('a journal cut short stops synth in one line and keeps the moved-aside files', async () => {
+    const ws = workspace(fleet);
+    await synthesize({ ...ws, env: {} });
+    // Killed while writing its journal, as an older writer could leave it.
+    const apps = join(ws.distDir, 'clusters', 'staging', 'apps.yaml');
+    writeFile(join(ws.root, '.dist.old', 'clusters', 'staging', 'apps.yaml'), readFileSync(apps, 'utf8'));
+    rmSync(apps);
+    writeFile(join(ws.root, '.dist.next', 'journal.json'), '{"write":["clusters/staging/apps.y');
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/^.*\.dist\.next\/journal\.json cannot be read \(not JSON\): dist\/ may be half-written; move the files in .*\.dist\.old back into place \(or git checkout the tree\), remove .*\.dist\.next, then synth again$/);
+    expect(existsSync(join(ws.root, '.dist.old', 'clusters', 'staging', 'apps.yaml'))).toBe(true);
+  });
+
+  test('paths out of the tree are refused, and nothing outside is removed', async () => {
+    const ws = workspace(fleet);
+    const target = outside(ws);
+    const before = snapshot(target);
+    await synthesize({ ...ws, env: {} });
+    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: [`../${target.split('/').pop()}/id_ed25519`], existed: [] }));
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/journal\.json cannot be read \(not a journal flux-infra wrote\)/);
+    expect(snapshot(target)).toEqual(before);
+    rmSync(target, { recursive: true });
+  });
+
+  test('a link on the way to a journaled file is refused, never followed', async () => {
+    const ws = workspace(fleet);
+    const target = outside(ws);
+    mkdirSync(join(target, 'staging'));
+    writeFileSync(join(target, 'staging', 'apps.yaml'), 'theirs');
+    const before = snapshot(target);
+    await synthesize({ ...ws, env: {} });
+    rmSync(join(ws.distDir, 'clusters'), { recursive: true });
+    symlinkSync(target, join(ws.distDir, 'clusters'));
+    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: ['clusters/staging/apps.yaml'], existed: [] }));
+    await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/clusters is a symbolic link, which flux-infra never follows/);
+    expect(snapshot(target)).toEqual(before);
+    rmSync(target, { recursive: true });
+  });
+});

@@ -66,6 +66,13 @@ describe('the launcher', () => {
     expect(bundles(project)).not.toContain(bundle);
     expect(bundles(project)).toHaveLength(1);
     expect(readFileSync(join(fresh.distDir, 'clusters', 'staging', 'apps.yaml'), 'utf8')).toMatch(/^# .*Do not edit: change fleet\.yaml\.\n/);
+    // tsconfig.json is read by esbuild but not listed among its inputs: it counts as one all the same.
+    const [current] = bundles(project);
+    const builtAt = statSync(join(cacheOf(project), current)).mtimeMs;
+    const tsconfig = join(project, 'tsconfig.json');
+    writeFileSync(tsconfig, readFileSync(tsconfig, 'utf8').replace('"strict": true,', '"strict": true, '));
+    expect(synth(project, fresh).status).toBe(0);
+    expect(statSync(join(cacheOf(project), current)).mtimeMs).toBeGreaterThan(builtAt);
     for (const root of [ws.root, fresh.root]) rmSync(root, { recursive: true });
   }, PROCESS_TEST_TIMEOUT);
 
@@ -95,10 +102,23 @@ describe('the launcher', () => {
     rmSync(ws.root, { recursive: true });
   }, PROCESS_TEST_TIMEOUT);
 
+  test('a cache folder that cannot be written fails in one line, with the fix', () => {
+    const ws = workspace(BASE_FLEET);
+    rmSync(cacheOf(project), { recursive: true, force: true });
+    mkdirSync(join(cacheOf(project), '..'), { recursive: true });
+    writeFileSync(cacheOf(project), 'not a folder');
+    const failed = synth(project, ws);
+    rmSync(cacheOf(project));
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/^cannot write .*flux-infra \(E[A-Z]+\): make it writable \(it is only a cache\), then run the command again\n$/);
+    rmSync(ws.root, { recursive: true });
+  }, PROCESS_TEST_TIMEOUT);
+
   test('refuses a cache folder that is a symbolic link, in one line', () => {
     const ws = workspace(BASE_FLEET);
     const elsewhere = mkdtempSync(join(tmpdir(), 'flux-infra-elsewhere-'));
-    rmSync(cacheOf(project), { recursive: true });
+    rmSync(cacheOf(project), { recursive: true, force: true });
+    mkdirSync(join(cacheOf(project), '..'), { recursive: true });
     symlinkSync(elsewhere, cacheOf(project));
     const refused = synth(project, ws);
     rmSync(cacheOf(project));

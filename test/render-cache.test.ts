@@ -10,6 +10,7 @@ import { ageKeygen } from './support/age';
 import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
+import { syntheticFleet } from '../tools/bench';
 import { readTree, workspace, writeFile } from './support/tree';
 
 const TWO_CLUSTERS = `${BASE_FLEET}${BASE_FLEET.replace(/^clusters:\n/, '').replace(/staging/g, 'qa').replace('nodePort: 31234', 'nodePort: 31235')}`;
@@ -71,6 +72,27 @@ describe('the render cache', () => {
     expect(readTree(ws.distDir)).toEqual(before);
   });
 
+  test('a damaged record, or one naming files outside the cluster\'s folder, means rendering again', async () => {
+    const ws = workspace(TWO_CLUSTERS);
+    await synthesize({ ...ws, env: ENV, build: 'build-1' });
+    const before = readTree(ws.distDir);
+    const cacheFile = renderCacheFileFor(ws.distDir);
+    const record = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    for (const damaged of [
+      '{"format": 3, "clusters": {"qa": {"inputs": "x", "files": null}}',
+      JSON.stringify({ ...record, clusters: { ...record.clusters, qa: { ...record.clusters.qa, files: null } } }),
+      JSON.stringify({ ...record, fleet: { ...record.fleet, parsed: null } }),
+      JSON.stringify({ ...record, clusters: { ...record.clusters, qa: { ...record.clusters.qa, files: { ...record.clusters.qa.files, 'clusters/staging/apps.yaml': record.clusters.staging.files['clusters/staging/apps.yaml'] } } } }),
+    ]) {
+      writeFileSync(cacheFile, damaged);
+      const plan = await planSynth({ ...ws, env: ENV, build: 'build-1' });
+      expect(plan.files.filter((file) => file.path.startsWith('clusters/qa/')).every((file) => !file.onDisk)).toBe(true);
+      expect({ files: plan.files.map(({ path, content }) => ({ path, content })), secretManifests: plan.secretManifests }).toEqual(await uncached(ws));
+    }
+    expect((await synthesize({ ...ws, env: ENV, build: 'build-1' })).dist.changed).toBe(false);
+    expect(readTree(ws.distDir)).toEqual(before);
+  });
+
   test('holds no token, not even a hash of one: the files it vouches for do not depend on the token', async () => {
     const ws = workspace(TWO_CLUSTERS);
     await synthesize({ ...ws, env: ENV, build: 'build-1' });
@@ -80,9 +102,13 @@ describe('the render cache', () => {
       expect(cache).not.toContain(token);
       expect(cache).not.toContain(createHash('sha256').update(token).digest('hex'));
     }
-    const config = parseFleet(TWO_CLUSTERS).clusters[0];
-    const rendered = (token: string) => renderManifestFiles(new FluxCluster(new App(), config.name, { config, webhookToken: token })).filter((file) => !file.sensitive);
-    expect(rendered(TOKEN)).toEqual(rendered(TOKEN.replace(/0/g, '1')));
+    // Every exposure, SOPS and the fleet repository's Receiver: what the token could reach.
+    const key = await ageKeygen();
+    const fleet = parseFleet(`repository: https://github.com/example/fleet\n${syntheticFleet(8, key.recipient)}`);
+    for (const config of fleet.clusters) {
+      const rendered = (token: string) => renderManifestFiles(new FluxCluster(new App(), config.name, { config, webhookToken: token })).filter((file) => !file.sensitive);
+      expect(rendered(TOKEN)).toEqual(rendered(TOKEN.replace(/0/g, '1')));
+    }
   });
 
   test('keeps a committed encrypted Secret, and takes the SOPS cluster\'s other files from dist/', async () => {

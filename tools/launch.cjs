@@ -99,7 +99,7 @@ function build(name) {
       // Native: the bench loads it from node_modules to compare start-ups; nothing else uses it.
       external: ['@swc/core'],
       // Without comments and blanks the bundle is half the text to read and parse, and pure ASCII
-      // (which V8 reads twice as fast); names are kept, so a stack trace still says where.
+      // (which V8 reads twice as fast); names are kept, so a stack trace still names the functions.
       minifySyntax: true,
       minifyWhitespace: true,
       charset: 'ascii',
@@ -115,28 +115,38 @@ function build(name) {
   const code = result.outputFiles[0].text;
   const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const bundle = `${name.replace(/\//g, '-')}.${id}.js`;
-  const dir = cacheDir();
-  writeAtomically(path.join(dir, bundle), code);
-  // The project's files one by one; the packages through npm's record of what it installed, which
-  // every npm install or ci rewrites (a package edited by hand needs `npm run build`).
+  // The project's files one by one (with tsconfig.json and package.json, which esbuild reads but
+  // does not list); the packages through npm's record of what it installed, which every npm
+  // install or ci rewrites (a package edited by hand needs `npm run build`).
   const inputs = {};
-  for (const input of [path.relative(ROOT, __filename), 'package-lock.json', INSTALLED, ...Object.keys(result.metafile.inputs)]) {
+  for (const input of [path.relative(ROOT, __filename), 'package.json', 'package-lock.json', 'tsconfig.json', INSTALLED, ...Object.keys(result.metafile.inputs)]) {
     if (!input.startsWith('node_modules/') || input === INSTALLED) inputs[input] = statOf(input);
   }
-  // A file changed while esbuild read it: this bundle may hold the old text, so do not call it fresh.
-  const changedDuring = Object.values(inputs).some((recorded) => recorded !== 'missing' && Number(recorded.split(':')[2]) >= started);
-  if (!changedDuring) writeAtomically(stampFile(name), JSON.stringify({ bundle, inputs }));
-  removeOtherBuilds(dir, name, bundle);
+  // A file changed while esbuild read it (ctime is a coarse clock, hence the margin): this bundle
+  // may hold the old text, so do not call it fresh.
+  const changedDuring = Object.values(inputs).some((recorded) => recorded !== 'missing' && Number(recorded.split(':')[2]) >= started - 20);
+  try {
+    const dir = cacheDir();
+    writeAtomically(path.join(dir, bundle), code);
+    if (!changedDuring) writeAtomically(stampFile(name), JSON.stringify({ bundle, inputs }));
+    removeLeftovers(dir, name, bundle);
+  } catch (error) {
+    fail(`cannot write ${CACHE_DIR} (${error.code ?? error.message}): make it writable (it is only a cache), then run the command again`);
+  }
   return bundle;
 }
 
-/** Drops older bundles of `name` and their code caches (a process still running one has read it already). */
-function removeOtherBuilds(dir, name, keep) {
+/** A temporary file this old was left by a killed build (writing one takes milliseconds). */
+const LEFTOVER_AGE_MS = 60_000;
+
+/** Drops older bundles of `name` and their code caches (a process still running one has read it already), and old temporaries. */
+function removeLeftovers(dir, name, keep) {
   const prefix = `${name.replace(/\//g, '-')}.`;
   const keepId = keep.slice(prefix.length, -'.js'.length);
   for (const file of fs.readdirSync(dir)) {
     const match = file.startsWith(prefix) && /^([0-9a-f]{16})\.(js|[0-9a-f]{8}\.cache)$/.exec(file.slice(prefix.length));
     if (match && match[1] !== keepId) fs.rmSync(path.join(dir, file), { force: true });
+    if (file.endsWith('.tmp') && Date.now() - fs.statSync(path.join(dir, file), { throwIfNoEntry: false })?.mtimeMs > LEFTOVER_AGE_MS) fs.rmSync(path.join(dir, file), { force: true });
   }
 }
 

@@ -186,6 +186,8 @@ export interface ClusterSpan {
   readonly name: string;
   readonly start: number;
   readonly end: number;
+  /** The column of the cluster's key: every entry of the block mapping has the same one. */
+  readonly column: number;
 }
 
 /** A fleet, with where each cluster's entry is when one entry can be parsed alone (lib/fleet/reparse.ts). */
@@ -282,13 +284,11 @@ function clusterSpans(text: string, document: Document.Parsed): ClusterSpan[] | 
   const next = top.items[index + 1];
   const nextKey = next?.key as YamlNode | null | undefined;
   const end = next === undefined ? text.length : nextKey?.range ? lineStartBefore(text, nextKey.range[0]) : undefined;
-  const starts = clusters.items.map((pair) => {
-    const key = pair.key as YamlNode | null;
-    return key?.range ? lineStartBefore(text, key.range[0]) : undefined;
-  });
+  const keyOffsets = clusters.items.map((pair) => (pair.key as YamlNode | null)?.range?.[0]);
+  const starts = keyOffsets.map((offset) => (offset === undefined ? undefined : lineStartBefore(text, offset)));
   const names = clusters.items.map((pair) => String((pair.key as Scalar | null)?.value));
   if (end === undefined || starts.some((start) => start === undefined) || names.some((name) => /^\d+$/.test(name))) return undefined;
-  return names.map((name, at) => ({ name, start: starts[at]!, end: starts[at + 1] ?? end }));
+  return names.map((name, at) => ({ name, start: starts[at]!, end: starts[at + 1] ?? end, column: keyOffsets[at]! - starts[at]! }));
 }
 
 /** More aliases than this in one fleet file is an alias bomb, not a fleet. */

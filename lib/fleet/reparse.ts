@@ -46,9 +46,10 @@ export function reparseOneCluster(previous: PreviousParse, text: string, fileNam
     // Its problems are reported with the right lines by parsing the whole file.
     return undefined;
   }
-  // The edited text must still be exactly one entry: not two, not one with a line moved out of it.
+  // The edited text must still be exactly one entry: not two, not one with a line moved out of it,
+  // and at its old column (indented deeper, the whole file reads it as part of the entry before).
   const entry = parsed.spans?.length === 1 ? parsed.spans[0] : undefined;
-  if (entry?.start !== head.length || entry.end !== head.length + (entryEnd - span.start)) return undefined;
+  if (entry?.start !== head.length || entry.end !== head.length + (entryEnd - span.start) || entry.column !== span.column) return undefined;
   const cluster = parsed.fleet.clusters[0];
   const others = previous.parsed.fleet.clusters.filter((other) => other.name !== span.name);
   if (others.some((other) => other.name === cluster.name)) return undefined;
@@ -59,8 +60,8 @@ export function reparseOneCluster(previous: PreviousParse, text: string, fileNam
     fleet: parsed.fleet.repository === undefined ? { clusters } : { clusters, repository: parsed.fleet.repository },
     spans: spans.map((other, at) => {
       if (at < index) return other;
-      if (at === index) return { name: cluster.name, start: other.start, end: entryEnd };
-      return { name: other.name, start: other.start + delta, end: other.end + delta };
+      if (at === index) return { ...other, name: cluster.name, end: entryEnd };
+      return { ...other, start: other.start + delta, end: other.end + delta };
     }),
   };
 }

@@ -1,4 +1,4 @@
-// flux-infra never follows a symbolic link out of the repository: a link planted as dist/, a swap
+// flux-infra never follows a symbolic link out of the repository: a link planted as dist/, a staging
 // folder or anything in secrets/ would make synth read or write another folder (a token planted
 // there, an ssh key hard-linked into dist/ and committed). This file does I/O.
 import { lstatSync, Stats } from 'node:fs';

@@ -2,6 +2,7 @@
 // change and keeping every file synth did not generate. This file does I/O: main.ts uses it;
 // constructs never do.
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomically } from '../io/atomic-file';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BOOTSTRAP_FILES } from '../constructs/flux-system-kustomization';
@@ -54,27 +55,48 @@ function siblings(root: string): { next: string; old: string } {
 }
 
 /**
- * What a write in place is about to do, written before it moves anything: while it exists, the
- * write may be half done, and recovery puts every file back as it was.
+ * What a write in place is about to do, written (durably) before it moves anything: while it
+ * exists, the write may be half done, and recovery puts every file back as it was.
  */
 interface WriteJournal {
   /** Generated files written, relative to the tree. */
   readonly write: string[];
-  /** Generated files removed. */
-  readonly remove: string[];
-  /** Of those, the ones that existed before: moved into the old folder first. */
+  /** Generated files that existed before (replaced or removed): moved into the old folder first. */
   readonly existed: string[];
 }
 
 const JOURNAL = 'journal.json';
 const STAGED = 'files';
 
+/** Whether `path` names a file inside a tree: relative, `/`-separated, no `.` or `..` part. */
+export function isTreePath(path: unknown): path is string {
+  return typeof path === 'string' && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** The journal of a write that had begun, or undefined when there is none; one line when it cannot be trusted. */
 function readJournal(next: string): WriteJournal | undefined {
+  const file = join(next, JOURNAL);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(join(next, JOURNAL), 'utf8')) as WriteJournal;
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw journalError(file, (error as NodeJS.ErrnoException).code ?? String(error));
   }
+  let journal: Partial<WriteJournal>;
+  try {
+    journal = JSON.parse(text) as Partial<WriteJournal>;
+  } catch {
+    throw journalError(file, 'not JSON');
+  }
+  const valid = (list: unknown): list is string[] => Array.isArray(list) && list.every(isTreePath);
+  if (!valid(journal.write) || !valid(journal.existed)) throw journalError(file, 'not a journal flux-infra wrote');
+  return { write: journal.write, existed: journal.existed };
+}
+
+function journalError(file: string, why: string): Error {
+  const old = join(dirname(dirname(file)), basename(dirname(file)).replace(/\.next$/, '.old'));
+  return new Error(`${file} cannot be read (${why}): dist/ may be half-written; move the files in ${old} back into place (or git checkout the tree), remove ${dirname(file)}, then synth again`);
 }
 
 /** Removes the folders of `paths` below `root` that are empty now, deepest first (a removed cluster leaves none behind). */
@@ -92,21 +114,26 @@ function removeEmptyFolders(root: string, paths: readonly string[]): void {
   }
 }
 
-/** Puts back every file a journaled write had moved: the tree is as it was before that write. */
+/** Puts back every file a journaled write had moved, never through a link: the tree is as it was before that write. */
 function rollBack(root: string, { next, old }: { next: string; old: string }, journal: WriteJournal): void {
   const existed = new Set(journal.existed);
   for (const path of journal.write) {
     // A new file is in place once it has left the staging folder.
-    if (!existed.has(path) && !existsSync(join(next, STAGED, path))) rmSync(join(root, path), { force: true });
+    if (!existed.has(path) && !existsSync(join(next, STAGED, path))) {
+      refuseSymlinkBelow(root, join(root, path));
+      rmSync(join(root, path), { force: true });
+    }
   }
+  removeEmptyFolders(root, journal.write);
   for (const path of journal.existed) {
+    refuseSymlinkBelow(old, join(old, path));
     // Not in the old folder: it was never moved, so it is still in place.
     if (existsSync(join(old, path))) {
+      refuseSymlinkBelow(root, join(root, path));
       mkdirSync(dirname(join(root, path)), { recursive: true });
       renameSync(join(old, path), join(root, path));
     }
   }
-  removeEmptyFolders(root, journal.write);
   rmSync(join(next, JOURNAL));
 }
 
@@ -134,14 +161,14 @@ function writeError(what: string, folder: string, error: unknown): Error {
   return new Error(`${what} (${code ?? (error as Error).message}): check that ${folder} and everything in it is writable by you`);
 }
 
-/** Refuses `root` and its swap folders when any is a symbolic link: synth would read or move another folder. */
+/** Refuses `root` and its staging and old folders when any is a symbolic link: synth would read or move another folder. */
 function refuseLinkedTrees(root: string): { next: string; old: string } {
   const trees = siblings(root);
   for (const path of [root, trees.next, trees.old]) refuseSymlink(path);
   return trees;
 }
 
-/** Why `root` cannot be read as it is (a synth was killed half-way through its swap), or undefined. */
+/** Why `root` cannot be read as it is (a synth was killed half-way through its write), or undefined. */
 export function interruptedWriteProblem(root: string): string | undefined {
   const { next, old } = refuseLinkedTrees(root);
   const left = [old, next].filter((path) => existsSync(path));
@@ -254,11 +281,10 @@ function writeWholeTree(root: string, next: string, files: readonly OutputFile[]
 function writeInPlace(root: string, trees: { next: string; old: string }, files: readonly OutputFile[], removed: readonly string[], generated: ReadonlySet<string>): void {
   const { next, old } = trees;
   const write = files.map((file) => file.path);
-  const journal: WriteJournal = { write, remove: [...removed], existed: [...write.filter((path) => generated.has(path)), ...removed] };
+  const journal: WriteJournal = { write, existed: [...write.filter((path) => generated.has(path)), ...removed] };
   try {
     writeNewTree(join(next, STAGED), files);
-    writeFileSync(join(next, `${JOURNAL}.tmp`), JSON.stringify(journal));
-    renameSync(join(next, `${JOURNAL}.tmp`), join(next, JOURNAL));
+    writeFileAtomically(join(next, JOURNAL), JSON.stringify(journal), { durable: true });
   } catch (error) {
     rmSync(next, { recursive: true, force: true });
     throw writeError(`cannot stage the new files beside ${root}`, dirname(next), error);
@@ -275,7 +301,11 @@ function writeInPlace(root: string, trees: { next: string; old: string }, files:
     }
     removeEmptyFolders(root, removed);
   } catch (error) {
-    rollBack(root, trees, journal);
+    try {
+      rollBack(root, trees, journal);
+    } catch (rollBackError) {
+      throw writeError(`cannot put ${root} back after a failed write (the journal in ${next} is kept: the next npm run synth puts it back)`, root, rollBackError);
+    }
     rmSync(next, { recursive: true, force: true });
     rmSync(old, { recursive: true, force: true });
     throw writeError(`cannot replace the changed files of ${root}`, root, error);

@@ -10,9 +10,10 @@ import { writeFileAtomically } from '../io/atomic-file';
 import { ClusterConfig, Fleet } from '../fleet/model';
 import { parseFleetText, ParsedFleetText } from '../fleet/parse';
 import { reparseFleet } from '../fleet/reparse';
-import { OutputFile } from './dist-writer';
+import { isTreePath, OutputFile } from './dist-writer';
+import { clusterDir } from '../layout';
 
-/** Bumped when the record's shape changes: an older record is then ignored, not misread. */
+/** The record's shape. Any change of code changes the build key too; this also covers a record read by a build that predates the key. */
 const FORMAT = 3;
 
 interface ClusterRecord {
@@ -41,10 +42,21 @@ function sha256(text: string): string {
 
 const EMPTY: CacheFile = { format: FORMAT, clusters: {} };
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Whether `value` has the shape this code writes: anything else is ignored, never half used. */
+function isCacheFile(value: unknown): value is CacheFile {
+  if (!isObject(value) || value.format !== FORMAT || !isObject(value.clusters)) return false;
+  const fleet = value.fleet;
+  if (fleet !== undefined && !(isObject(fleet) && typeof fleet.build === 'string' && typeof fleet.text === 'string' && isObject(fleet.parsed) && isObject(fleet.parsed.fleet) && Array.isArray(fleet.parsed.fleet.clusters))) return false;
+  return Object.values(value.clusters).every((record) => isObject(record) && typeof record.inputs === 'string' && isObject(record.files)
+    && Object.values(record.files).every((hash) => typeof hash === 'string'));
+}
+
 function readCacheFile(file: string): CacheFile {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
-    return parsed.format === FORMAT && typeof parsed.clusters === 'object' && parsed.clusters !== null ? parsed : EMPTY;
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return isCacheFile(parsed) ? parsed : EMPTY;
   } catch {
     // Missing, unreadable or not ours: everything is computed, and the file written anew.
     return EMPTY;
@@ -90,6 +102,9 @@ export class RenderCache {
     if (record?.inputs !== inputs) return undefined;
     const files: OutputFile[] = [];
     for (const [path, hash] of Object.entries(record.files)) {
+      // Only the cluster's own folder: a record naming anything else was not written here. (A link
+      // on the way is refused by the dist/ writer before anything is written.)
+      if (!isTreePath(path) || !path.startsWith(`${clusterDir(cluster)}/`)) return undefined;
       let content: string;
       try {
         content = readFileSync(join(distDir, path), 'utf8');

@@ -116,7 +116,7 @@ export interface RecoveredRotation {
 
 /**
  * Finishes or undoes every rotation a kill cut short, for every cluster folder in the secrets
- * folder. Call it holding the repository lock, after the dist/ swap is recovered.
+ * folder. Call it holding the repository lock, after an interrupted dist/ write is rolled back.
  */
 export function recoverRotations(store: TokenStore, distDir: string): RecoveredRotation[] {
   if (!existsSync(store.directory)) return [];

@@ -137,7 +137,7 @@ export async function doctor(clusterName: string, options: ContextOptions = {}):
     if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
     throw error;
   }
-  // A half-swapped dist/ makes every later check wrong: it alone is the report until synth puts it right.
+  // A half-written dist/ makes every later check wrong: it alone is the report until synth puts it right.
   const interrupted = interruptedWriteProblem(context.paths.distDir);
   if (interrupted) return { cluster: clusterName, problems: [interrupted] };
   const problems = [
