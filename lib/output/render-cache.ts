@@ -13,7 +13,7 @@ import { reparseFleet } from '../fleet/reparse';
 import { isTreePath, OutputFile } from './dist-writer';
 import { clusterDir } from '../layout';
 
-/** The record's shape. Any change of code changes the build key too; this also covers a record read by a build that predates the key. */
+/** The record's layout, checked before anything in it is read (other code never matches a record's keys anyway). */
 const FORMAT = 3;
 
 interface ClusterRecord {
