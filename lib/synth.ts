@@ -18,7 +18,7 @@ import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
 import { CLUSTER_FILES, clusterDir, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
 import { RenderCache } from './output/render-cache';
-import { Fleet } from './fleet/model';
+import { clusterNamespace, Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
 export interface SynthOptions extends PathsOptions {
@@ -125,7 +125,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
       }
     }
 
-    const namespace = FluxCluster.namespaceOf(config);
+    const namespace = clusterNamespace(config);
     const inputs = cache?.inputsOf(config, token !== undefined);
     let clusterFiles = inputs === undefined ? undefined : cache!.reuse(config.name, inputs, distDir);
     let plaintext: string | undefined;

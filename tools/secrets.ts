@@ -17,7 +17,7 @@ import { receiverTargets } from './webhook/context';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
 import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_NAMESPACE, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
-import { ClusterConfig, receiverTypeOf } from '../lib/fleet/model';
+import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 import { exposureOf } from '../lib/constructs/exposures';
 
@@ -200,7 +200,7 @@ export async function takeToken(cluster: string, options: CommandOptions = {}): 
 
 function rotationReport(result: RotationResult): string {
   const { cluster } = result;
-  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = clusterNamespace(cluster);
   const lines = [`New webhook token for ${cluster.name} in ${result.tokenFile}${result.previousTokenFile ? ` (the old one is in ${result.previousTokenFile})` : ''}.`];
   lines.push(cluster.sops
     ? `1. Commit and push ${DEFAULT_PATHS.distDir}/${clusterDir(cluster.name)}/${CLUSTER_FILES.encryptedTokenSecret}; Flux applies the new Secret.`

@@ -7,8 +7,8 @@ import { ManifestFile } from './manifest-file';
 import { ISecretReference, secretFromName } from './secret-reference';
 import { WebhookReceiver } from './webhook-receiver';
 import { WebhookTokenSecret } from './webhook-token-secret';
-import { CLUSTER_FILES, DEFAULT_NAMESPACE, SOPS_AGE_SECRET } from '../layout';
-import { ClusterConfig, receiverTypeOf } from '../fleet/model';
+import { CLUSTER_FILES, SOPS_AGE_SECRET } from '../layout';
+import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../fleet/model';
 import { clusterReceivers, FLEET_REPOSITORY_RECEIVER, fleetRepositorySource } from '../fleet/git-hosts';
 import { receiverFilters } from '../hosts/filters';
 import { gitRepositoryFromName } from './git-source';
@@ -43,11 +43,6 @@ export class FluxCluster extends Construct {
   /** How the Receivers are reached from outside (lib/constructs/exposures/). */
   public readonly exposure: WebhookExposure;
 
-  /** The namespace a cluster's objects go to. */
-  public static namespaceOf(config: ClusterConfig): string {
-    return config.namespace ?? DEFAULT_NAMESPACE;
-  }
-
   /** The token Secret in its own sensitive file below `scope`: a cluster's, or synth's alone when the rest of the cluster needs no rendering. */
   public static addTokenSecret(scope: Construct, token: string, namespace: string): WebhookTokenSecret {
     return new WebhookTokenSecret(new ManifestFile(scope, 'TokenSecret', { path: CLUSTER_FILES.tokenSecret, sensitive: true }), 'Secret', { token, namespace });
@@ -59,7 +54,7 @@ export class FluxCluster extends Construct {
     this.config = config;
     const files = CLUSTER_FILES;
     this.clusterName = config.name;
-    this.namespace = FluxCluster.namespaceOf(config);
+    this.namespace = clusterNamespace(config);
     const namespace = this.namespace;
 
     this.exposure = exposureOf(config.webhook);

@@ -1,5 +1,6 @@
 // The fleet as plain data: what the fleet file says, after its checks. The constructs build from
 // it; the tools read it. Durations are Go strings (e.g. `1h`).
+import { DEFAULT_NAMESPACE } from '../layout';
 
 /** The webhook payload formats notification-controller understands. */
 export enum ReceiverType {
@@ -191,6 +192,11 @@ export interface ClusterConfig {
   readonly sops?: SopsConfig;
   /** The fleet repository, when its pushes should reconcile bootstrap's GitRepository flux-system (the fleet's `repository`). @default - none */
   readonly fleetRepository?: FleetRepositoryConfig;
+}
+
+/** The namespace a cluster's Flux objects (and so its Receivers and token Secret) are in. */
+export function clusterNamespace(cluster: Pick<ClusterConfig, 'namespace'>): string {
+  return cluster.namespace ?? DEFAULT_NAMESPACE;
 }
 
 /** SOPS encryption of a cluster's secrets, decrypted in the cluster by Flux. */

@@ -8,8 +8,8 @@ import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-st
 import { webhookPath } from '../../lib/constructs/webhook-path';
 
 import { CommandContext, CommandError, CommandOptions } from '../common';
-import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
-import { ClusterConfig, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
+import { clusterDir } from '../../lib/layout';
+import { ClusterConfig, clusterNamespace, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 
@@ -85,7 +85,7 @@ export function receiverTargets(cluster: ClusterConfig, token: string, receiverN
       ? `cluster ${cluster.name} has no receivers in the fleet file`
       : `cluster ${cluster.name} has no receiver "${receiverName}" (it has: ${all.map(({ receiver }) => receiver.name).join(', ') || 'none'})`);
   }
-  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = clusterNamespace(cluster);
   const exposure = exposureOf(cluster.webhook);
   return chosen.map(({ receiver, sources }) => {
     const path = webhookPath(token, receiver.name, namespace);

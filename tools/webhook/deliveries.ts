@@ -1,10 +1,9 @@
 // `webhook deliveries <cluster>`: what GitHub really delivered to each hook of the cluster (its
 // "Recent Deliveries" tab), each answer explained as ping explains it, and redelivery of the failed
 // ones (GitHub does not retry on its own and keeps deliveries for three days).
-import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
+import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet/model';
 import { fullName } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
-import { DEFAULT_NAMESPACE } from '../../lib/layout';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
@@ -79,7 +78,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   if (options.redeliver !== undefined && !/^\d+$/.test(options.redeliver)) throw new UsageError(`--redeliver "${options.redeliver}" is not a delivery id (a number from the list)`);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
-  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = clusterNamespace(cluster);
   const { token } = await requireToken(cluster, { context });
   const githubToken = options.githubToken ?? context.env.GITHUB_TOKEN;
   const targets = hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context);

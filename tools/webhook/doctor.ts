@@ -11,8 +11,8 @@ import { FleetError } from '../../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
-import { clusterDir, DEFAULT_NAMESPACE } from '../../lib/layout';
-import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
+import { clusterDir } from '../../lib/layout';
+import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostForType, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
@@ -92,7 +92,7 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   } catch {
     return problems;
   }
-  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, cluster.namespace ?? DEFAULT_NAMESPACE);
+  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, clusterNamespace(cluster));
   if (reason) problems.push(`${encrypted} must be re-encrypted (${reason}): run npm run synth where a key opens it, or rotate the token`);
   if (committed?.state.legacyFingerprint) problems.push(`${encrypted} carries the plaintext fingerprint older versions wrote, which lets weak tokens be guessed offline: run npm run synth where its key is, or rotate the token`);
   return problems;

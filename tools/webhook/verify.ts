@@ -8,9 +8,8 @@ import { delimiter, join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hosts';
-import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
+import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
-import { DEFAULT_NAMESPACE } from '../../lib/layout';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
@@ -175,7 +174,7 @@ type Head = Awaited<ReturnType<typeof headCommit>>;
 
 /** One look at the cluster: every finding, and the apps that applied the pushed commit. */
 async function look(cluster: ClusterConfig, token: string, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
-  const namespace = cluster.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = clusterNamespace(cluster);
   const findings: Finding[] = [];
   // An object, or, where it is missing, that finding.
   const found = async (kind: keyof typeof KINDS, name: string): Promise<FluxObject | undefined> => {
