@@ -53,18 +53,22 @@ function isCacheFile(value: unknown): value is CacheFile {
     && Object.values(record.files).every((hash) => typeof hash === 'string'));
 }
 
-function readCacheFile(file: string): CacheFile {
+/** The record in `file` and its text as read, or the empty record (and no text) when it is missing, unreadable or not ours. */
+function readCacheFile(file: string): { record: CacheFile; text?: string } {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return isCacheFile(parsed) ? parsed : EMPTY;
+    const text = readFileSync(file, 'utf8');
+    const parsed: unknown = JSON.parse(text);
+    return isCacheFile(parsed) ? { record: parsed, text } : { record: EMPTY };
   } catch {
-    // Missing, unreadable or not ours: everything is computed, and the file written anew.
-    return EMPTY;
+    // Everything is computed, and the file written anew.
+    return { record: EMPTY };
   }
 }
 
 export class RenderCache {
   private readonly previous: CacheFile;
+  /** The file's text as read: a record that would be written the same is not written again. */
+  private readonly previousText?: string;
   private readonly next: { fleet?: FleetRecord; clusters: Record<string, ClusterRecord> } = { clusters: {} };
 
   /**
@@ -72,7 +76,7 @@ export class RenderCache {
    * @param build the code that renders (the launcher's bundle): a record made by other code never matches
    */
   public constructor(private readonly file: string, private readonly build: string) {
-    this.previous = readCacheFile(file);
+    ({ record: this.previous, text: this.previousText } = readCacheFile(file));
   }
 
   /**
@@ -125,7 +129,7 @@ export class RenderCache {
   /** Writes the record, once dist/ holds what it says, unless it is unchanged. Only a cache: a failure to write it is ignored. */
   public save(): void {
     const content = JSON.stringify({ format: FORMAT, ...this.next } satisfies CacheFile);
-    if (content === JSON.stringify(this.previous)) return;
+    if (content === this.previousText) return;
     try {
       writeFileAtomically(this.file, content);
     } catch {
