@@ -85,7 +85,7 @@ export function renderCacheFileFor(distDir: string): string {
 }
 
 /**
- * The repository lock that synth, rotate-token, take-token and age-key hold while they write:
+ * The repository lock that synth, rotate-token, take-token, bind and age-key hold while they write:
  * beside `dist/`, so that every command working on the same dist/ and secrets/ takes the same lock.
  */
 export function lockFileFor(distDir: string): string {
