@@ -37,6 +37,11 @@ export const SOPS_AGE_SECRET = 'sops-age';
 
 /** The Secret the Receivers check signatures with (key `token`): the walkthrough's and `flux create receiver`'s name. */
 export const WEBHOOK_TOKEN_SECRET = 'webhook-token';
+/**
+ * The annotation that binds a token Secret to its cluster: plaintext, so SOPS' MAC covers it, and a
+ * committed file copied from another cluster is refused by name.
+ */
+export const CLUSTER_ANNOTATION = 'flux-infra.io/cluster';
 
 /** A cluster's age identity file in the secrets folder; also the key Flux reads from Secret sops-age. */
 export const AGE_KEY_FILE = 'age.agekey';
@@ -80,7 +85,7 @@ export function renderCacheFileFor(distDir: string): string {
 }
 
 /**
- * The repository lock that synth, rotate-token, take-token and age-key hold while they write:
+ * The repository lock that synth, rotate-token, take-token, bind and age-key hold while they write:
  * beside `dist/`, so that every command working on the same dist/ and secrets/ takes the same lock.
  */
 export function lockFileFor(distDir: string): string {

@@ -1,5 +1,5 @@
 // The repository as the writing commands see it: one lock, and what killed commands left put right
-// before anything is read. synth, rotate-token, take-token and age-key run inside it. This file does I/O.
+// before anything is read. synth, rotate-token, take-token, bind and age-key run inside it. This file does I/O.
 import { removeTemporariesOf } from './io/atomic-file';
 import { withLock } from './io/repository-lock';
 import { lockFileFor, renderCacheFileFor, RepositoryPaths } from './layout';

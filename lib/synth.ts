@@ -35,6 +35,8 @@ export interface SynthOptions extends PathsOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** New tokens by cluster, written in place of the current ones (token rotation). @default none */
   readonly tokenOverrides?: ReadonlyMap<string, string>;
+  /** A cluster whose committed encrypted Secret, bound to no cluster (an older version's), is re-encrypted bound to it (`secrets -- bind`). */
+  readonly bind?: string;
   /** The time written into newly encrypted files. @default now */
   readonly now?: Date;
   /**
@@ -110,7 +112,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   for (const config of fleet.clusters) {
     const treeDir = clusterDir(config.name);
     const rotated = options.tokenOverrides?.get(config.name);
-    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined });
+    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined, binding: options.bind === config.name });
     notes.push(...resolved.warnings);
     let token = rotated ?? resolved.token;
     if (token === undefined && withSecrets) {
@@ -139,7 +141,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
         { path: `${treeDir}/${CLUSTER_FILES.readme}`, content: clusterReadme(cluster) },
       ];
     } else if (token !== undefined) {
-      plaintext = renderTokenSecret(token, namespace);
+      plaintext = renderTokenSecret(token, namespace, config.name);
     }
     if (inputs !== undefined) cache!.record(config.name, inputs, clusterFiles);
     distFiles.push(...clusterFiles);
@@ -168,9 +170,9 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
 }
 
 /** The token Secret's manifest alone, for a cluster whose other files come from the render cache. */
-function renderTokenSecret(token: string, namespace: string): string {
+function renderTokenSecret(token: string, namespace: string, cluster: string): string {
   const scope = new Construct(new App(), 'TokenSecret');
-  FluxCluster.addTokenSecret(scope, token, namespace);
+  FluxCluster.addTokenSecret(scope, token, namespace, cluster);
   return renderManifestFiles(scope)[0].content;
 }
 

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { planSynth, SynthResult, writeSynthPlan } from '../lib/synth';
 import { identitiesIn } from '../lib/secrets/age-identities';
 import { writeFileAtomically } from '../lib/io/atomic-file';
-import { recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
+import { encryptedSecretFile, readCommittedSecret, recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
 import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
 import { listAt, withList } from '../lib/fleet/edit';
@@ -198,6 +198,33 @@ export async function takeToken(cluster: string, options: CommandOptions = {}): 
   });
 }
 
+export interface BindResult {
+  readonly file: string;
+  /** The file was re-encrypted with the binding; false when it was bound already. */
+  readonly changed: boolean;
+}
+
+/**
+ * Binds a committed encrypted Secret that an older version wrote without a cluster annotation to its
+ * cluster: opens it with a key at hand (every stanza and the MAC checked) and encrypts the same token
+ * again with the annotation. The caller vouches that the file is the cluster's own. Holds the lock.
+ */
+export async function bindSecret(cluster: string, options: CommandOptions & { now?: Date } = {}): Promise<BindResult> {
+  const context = CommandContext.of(options);
+  const config = context.cluster(cluster);
+  const file = encryptedSecretFile(context.paths.distDir, cluster);
+  if (!config.sops) throw new CommandError(`${cluster} has no sops.ageRecipients: it has no committed encrypted Secret to bind`);
+  return withRecoveredRepository(context.paths, async () => {
+    const committed = readCommittedSecret(config, context.paths.distDir, { unbound: true });
+    if (committed === undefined) throw new CommandError(`${file} does not exist: run npm run synth`);
+    if (committed.state.cluster !== undefined) return { file, changed: false };
+    const synthOptions = { ...context.paths, env: context.env, now: options.now, bind: cluster };
+    // planSynth fails, writing nothing, unless a key at hand opens the file.
+    await writeSynthPlan(await planSynth(synthOptions), synthOptions);
+    return { file, changed: true };
+  });
+}
+
 function rotationReport(result: RotationResult): string {
   const { cluster } = result;
   const namespace = clusterNamespace(cluster);
@@ -253,6 +280,13 @@ export function buildProgram(): Command {
       const result = await rotateToken(cluster, { context });
       for (const note of result.synth.notes) console.error(`note: ${note}`);
       console.log(rotationReport(result));
+    });
+  program.command('bind')
+    .description('bind the committed encrypted Secret an older version wrote to its cluster (re-encrypted with the same token; needs its age key)')
+    .argument('<cluster>', 'a cluster of the fleet file, whose committed file is its own')
+    .action(async (cluster: string) => {
+      const result = await bindSecret(cluster, { context });
+      console.log(result.changed ? `${result.file} is now bound to ${cluster}: commit and push it` : `${result.file} is bound to ${cluster} already`);
     });
   program.command('take-token')
     .description('replace the local token file with the committed token (after pulling a rotation made in another clone)')

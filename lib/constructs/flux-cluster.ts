@@ -44,8 +44,8 @@ export class FluxCluster extends Construct {
   public readonly exposure: WebhookExposure;
 
   /** The token Secret in its own sensitive file below `scope`: a cluster's, or synth's alone when the rest of the cluster needs no rendering. */
-  public static addTokenSecret(scope: Construct, token: string, namespace: string): WebhookTokenSecret {
-    return new WebhookTokenSecret(new ManifestFile(scope, 'TokenSecret', { path: CLUSTER_FILES.tokenSecret, sensitive: true }), 'Secret', { token, namespace });
+  public static addTokenSecret(scope: Construct, token: string, namespace: string, cluster: string): WebhookTokenSecret {
+    return new WebhookTokenSecret(new ManifestFile(scope, 'TokenSecret', { path: CLUSTER_FILES.tokenSecret, sensitive: true }), 'Secret', { token, namespace, cluster });
   }
 
   public constructor(scope: Construct, id: string, props: FluxClusterProps) {
@@ -89,7 +89,7 @@ export class FluxCluster extends Construct {
 
     this.tokenSecret = props.webhookToken === undefined
       ? secretFromName(WebhookTokenSecret.DEFAULT_NAME, namespace)
-      : FluxCluster.addTokenSecret(this, props.webhookToken, namespace);
+      : FluxCluster.addTokenSecret(this, props.webhookToken, namespace, config.name);
 
     const receiversFile = new ManifestFile(this, 'Receivers', { path: files.receivers });
     const fleetRepository = fleetRepositorySource(config);

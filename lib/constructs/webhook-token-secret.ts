@@ -3,7 +3,7 @@ import { k8s } from '../../imports/k8s';
 import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookTokenProblem } from '../fleet/webhook-token';
-import { DEFAULT_NAMESPACE, WEBHOOK_TOKEN_SECRET } from '../layout';
+import { CLUSTER_ANNOTATION, DEFAULT_NAMESPACE, WEBHOOK_TOKEN_SECRET } from '../layout';
 
 export interface WebhookTokenSecretProps {
   /** The shared token GitHub signs deliveries with. Handed in by the caller, never generated here. */
@@ -20,6 +20,12 @@ export interface WebhookTokenSecretProps {
    * @default 'flux-system'
    */
   readonly namespace?: string;
+
+  /**
+   * The cluster it belongs to, written as the annotation flux-infra.io/cluster (see CLUSTER_ANNOTATION).
+   * @default - no annotation
+   */
+  readonly cluster?: string;
 }
 
 /**
@@ -48,7 +54,11 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
       throw new Error(`WebhookTokenSecret ${this.name}: token ${problem}`);
     }
     this.resource = new k8s.KubeSecret(this, 'Resource', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        ...props.cluster === undefined ? {} : { annotations: { [CLUSTER_ANNOTATION]: props.cluster } },
+      },
       type: 'Opaque',
       stringData: { [WebhookTokenSecret.TOKEN_KEY]: props.token },
     });

@@ -12,7 +12,7 @@ import { refuseSymlinkBelow } from '../io/no-symlinks';
 import { EncryptedSecretError, EncryptedSecretState, inspectEncryptedSecret, openEncryptedSecret } from './encrypted-secret';
 import { tokenEnvironmentVariable, TokenStore } from './token-store';
 import { ClusterConfig } from '../fleet/model';
-import { CLUSTER_FILES, clusterDir, WEBHOOK_TOKEN_SECRET } from '../layout';
+import { CLUSTER_ANNOTATION, CLUSTER_FILES, clusterDir, WEBHOOK_TOKEN_SECRET } from '../layout';
 
 export interface CommittedSecret {
   /** The file's path. */
@@ -89,6 +89,12 @@ export interface ClusterTokenOptions {
    * @default false
    */
   readonly replacing?: boolean;
+  /**
+   * A committed file bound to no cluster (written by an older version) is read instead of refused:
+   * `secrets -- bind` is about to bind it. The file is then opened with a key whatever the record says.
+   * @default false
+   */
+  readonly binding?: boolean;
 }
 
 /** Path of a cluster's committed encrypted Secret. */
@@ -96,8 +102,12 @@ export function encryptedSecretFile(distDir: string, cluster: string): string {
   return join(distDir, clusterDir(cluster), CLUSTER_FILES.encryptedTokenSecret);
 }
 
-/** Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and the fix otherwise. */
-export function readCommittedSecret(cluster: ClusterConfig, distDir: string): CommittedSecret | undefined {
+/**
+ * Reads and checks a cluster's committed encrypted Secret, if it has one; one line naming the file and
+ * the fix otherwise. A file bound to another cluster is refused by that cluster's name; one bound to
+ * none (an older version's) is refused with how to bind it, unless `unbound` lets it through.
+ */
+export function readCommittedSecret(cluster: ClusterConfig, distDir: string, options: { unbound?: boolean } = {}): CommittedSecret | undefined {
   const file = encryptedSecretFile(distDir, cluster.name);
   if (!cluster.sops) return undefined;
   refuseSymlinkBelow(distDir, file);
@@ -112,6 +122,12 @@ export function readCommittedSecret(cluster: ClusterConfig, distDir: string): Co
   }
   if (state.name !== WEBHOOK_TOKEN_SECRET) {
     throw committedFileError(file, `it holds Secret ${state.name}, but the Receivers read ${WEBHOOK_TOKEN_SECRET}`);
+  }
+  if (state.cluster !== undefined && state.cluster !== cluster.name) {
+    throw committedFileError(file, `it is the token Secret of cluster ${JSON.stringify(state.cluster)} (its ${CLUSTER_ANNOTATION} annotation), not of ${cluster.name}: it was copied from there`);
+  }
+  if (state.cluster === undefined && !options.unbound) {
+    throw new Error(`${file}: it is bound to no cluster (no ${CLUSTER_ANNOTATION} annotation: an older flux-infra wrote it); if it is ${cluster.name}'s own (git log -- ${file}), bind it where its age key is: npm run secrets -- bind ${cluster.name}; otherwise rotate the token`);
   }
   return { file, text, state };
 }
@@ -132,7 +148,7 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
   const store = new TokenStore(options.secretsDir);
   let committed: CommittedSecret | undefined;
   try {
-    committed = readCommittedSecret(cluster, options.distDir);
+    committed = readCommittedSecret(cluster, options.distDir, { unbound: options.binding });
   } catch (error) {
     if (!options.replacing) throw error;
   }
@@ -143,14 +159,15 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
   const local = fromEnvironment ?? fromFile;
   if (committed === undefined) return { ...local, verified: false, warnings: [] };
   const record = fromFile === undefined ? 'none' : recordMatch(store, cluster.name, committed.text, fromFile.token);
-  if (record === 'matches' && (fromEnvironment === undefined || fromEnvironment.token === fromFile!.token)) {
+  // Binding opens the file again: a record an older version wrote vouches for fewer checks.
+  if (record === 'matches' && !options.binding && (fromEnvironment === undefined || fromEnvironment.token === fromFile!.token)) {
     return { token: fromFile!.token, origin: fromFile!.origin, verified: true, committed, warnings: [] };
   }
 
   const identities: AgeIdentity[] = await ageIdentitiesFor(cluster.name, store, options.env);
   let opened;
   try {
-    opened = await openEncryptedSecret(committed.text, committed.state, identities);
+    opened = await openEncryptedSecret(committed.text, identities);
   } catch (error) {
     if (!(error instanceof EncryptedSecretError)) throw error;
     if (options.replacing) return { ...local, verified: false, warnings: [] };

@@ -8,11 +8,11 @@
 import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap } from 'yaml';
 import { AgeIdentity } from './age-identities';
 
-import { KUBERNETES_ENCRYPTED_REGEX, sopsDecrypt, sopsEncrypt } from './sops';
+import { ageEntriesProblem, KUBERNETES_ENCRYPTED_REGEX, sopsDecryptWithDataKey, sopsEncrypt, SopsOpened, sopsOpen } from './sops';
 import { tokenEnvironmentVariable } from './token-store';
 import { webhookTokenProblem } from '../fleet/webhook-token';
 import { ageRecipientProblem } from '../fleet/age-recipients';
-import { GENERATED_HEADER } from '../layout';
+import { CLUSTER_ANNOTATION, GENERATED_HEADER } from '../layout';
 
 const SOPS_KEYS = ['age', 'encrypted_regex', 'lastmodified', 'mac', 'version'];
 const SECRET_KEYS = ['apiVersion', 'kind', 'metadata', 'stringData', 'type', 'sops'];
@@ -26,6 +26,8 @@ export interface EncryptedSecretState {
   readonly recipients: string[];
   readonly name: string;
   readonly namespace: string;
+  /** The cluster its flux-infra.io/cluster annotation binds it to; undefined in files older versions wrote. */
+  readonly cluster: string | undefined;
   /** The file still carries the old plaintext fingerprint comment. */
   readonly legacyFingerprint: boolean;
 }
@@ -64,6 +66,9 @@ export function inspectEncryptedSecret(text: string): EncryptedSecretState {
   const name = isMap(metadata) ? scalarText(metadata.get('name', true)) : undefined;
   const namespace = isMap(metadata) ? scalarText(metadata.get('namespace', true)) : undefined;
   if (name === undefined || namespace === undefined) fail('its Secret has no metadata.name or metadata.namespace');
+  const annotations = isMap(metadata) ? metadata.get('annotations') : undefined;
+  if (annotations !== undefined && !isMap(annotations)) fail('its metadata.annotations is not a mapping');
+  const cluster = isMap(annotations) ? scalarText(annotations.get(CLUSTER_ANNOTATION, true)) : undefined;
   const stringData = secret.get('stringData');
   if (!isMap(stringData) || stringData.items.length !== 1 || !ENC_STRING.test(scalarText(stringData.get('token', true)) ?? '')) {
     fail('its stringData must hold exactly the encrypted key token (ENC[AES256_GCM,...,type:str])');
@@ -95,7 +100,10 @@ export function inspectEncryptedSecret(text: string): EncryptedSecretState {
     if (!AGE_ARMOR.test(enc!)) fail(`its sops.age[${index}].enc is not an armored age file`);
     return recipient!;
   });
-  return { recipients, name: name!, namespace: namespace!, legacyFingerprint: text.includes(`\n${LEGACY_FINGERPRINT}`) };
+  const entries = (age as { items: YAMLMap[] }).items.map((entry) => ({ recipient: scalarText(entry.get('recipient', true))!, enc: scalarText(entry.get('enc', true))! }));
+  const problem = ageEntriesProblem(entries);
+  if (problem) fail(`its ${problem}`);
+  return { recipients, name: name!, namespace: namespace!, cluster, legacyFingerprint: text.includes(`\n${LEGACY_FINGERPRINT}`) };
 }
 
 /** The token a committed file holds, opened with one of `identities`; undefined when none of them is a recipient. */
@@ -106,16 +114,23 @@ export interface OpenedSecret {
 }
 
 /**
- * Opens a well-formed encrypted Secret with the first identity whose public key is one of its
- * recipients, verifying the MAC as `sops --decrypt` does. Returns undefined when no identity at hand
- * is a recipient; throws EncryptedSecretError when one is but the file does not open (edited).
+ * Opens a well-formed encrypted Secret with the identities at hand, checking every age stanza against
+ * its recipient with each of them (lib/secrets/sops.ts sopsOpen) and the MAC as `sops --decrypt` does.
+ * Returns undefined when no identity at hand opens any stanza; throws EncryptedSecretError when a
+ * stanza does not match its recipient or the file does not open (edited).
  */
-export async function openEncryptedSecret(text: string, state: EncryptedSecretState, identities: readonly AgeIdentity[]): Promise<OpenedSecret | undefined> {
-  const identity = identities.find((candidate) => state.recipients.includes(candidate.recipient));
-  if (identity === undefined) return undefined;
+export async function openEncryptedSecret(text: string, identities: readonly AgeIdentity[]): Promise<OpenedSecret | undefined> {
+  let opened: SopsOpened | undefined;
+  try {
+    opened = await sopsOpen(text, identities);
+  } catch (error) {
+    throw new EncryptedSecretError(`its age stanzas do not match their recipients: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (opened === undefined) return undefined;
+  const identity = opened.identity as AgeIdentity;
   let secret: any;
   try {
-    secret = (await sopsDecrypt(text, [identity.identity])).documents[0];
+    secret = sopsDecryptWithDataKey(text, opened.dataKey).documents[0];
   } catch (error) {
     throw new EncryptedSecretError(`it was edited after encryption: the key in ${identity.origin}, one of its recipients, does not open it (${(error as Error).message.split('\n')[0]})`);
   }
@@ -208,6 +223,13 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
       throw new Error(`${request.file} must be re-encrypted (${reason}), which needs a key that opens it now (${request.keyFile}, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
     }
     return encrypt(reason);
+  }
+  if (committed.state.cluster === undefined) {
+    // Only `secrets -- bind` gets here (readCommittedSecret refuses an unbound file otherwise).
+    if (!canReencrypt) {
+      throw new Error(`${request.file} is bound to no cluster, and binding it needs a key that opens it now (${request.keyFile}, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
+    }
+    return encrypt(`bound to cluster ${request.cluster}`);
   }
   if (committed.state.legacyFingerprint) {
     if (canReencrypt) return encrypt('dropped the plaintext fingerprint older versions wrote');

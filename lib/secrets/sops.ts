@@ -196,29 +196,122 @@ export interface SopsDecrypted {
   readonly documents: any[];
 }
 
+/** An age identity at hand: its key, its public key, and where it was found (for messages). */
+export interface SopsIdentity {
+  readonly identity: string;
+  readonly recipient: string;
+  readonly origin: string;
+}
+
+/** The age stanza type each kind of recipient gets (age-encryption.org/v1 and its hybrid extension). */
+function stanzaTypeFor(recipient: string): string {
+  return recipient.startsWith('age1pq1') ? 'mlkem768x25519' : 'X25519';
+}
+
 /**
- * Decrypts a sops file as `sops --decrypt` does, MAC included: recovers the data key with one of
- * the age identities, decrypts every ENC value with its key path, and checks the MAC over all
- * documents. Throws on any mismatch.
+ * What is wrong with a sops file's `age:` entries that shows without any key, or undefined: every
+ * recipient listed once, every `enc` its own, and each an age file with exactly one stanza of its
+ * recipient's type, as sops writes them (one age file per recipient). The header is read from the
+ * armor with base64 alone, so this check needs no age library.
  */
-export async function sopsDecrypt(text: string, identities: readonly string[]): Promise<SopsDecrypted> {
+export function ageEntriesProblem(entries: readonly { readonly recipient: string; readonly enc: string }[]): string | undefined {
+  for (const [index, { recipient, enc }] of entries.entries()) {
+    const earlier = entries.findIndex((entry) => entry.recipient === recipient);
+    if (earlier !== index) return `sops.age[${index}] names ${recipient} again (as sops.age[${earlier}]): every recipient has exactly one stanza`;
+    const copied = entries.findIndex((entry) => entry.enc.replace(/\s+/g, '') === enc.replace(/\s+/g, ''));
+    if (copied !== index) return `sops.age[${index}].enc is a copy of sops.age[${copied}].enc: every recipient has its own stanza`;
+    const body = enc.replace(/-----(BEGIN|END) AGE ENCRYPTED FILE-----/g, '').replace(/\s+/g, '');
+    const lines = Buffer.from(body, 'base64').toString('latin1').split('\n');
+    // The header ends at the line starting with "---"; the binary payload after it may hold any bytes.
+    const end = lines.findIndex((line) => line.startsWith('---'));
+    const stanzas = lines.slice(1, end < 0 ? 0 : end).filter((line) => line.startsWith('-> ')).map((line) => line.split(' ')[1]);
+    if (lines[0] !== 'age-encryption.org/v1' || end < 0) return `sops.age[${index}].enc is not an age v1 file`;
+    if (stanzas.length !== 1 || stanzas[0] !== stanzaTypeFor(recipient)) {
+      return `sops.age[${index}].enc must hold exactly one ${stanzaTypeFor(recipient)} stanza for ${recipient}, but holds ${stanzas.length === 0 ? 'none' : stanzas.join(', ')}`;
+    }
+  }
+  return undefined;
+}
+
+/** The data key a sops file opens to, and the identity whose own stanza opened it. */
+export interface SopsOpened {
+  readonly dataKey: Buffer;
+  readonly identity: SopsIdentity;
+}
+
+/**
+ * Tries every identity at hand on every age stanza, and checks each against the recipient it is
+ * labelled with: a stanza must open with its own recipient's identity, must not open with any other
+ * identity (a swapped or copied label), and every stanza that opens gives the same data key.
+ * Undefined when no identity at hand opens any stanza. What no identity at hand can open cannot be
+ * checked: an age stanza names no recipient, so only its recipient's identity tells whose it is.
+ */
+export async function sopsOpen(text: string, identities: readonly SopsIdentity[]): Promise<SopsOpened | undefined> {
+  readSopsMetadata(text);
+  const sops = (parseDocuments(text)[0].contents as YAMLMap).get('sops') as YAMLMap;
+  const age = sops.get('age');
+  const entries = (isSeq(age) ? age.items : []).map((entry) => ({
+    recipient: String(isMap(entry) ? entry.get('recipient') : ''),
+    enc: String(isMap(entry) ? entry.get('enc') : ''),
+  }));
+  const problem = ageEntriesProblem(entries);
+  if (problem) throw new Error(problem);
+  const { armor, Decrypter } = await loadAge();
+  let opened: SopsOpened | undefined;
+  for (const [index, { recipient, enc }] of entries.entries()) {
+    for (const identity of identities) {
+      const decrypter = new Decrypter();
+      decrypter.addIdentity(identity.identity);
+      let dataKey: Buffer | undefined;
+      try {
+        dataKey = Buffer.from(await decrypter.decrypt(armor.decode(enc)));
+      } catch (error) {
+        // typage says exactly this when the identity unwraps no stanza; anything else is a damaged file.
+        if ((error as Error).message !== 'no identity matched any of the file\'s recipients') {
+          throw new Error(`sops.age[${index}] (${recipient}) is damaged: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+      if (dataKey === undefined) {
+        if (identity.recipient === recipient) {
+          throw new Error(`sops.age[${index}] is labelled ${recipient}, but that recipient's key (${identity.origin}) does not open it: the stanza was replaced or edited`);
+        }
+        continue;
+      }
+      if (identity.recipient !== recipient) {
+        throw new Error(`sops.age[${index}] is labelled ${recipient}, but it opens with the key in ${identity.origin} (${identity.recipient}): its label was swapped or the stanza copied`);
+      }
+      if (dataKey.length !== 32) throw new Error(`sops.age[${index}] holds no 32-byte data key: not a sops file`);
+      if (opened !== undefined && !opened.dataKey.equals(dataKey)) {
+        throw new Error(`sops.age[${index}] (${recipient}) opens to another data key than the stanza of ${opened.identity.recipient}: a stanza was replaced`);
+      }
+      opened ??= { dataKey, identity };
+    }
+  }
+  return opened;
+}
+
+/**
+ * Decrypts a sops file as `sops --decrypt` does, MAC included, and more strictly: every stanza is
+ * checked with every identity given (see sopsOpen), then every ENC value is decrypted with its key
+ * path and the MAC checked over all documents. Identities given as bare keys get their public key
+ * here. Throws on any mismatch.
+ */
+export async function sopsDecrypt(text: string, identities: readonly (string | SopsIdentity)[]): Promise<SopsDecrypted> {
+  const metadata = readSopsMetadata(text);
+  const { identityToRecipient } = await loadAge();
+  const given = await Promise.all(identities.map(async (identity, index) => (typeof identity === 'string'
+    ? { identity, recipient: await identityToRecipient(identity), origin: `identity #${index + 1}` }
+    : identity)));
+  const opened = await sopsOpen(text, given);
+  if (opened === undefined) throw new Error(`no given age identity can decrypt the data key (recipients: ${metadata.recipients.join(', ')})`);
+  return sopsDecryptWithDataKey(text, opened.dataKey);
+}
+
+/** Decrypts every ENC value of a sops file with its data key and checks the MAC; throws on any mismatch. */
+export function sopsDecryptWithDataKey(text: string, dataKey: Buffer): SopsDecrypted {
   const metadata = readSopsMetadata(text);
   const documents = parseDocuments(text);
   const sops = (documents[0].contents as YAMLMap).get('sops') as YAMLMap;
-  const { armor, Decrypter } = await loadAge();
-  const decrypter = new Decrypter();
-  for (const identity of identities) decrypter.addIdentity(identity);
-  let dataKey: Buffer | undefined;
-  for (const entry of (sops.get('age') as any)?.items ?? []) {
-    try {
-      dataKey = Buffer.from(await decrypter.decrypt(armor.decode(String(entry.get('enc')))));
-      break;
-    } catch {
-      // Not one of our identities: try the next recipient.
-    }
-  }
-  if (!dataKey) throw new Error(`no given age identity can decrypt the data key (recipients: ${metadata.recipients.join(', ')})`);
-  if (dataKey.length !== 32) throw new Error('the data key is not 32 bytes: not a sops file');
   if (!metadata.encryptedRegex) throw new Error('only files written with encrypted_regex are supported');
   const matcher = new RegExp(metadata.encryptedRegex);
 
@@ -227,7 +320,7 @@ export async function sopsDecrypt(text: string, identities: readonly string[]): 
     for (const leaf of leavesOf(document.contents, [], matcher, 'sops', [])) {
       const raw = String(leaf.scalar.value);
       if (leaf.encrypted && raw !== '') {
-        const { bytes, type } = gcmDecrypt(raw, dataKey!, aadOf(leaf.path), leaf.path.join('.'));
+        const { bytes, type } = gcmDecrypt(raw, dataKey, aadOf(leaf.path), leaf.path.join('.'));
         mac.update(bytes, 'utf8');
         leaf.scalar.value = bytes;
         leaf.scalar.type = type === 'str' ? Scalar.QUOTE_DOUBLE : Scalar.PLAIN;
