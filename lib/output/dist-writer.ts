@@ -418,6 +418,7 @@ function writeInPlace(root: string, trees: { next: string; old: string }, files:
       renameSync(join(next, STAGED, path), join(root, path));
       failpoint('dist-moving-in');
     }
+    failpoint('dist-moved-in');
     removeEmptyFolders(root, removed);
   } catch (error) {
     try {
