@@ -210,3 +210,69 @@ describe('a write killed for real, then its files changed or not', () => {
     expect(leftovers(ws)).toEqual([]);
   }, 30_000);
 });
+
+describe('a failure after the dist/ write says dist/ was written, and what is left', () => {
+  const changed = (ws: Workspace) => writeFile(ws.fleetFile, readFileSync(ws.fleetFile, 'utf8').replace('interval: 1h', 'interval: 2h'));
+  const sourcesFile = (ws: Workspace) => join(ws.distDir, 'clusters', 'staging', 'sources.yaml');
+  const headline = 'synth failed after writing dist/ (2 file(s) written, 0 stale file(s) removed)';
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  test('a folder where the token Secret manifest goes in secrets/', () => {
+    const ws = tracked(workspace(BASE_FLEET));
+    expect(runScript(ws, 'synth').status).toBe(0);
+    const manifest = join(ws.secretsDir, 'staging', CLUSTER_FILES.tokenSecret);
+    rmSync(manifest);
+    mkdirSync(manifest);
+    changed(ws);
+    const failed = runScript(ws, 'synth');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(new RegExp(`^${escape(`${headline}: cannot write the token Secret manifest ${manifest} (`)}[^\\n]+\\): fix that and run it again, which writes what is left\\n$`));
+    expect(read(sourcesFile(ws))).toContain('interval: 2h');
+    rmSync(manifest, { recursive: true });
+    const again = runScript(ws, 'synth');
+    expect([again.status, again.stderr]).toEqual([0, `dist: up to date\napply the token Secret yourself: kubectl apply -f ${manifest}\n`]);
+  });
+
+  test('a file where the folder of .sops.yaml must be', async () => {
+    const ws = tracked(workspace('clusters: {}\n'));
+    writeFile(ws.fleetFile, sopsFleet([(await ageKeygen(join(ws.root, 'keys'))).recipient]));
+    expect(runScript(ws, 'synth').status).toBe(0);
+    changed(ws);
+    writeFile(join(ws.root, 'conf'), 'a file, not a folder\n');
+    const blocked = { ...ws, sopsConfigFile: join(ws.root, 'conf', '.sops.yaml') };
+    const failed = runScript(blocked, 'synth');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(new RegExp(`^${escape(`${headline}: cannot write ${blocked.sopsConfigFile} (ENOTDIR`)}[^\\n]+\\): fix that and run it again, which writes what is left\\n$`));
+    expect(read(sourcesFile(ws))).toContain('interval: 2h');
+  });
+
+  // A real full disk: secrets/ on a 64 KiB tmpfs, filled, in a mount namespace of the synth's own
+  // (unshare: no privilege needed where user namespaces are allowed).
+  const namespaces = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'true']).status === 0;
+  (namespaces ? test : test.skip)('no space left on the device of secrets/', () => {
+    const ws = tracked(workspace(BASE_FLEET));
+    expect(runScript(ws, 'synth').status).toBe(0);
+    const manifest = join(ws.secretsDir, 'staging', CLUSTER_FILES.tokenSecret);
+    const copy = `${ws.root}-secrets`;
+    roots.push(copy);
+    cpSync(ws.secretsDir, copy, { recursive: true });
+    rmSync(join(copy, 'staging', CLUSTER_FILES.tokenSecret));
+    changed(ws);
+    const script = 'mount -t tmpfs -o size=64k,mode=0700 tmpfs "$1" && cp -a "$2"/. "$1"/ && { dd if=/dev/zero of="$1/filler" bs=4k count=64 2>/dev/null; shift 2; exec "$@"; }';
+    const full = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', script, 'sh', ws.secretsDir, copy, process.execPath, ...LAUNCH, 'main'], { cwd: ws.root, env: environment(ws, {}), encoding: 'utf8' });
+    expect(full.status).toBe(1);
+    expect(full.stderr).toMatch(new RegExp(`^${escape(`${headline}: cannot write the token Secret manifest ${manifest} (ENOSPC`)}[^\\n]+\\): fix that and run it again, which writes what is left\\n$`));
+    expect(read(sourcesFile(ws))).toContain('interval: 2h');
+  });
+
+  test('a failure before the dist/ write still says dist/ is unchanged', () => {
+    const ws = tracked(workspace(BASE_FLEET));
+    expect(runScript(ws, 'synth').status).toBe(0);
+    const dist = readTree(ws.distDir);
+    writeFile(ws.fleetFile, BASE_FLEET.replace('nodePort: 31234', 'nodePort: 32768'));
+    const failed = runScript(ws, 'synth');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/^synth failed, dist\/ is unchanged: [^\n]*clusters\.staging\.webhook\.nodePort: 32768 is outside 30000-32767[^\n]*\n$/);
+    expect(readTree(ws.distDir)).toEqual(dist);
+  });
+});
