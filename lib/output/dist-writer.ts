@@ -100,7 +100,7 @@ function readJournal(next: string): WriteJournal | undefined {
     && isTreePath((entry as { path?: unknown }).path) && /^[0-9a-f]{64}$/.test(String((entry as { sha256?: unknown }).sha256));
   const { write, existed } = journal;
   if (!Array.isArray(write) || !write.every(isEntry) || !Array.isArray(existed) || !existed.every(isTreePath)) {
-    throw journalError(file, 'not a journal this flux-infra wrote');
+    throw journalError(file, 'not a journal flux-infra wrote');
   }
   return { write: write.map(({ path, sha256: hash }) => ({ path, sha256: hash })), existed };
 }
