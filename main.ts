@@ -3,7 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathsFromEnvironment } from './lib/layout';
-import { synthesize } from './lib/synth';
+import { TreeNotRestoredError } from './lib/output/dist-writer';
+import { AfterDistWriteError, synthesize } from './lib/synth';
 
 /** The bundle tools/launch.cjs runs this from, which keys the render cache; undefined when run otherwise (from TypeScript). */
 function launcherBuild(): string | undefined {
@@ -11,11 +12,25 @@ function launcherBuild(): string | undefined {
   return typeof build === 'string' ? build : undefined;
 }
 
+/** What a failed synth left in dist/, as the start of its message: only what is true. */
+function failureHeadline(error: unknown): string {
+  if (error instanceof AfterDistWriteError) {
+    const { changed, written, removed } = error.dist;
+    return changed
+      ? `synth failed after writing dist/ (${written.length} file(s) written, ${removed.length} stale file(s) removed)`
+      : 'synth failed, dist/ was up to date';
+  }
+  if (error instanceof TreeNotRestoredError) return 'synth failed, dist/ is half-written';
+  return 'synth failed, dist/ is unchanged';
+}
+
 async function main(argv: string[]): Promise<number> {
   // Without secrets (CI, or a machine that must not hold tokens): no token is read or made.
   const secrets = !argv.includes('--no-secrets') && process.env.FLUX_INFRA_NO_SECRETS !== '1';
   try {
-    const result = await synthesize({ ...pathsFromEnvironment(), secrets, build: launcherBuild() });
+    // After an interrupted synth, files changed since (a pull) are kept and the rest rolled back.
+    const keepChanged = argv.includes('--keep-changed');
+    const result = await synthesize({ ...pathsFromEnvironment(), secrets, build: launcherBuild(), keepChanged });
     const { written, removed } = result.dist;
     console.error(result.dist.changed
       ? `dist: ${written.length} file(s) written, ${removed.length} stale file(s) removed`
@@ -36,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // One problem, one line; a fleet file with several mistakes lists them below the headline.
     const message = (error as Error).message;
-    console.error(message.includes('\n') ? `synth failed, dist/ is unchanged:\n${message}` : `synth failed, dist/ is unchanged: ${message}`);
+    const headline = failureHeadline(error);
+    console.error(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
     return 1;
   }
 }

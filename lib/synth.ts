@@ -8,6 +8,7 @@ import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from '.
 import { planEncryptedSecret } from './secrets/encrypted-secret';
 import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
 import { failpoint } from './io/failpoint';
+import { withSignalsDeferred } from './io/signals';
 import { recoveryNotes } from './secrets/token-rotation';
 import { parseFleet } from './fleet/parse';
 import { FluxCluster } from './constructs/flux-cluster';
@@ -45,6 +46,11 @@ export interface SynthOptions extends PathsOptions {
    * @default - every cluster is rendered
    */
   readonly build?: string;
+  /**
+   * When a write a killed synth left is rolled back, keep each file changed since it (a pull, an
+   * edit) as it is instead of stopping (lib/output/dist-writer.ts). @default false
+   */
+  readonly keepChanged?: boolean;
 }
 
 /** What synth would write, computed without writing `dist/`. */
@@ -181,12 +187,28 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   return withRecoveredRepository(resolvePaths(options), async (recovered) => {
     const result = await synthesizeHoldingLock(options);
     return { ...result, notes: [...recoveryNotes(recovered), ...result.notes] };
-  });
+  }, { keepChanged: options.keepChanged });
 }
 
 /** `synthesize` for a caller that holds the repository lock and has recovered the repository. */
 async function synthesizeHoldingLock(options: SynthOptions = {}): Promise<SynthResult> {
   return writeSynthPlan(await planSynth(options), options);
+}
+
+/** A step after the dist/ write failed: dist/ holds what synth wrote (`dist` says what), the rest is left to do. */
+export class AfterDistWriteError extends Error {
+  constructor(message: string, readonly dist: TreeChange) {
+    super(message);
+  }
+}
+
+/** Runs a step that comes after the dist/ write, saying on failure which step and what is left to do. */
+function afterDist(dist: TreeChange, what: string, step: () => void): void {
+  try {
+    step();
+  } catch (error) {
+    throw new AfterDistWriteError(`${what} (${(error as Error).message}): fix that and run it again, which writes what is left`, dist);
+  }
 }
 
 /** Writes what `planSynth` planned, holding the repository lock (token rotation plans first, then journals, then writes). */
@@ -200,15 +222,20 @@ export async function writeSynthPlan(plan: SynthPlan, options: SynthOptions = {}
     return file;
   });
   failpoint('synth-tokens-stored');
-  const dist = writeGeneratedTree(distDir, plan.files);
+  // Ctrl-C or SIGTERM while dist/ is written lets the write finish (or roll back), then ends synth.
+  const dist = await withSignalsDeferred(() => writeGeneratedTree(distDir, plan.files));
   plan.renderCache?.save();
   // After dist/: a failed write leaves the Secret manifests as they were, matching the tokens in use.
   const secretFiles = plan.secretManifests.map(({ cluster, content }) => {
     const file = store.secretManifestFile(cluster);
-    if (store.readPrivate(file) !== content) store.writePrivate(file, content, { overwrite: true });
+    afterDist(dist, `cannot write the token Secret manifest ${file}`, () => {
+      if (store.readPrivate(file) !== content) store.writePrivate(file, content, { overwrite: true });
+    });
     return file;
   });
-  writeSopsConfig(plan.sopsConfig);
-  for (const { cluster, content, token } of plan.committedTokens) recordCommittedToken(store, cluster, content, token);
+  afterDist(dist, `cannot write ${plan.sopsConfig.file}`, () => writeSopsConfig(plan.sopsConfig));
+  for (const { cluster, content, token } of plan.committedTokens) {
+    afterDist(dist, `cannot record in ${store.committedRecordFile(cluster)} which committed Secret the token was checked against`, () => recordCommittedToken(store, cluster, content, token));
+  }
   return { ...plan, dist, secretFiles, generatedTokens };
 }

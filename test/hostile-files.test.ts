@@ -150,7 +150,7 @@ describe('the journal of a write in place, planted or damaged', () => {
     const target = outside(ws);
     const before = snapshot(target);
     await synthesize({ ...ws, env: {} });
-    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: [`../${target.split('/').pop()}/id_ed25519`], existed: [] }));
+    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: [{ path: `../${target.split('/').pop()}/id_ed25519`, sha256: '0'.repeat(64) }], existed: [] }));
     await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/journal\.json cannot be read \(not a journal flux-infra wrote\)/);
     expect(snapshot(target)).toEqual(before);
     rmSync(target, { recursive: true });
@@ -165,7 +165,7 @@ describe('the journal of a write in place, planted or damaged', () => {
     await synthesize({ ...ws, env: {} });
     rmSync(join(ws.distDir, 'clusters'), { recursive: true });
     symlinkSync(target, join(ws.distDir, 'clusters'));
-    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: ['clusters/staging/apps.yaml'], existed: [] }));
+    writeFile(join(ws.root, '.dist.next', 'journal.json'), JSON.stringify({ write: [{ path: 'clusters/staging/apps.yaml', sha256: '0'.repeat(64) }], existed: [] }));
     await expect(synthesize({ ...ws, env: {} })).rejects.toThrow(/clusters is a symbolic link, which flux-infra never follows/);
     expect(snapshot(target)).toEqual(before);
     rmSync(target, { recursive: true });

@@ -196,7 +196,8 @@ describe('killed for real, and run together', () => {
     expect((await doctor('staging', { ...ws, env: {} })).problems).toEqual([expect.stringMatching(/^a synth was interrupted \(.*\.dist\.old.*\): run npm run synth/)]);
 
     const next = runScript(ws, 'synth', [], { FLUX_INFRA_NO_SECRETS: '1' });
-    expect(next.stderr).toBe('dist: 2 file(s) written, 0 stale file(s) removed\n');
+    // The rollback is said, not done silently.
+    expect(next.stderr).toBe('an interrupted synth was rolled back: 2 file(s) restored, 0 new file(s) removed\ndist: 2 file(s) written, 0 stale file(s) removed\n');
     expect(next.status).toBe(0);
     expect(read(tokenFile(ws))).toBe(token);
     expect(await committedToken(ws, key)).toBe(token);

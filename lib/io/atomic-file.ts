@@ -1,7 +1,7 @@
 // Writing a file in one step: the one writer for dist/'s single files, the secrets folder, the
 // fleet file and the lock. This file does I/O.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -59,7 +59,8 @@ export function isTemporaryOf(base: string, name: string): boolean {
 export function removeTemporariesOf(files: readonly string[], minimumAgeMs = 0): void {
   for (const file of files) {
     const folder = dirname(file);
-    if (!existsSync(folder)) continue;
+    // No folder there (or a file in its place): no temporary either; the write itself says what is wrong.
+    if (statSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) continue;
     for (const name of readdirSync(folder)) {
       if (!isTemporaryOf(basename(file), name)) continue;
       const path = join(folder, name);

@@ -7,7 +7,7 @@ import { Workspace } from './tree';
 export const SCRIPTS = { synth: 'main', secrets: 'tools/secrets', webhook: 'tools/webhook' } as const;
 
 /** The environment a command gets in `ws`: its paths, no token or key from this machine, plus `extra`. */
-function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     if (/^(FLUX_INFRA_|SOPS_AGE_|GITHUB_)/.test(name)) delete env[name];
