@@ -18,7 +18,7 @@ import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
 import { CLUSTER_FILES, clusterDir, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
 import { RenderCache } from './output/render-cache';
-import { constructIdOf } from './constructs/construct-id';
+import { constructIdOf } from './constructs/prototype-names';
 import { clusterNamespace, Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 

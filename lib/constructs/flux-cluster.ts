@@ -15,7 +15,7 @@ import { gitRepositoryFromName } from './git-source';
 import { unknownReferenceProblem } from '../fleet/references';
 import { addSource } from './sources';
 import { IFluxSource } from './flux-source';
-import { constructIdOf } from './construct-id';
+import { constructIdOf } from './prototype-names';
 
 export interface FluxClusterProps {
   readonly config: ClusterConfig;

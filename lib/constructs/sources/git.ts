@@ -5,7 +5,7 @@ import { GitSourceConfig } from '../../fleet/model';
 import { GitRef } from '../git-ref';
 import { GitSource } from '../git-source';
 import { secretFromName } from '../secret-reference';
-import { constructIdOf } from '../construct-id';
+import { constructIdOf } from '../prototype-names';
 
 /** A Git source of the fleet file as a GitRepository. */
 export function gitSourceOf(scope: Construct, source: GitSourceConfig, namespace: string): GitSource {
