@@ -1,6 +1,5 @@
 // The one pipeline: read the fleet file and the committed Secrets, plan every file synth writes,
 // then write them holding the repository lock. main.ts and the tools call it; it does the I/O of synth.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -10,7 +9,8 @@ import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from '
 import { failpoint } from './io/failpoint';
 import { withSignalsDeferred } from './io/signals';
 import { recoveryNotes } from './secrets/token-rotation';
-import { parseFleet } from './fleet/parse';
+import { FLEET_FILE_LIMIT_BYTES, parseFleet } from './fleet/parse';
+import { readRegularFile, UnsafeFileError } from './io/safe-read';
 import { FluxCluster } from './constructs/flux-cluster';
 import { renderManifestFiles } from './output/render';
 import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-config';
@@ -19,6 +19,7 @@ import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
 import { CLUSTER_FILES, clusterDir, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
 import { RenderCache } from './output/render-cache';
+import { constructIdOf } from './constructs/prototype-names';
 import { clusterNamespace, Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
 
@@ -81,14 +82,25 @@ export interface SynthResult extends SynthPlan {
   readonly generatedTokens: string[];
 }
 
-/** Reads and parses the fleet file; one line when it cannot be read, a FleetError when it is wrong. */
-export function readFleet(fleetFile: string, cache?: RenderCache): Fleet {
-  let text: string;
+/**
+ * The fleet file's text, read as every file flux-infra did not write itself (lib/io/safe-read.ts):
+ * a link, a FIFO, a file over FLEET_FILE_LIMIT_BYTES or invalid UTF-8 is refused in one line.
+ */
+export function readFleetText(fleetFile: string): string {
+  let text: string | undefined;
   try {
-    text = readFileSync(fleetFile, 'utf8');
+    text = readRegularFile(fleetFile, { maxBytes: FLEET_FILE_LIMIT_BYTES, what: `the fleet file ${fleetFile}` });
   } catch (error) {
+    if (error instanceof UnsafeFileError) throw error;
     throw new Error(`cannot read the fleet file ${fleetFile}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
+  if (text === undefined) throw new Error(`cannot read the fleet file ${fleetFile}: ENOENT`);
+  return text;
+}
+
+/** Reads and parses the fleet file; one line when it cannot be read, a FleetError when it is wrong. */
+export function readFleet(fleetFile: string, cache?: RenderCache): Fleet {
+  const text = readFleetText(fleetFile);
   return cache === undefined ? parseFleet(text, fleetFile) : cache.fleet(text, fleetFile);
 }
 
@@ -139,7 +151,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     let plaintext: string | undefined;
     if (clusterFiles === undefined) {
       // One app per cluster: synthesizing a chart validates its whole app.
-      const cluster = new FluxCluster(new App(), config.name, { config, webhookToken: token });
+      const cluster = new FluxCluster(new App(), constructIdOf(config.name), { config, webhookToken: token });
       const rendered = renderManifestFiles(cluster);
       plaintext = rendered.find((file) => file.sensitive)?.content;
       clusterFiles = [

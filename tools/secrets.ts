@@ -1,8 +1,7 @@
 // `npm run secrets -- <command>`: a cluster's age key pair and webhook token rotation.
 // The logic is exported apart from the command line so tests call it directly.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { planSynth, SynthResult, writeSynthPlan } from '../lib/synth';
+import { planSynth, readFleetText, SynthResult, writeSynthPlan } from '../lib/synth';
 import { identitiesIn } from '../lib/secrets/age-identities';
 import { writeFileAtomically } from '../lib/io/atomic-file';
 import { encryptedSecretFile, readCommittedSecret, recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
@@ -79,7 +78,7 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
 
 /** The fleet file's text with `recipient` added to (or replacing) the cluster's recipients, checked. */
 function fleetWithRecipient(fleetFile: string, cluster: string, recipient: string, replace: boolean): string {
-  const text = withRecipient(readFileSync(fleetFile, 'utf8'), cluster, recipient, replace);
+  const text = withRecipient(readFleetText(fleetFile), cluster, recipient, replace);
   parseFleet(text, fleetFile);
   return text;
 }

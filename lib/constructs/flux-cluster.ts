@@ -15,6 +15,7 @@ import { gitRepositoryFromName } from './git-source';
 import { unknownReferenceProblem } from '../fleet/references';
 import { addSource } from './sources';
 import { IFluxSource } from './flux-source';
+import { constructIdOf } from './prototype-names';
 
 export interface FluxClusterProps {
   readonly config: ClusterConfig;
@@ -70,7 +71,8 @@ export class FluxCluster extends Construct {
 
     const appsFile = new ManifestFile(this, 'Apps', { path: files.apps });
     for (const app of config.apps) {
-      this.apps.set(app.name, new AppDeployment(appsFile, app.name, {
+      this.apps.set(app.name, new AppDeployment(appsFile, constructIdOf(app.name), {
+        name: app.name,
         source: this.lookup(this.sources, 'source', app.source, `app ${app.name}`),
         path: app.path,
         interval: app.interval === undefined ? undefined : parseGoDuration(app.interval),
@@ -95,7 +97,8 @@ export class FluxCluster extends Construct {
     const fleetRepository = fleetRepositorySource(config);
     for (const { receiver, sources } of clusterReceivers(config)) {
       const type = receiverTypeOf(receiver);
-      const webhookReceiver = new WebhookReceiver(receiversFile, receiver.name, {
+      const webhookReceiver = new WebhookReceiver(receiversFile, constructIdOf(receiver.name), {
+        name: receiver.name,
         namespace,
         type,
         events: receiver.events,

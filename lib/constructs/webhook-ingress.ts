@@ -5,6 +5,7 @@ import { annotationKeyProblem, rfc1123SubdomainProblem } from '../fleet/names';
 import { dnsNameProblem } from '../fleet/network';
 import { WEBHOOK_PATH_PREFIX } from './webhook-path';
 import { WebhookReceiverService } from './webhook-receiver-service';
+import { addAnnotations } from './prototype-names';
 
 /** The annotation that makes cert-manager's ingress-shim issue the TLS Secret. */
 export const CERT_MANAGER_CLUSTER_ISSUER = 'cert-manager.io/cluster-issuer';
@@ -62,7 +63,6 @@ export class WebhookIngress extends Construct {
       metadata: {
         name: WebhookIngress.DEFAULT_NAME,
         namespace: props.namespace ?? DEFAULT_NAMESPACE,
-        annotations: Object.keys(annotations).length === 0 ? undefined : annotations,
       },
       spec: {
         ingressClassName: props.className,
@@ -79,5 +79,6 @@ export class WebhookIngress extends Construct {
         }],
       },
     });
+    addAnnotations(this.resource, annotations);
   }
 }

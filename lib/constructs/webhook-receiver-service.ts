@@ -3,6 +3,7 @@ import { k8s } from '../../imports/k8s';
 import { DEFAULT_NAMESPACE } from '../layout';
 import { ExternalTrafficPolicy } from '../fleet/model';
 import { annotationKeyProblem } from '../fleet/names';
+import { addAnnotations } from './prototype-names';
 import { cidrProblem, nodePortProblem } from '../fleet/network';
 
 export interface WebhookReceiverServiceProps {
@@ -72,9 +73,8 @@ export class WebhookReceiverService extends Construct {
     this.nodePort = props.nodePort;
 
     const targetPort = k8s.IntOrString.fromString(WebhookReceiverService.TARGET_PORT);
-    const annotations = props.annotations === undefined || Object.keys(props.annotations).length === 0 ? undefined : { ...props.annotations };
     this.resource = new k8s.KubeService(this, 'Resource', {
-      metadata: { name: WebhookReceiverService.SERVICE_NAME, namespace: props.namespace ?? DEFAULT_NAMESPACE, annotations },
+      metadata: { name: WebhookReceiverService.SERVICE_NAME, namespace: props.namespace ?? DEFAULT_NAMESPACE },
       spec: {
         type: this.type,
         selector: { app: 'notification-controller' },
@@ -87,5 +87,6 @@ export class WebhookReceiverService extends Construct {
         ],
       },
     });
+    addAnnotations(this.resource, props.annotations);
   }
 }

@@ -13,6 +13,15 @@ import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
 import { DEFAULT_PATHS } from '../layout';
 
+/**
+ * The largest fleet file read: the bench's 1000-cluster fleet (tools/bench.ts) is about 1.1 MB, so
+ * this leaves room for ten times that, and keeps a runaway file from taking gigabytes to parse.
+ */
+export const FLEET_FILE_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** The longest value (or key) in the fleet file: names, URLs, paths, annotations and .sourceignore rules are far shorter. */
+export const FLEET_VALUE_LIMIT_CHARS = 64 * 1024;
+
 /** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
 export class FleetError extends Error {
   public constructor(public readonly problems: string[]) {
@@ -31,17 +40,10 @@ const checked = (problem: (value: string) => string | undefined) =>
 /** A custom issue's params when it is about a key (a field that should not be there), not its value. */
 const AT_KEY = { at: 'key' };
 
-const both = (...problems: ((value: string) => string | undefined)[]) => (value: string) =>
-  problems.map((problem) => problem(value)).find((message) => message !== undefined);
-
 /** How often Flux may poll or retry: not more than once a second. */
 const POLLING_MINIMUM_MS = 1000;
 
-/** Names the constructs take as ids: a name of Object.prototype (constructor) would collide in their tables. */
-const constructIdProblem = (name: string): string | undefined =>
-  name in Object.prototype ? `"${name}" is reserved: choose another name` : undefined;
-
-const objectName = checked(both(rfc1123SubdomainProblem, constructIdProblem));
+const objectName = checked(rfc1123SubdomainProblem);
 const duration = checked((text) => goDurationProblem(text));
 const pollingDuration = checked((text) => goDurationProblem(text, POLLING_MINIMUM_MS));
 
@@ -95,8 +97,21 @@ const repositorySchema = z.union([
   }),
 ], { error: 'must be the fleet repository\'s URL, or a mapping with url (and branch, host, apiUrl, receiver)' });
 
+/**
+ * A mapping of names the fleet chooses (clusters, annotations), each key checked by `keyProblem`.
+ * zod skips a `__proto__` key without a word (assigning it would set the prototype), so it is
+ * checked here first, by the same rule, and refused like any other bad key, never dropped.
+ */
+const namedMapping = <T extends z.ZodType>(keyProblem: (key: string) => string | undefined, value: T) =>
+  z.preprocess((input, ctx) => {
+    if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: keyProblem('__proto__') ?? '"__proto__" cannot be a key: choose another name', params: AT_KEY });
+    }
+    return input;
+  }, z.record(checked(keyProblem), value));
+
 const cidrList = (empty: string) => z.array(checked(cidrProblem)).min(1, empty);
-const annotations = z.record(checked(annotationKeyProblem), checked(controlCharacterInTextProblem));
+const annotations = namedMapping(annotationKeyProblem, checked(controlCharacterInTextProblem));
 const port = (problem: (port: number) => string | undefined) => z.number().int().superRefine((value, ctx) => {
   const message = problem(value);
   if (message) ctx.addIssue({ code: 'custom', message });
@@ -165,7 +180,7 @@ const clusterSchema = z.strictObject({
 
 const fleetSchema = z.strictObject({
   repository: repositorySchema.optional(),
-  clusters: z.record(checked(both(rfc1123LabelProblem, constructIdProblem)), clusterSchema).superRefine((clusters, ctx) => {
+  clusters: namedMapping(rfc1123LabelProblem, clusterSchema).superRefine((clusters, ctx) => {
     if (Object.keys(clusters).length === 0) ctx.addIssue({ code: 'custom', message: 'lists no cluster' });
   }),
 });
@@ -322,6 +337,13 @@ function structureProblems(document: Document.Parsed): { offset: number | undefi
     problems.push({ offset: document.contents.range?.[0], message: 'the fleet file must be a mapping with clusters: at its top' });
   }
   visit(document, {
+    Scalar: (_key, scalar) => {
+      // Before anything copies or checks it: a value of megabytes is a mistake, never a fleet.
+      const length = scalar.range === undefined || scalar.range === null ? 0 : scalar.range[1] - scalar.range[0];
+      if (length > FLEET_VALUE_LIMIT_CHARS) {
+        problems.push({ offset: scalar.range?.[0], message: `a value ${length} characters long, over the ${FLEET_VALUE_LIMIT_CHARS} one value may take: shorten it (a fleet value is a name, a URL, a path or a short text)` });
+      }
+    },
     Pair: (_key, pair) => {
       if (pair.key !== null && !isScalar(pair.key)) {
         problems.push({ offset: (pair.key as YamlNode).range?.[0], message: 'a key must be a plain name, not a list or a mapping' });

@@ -30,6 +30,10 @@ function changedRange(before: string, after: string): { start: number; end: numb
 export function reparseOneCluster(previous: PreviousParse, text: string, fileName: string): ParsedFleetText | undefined {
   const spans = previous.parsed.spans;
   if (spans === undefined || spans.length === 0) return undefined;
+  // The entries must be the clusters, one for one: an entry the fleet lacks (a key the parse
+  // dropped, a damaged record) would otherwise be edited in nowhere and stay gone.
+  const clusters = previous.parsed.fleet.clusters;
+  if (clusters.length !== spans.length || spans.some((span, at) => clusters[at]?.name !== span.name)) return undefined;
   const changed = changedRange(previous.text, text);
   const index = spans.findIndex((span) => span.start <= changed.start && changed.end <= span.end);
   if (index < 0) return undefined;
@@ -51,13 +55,13 @@ export function reparseOneCluster(previous: PreviousParse, text: string, fileNam
   const entry = parsed.spans?.length === 1 ? parsed.spans[0] : undefined;
   if (entry?.start !== head.length || entry.end !== head.length + (entryEnd - span.start) || entry.column !== span.column) return undefined;
   const cluster = parsed.fleet.clusters[0];
-  const others = previous.parsed.fleet.clusters.filter((other) => other.name !== span.name);
+  const others = clusters.filter((other) => other.name !== span.name);
   if (others.some((other) => other.name === cluster.name)) return undefined;
   if (JSON.stringify(parsed.fleet.repository) !== JSON.stringify(previous.parsed.fleet.repository)) return undefined;
-  const clusters = previous.parsed.fleet.clusters.map((other) => (other.name === span.name ? cluster : other));
-  if (sharedUrlProblems(clusters, (_path, message) => message).length > 0) return undefined;
+  const edited = clusters.map((other, at) => (at === index ? cluster : other));
+  if (sharedUrlProblems(edited, (_path, message) => message).length > 0) return undefined;
   return {
-    fleet: parsed.fleet.repository === undefined ? { clusters } : { clusters, repository: parsed.fleet.repository },
+    fleet: parsed.fleet.repository === undefined ? { clusters: edited } : { clusters: edited, repository: parsed.fleet.repository },
     spans: spans.map((other, at) => {
       if (at < index) return other;
       if (at === index) return { ...other, name: cluster.name, end: entryEnd };

@@ -5,10 +5,11 @@
 // age (seconds after a crash), while a pid check takes over a killed synth's lock at once and lets
 // the message name the process that holds it. Pids are those of this machine: a checkout shared
 // with another machine or pid namespace is not guarded.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileExistsError, writeFileAtomically } from './atomic-file';
+import { readRegularFile, UnsafeFileError } from './safe-read';
 
 const POLL_MS = 50;
 
@@ -21,11 +22,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The pid in the lock `file`. A link, FIFO or device in its place is refused in one line: it would hang or mislead every taker. */
 function ownerOf(file: string): number | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    const pid = Number.parseInt(readRegularFile(file, { maxBytes: 64, what: `the lock ${file}` }) ?? '', 10);
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
+  } catch (error) {
+    if (error instanceof UnsafeFileError) throw error;
     return undefined;
   }
 }

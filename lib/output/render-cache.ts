@@ -4,11 +4,11 @@
 // recorded is taken from dist/ as it is; any other is rendered. Kept beside dist/ (like the lock),
 // per clone, never committed. This file does I/O.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-file';
+import { readRegularFile, UnsafeFileError } from '../io/safe-read';
 import { ClusterConfig, Fleet } from '../fleet/model';
-import { parseFleetText, ParsedFleetText } from '../fleet/parse';
+import { FLEET_FILE_LIMIT_BYTES, parseFleetText, ParsedFleetText } from '../fleet/parse';
 import { reparseFleet } from '../fleet/reparse';
 import { isTreePath, OutputFile } from './dist-writer';
 import { clusterDir } from '../layout';
@@ -40,7 +40,16 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-const EMPTY: CacheFile = { format: FORMAT, clusters: {} };
+/** The record holds the fleet file's text and its parse: a few times the largest fleet file. */
+const CACHE_FILE_LIMIT_BYTES = 8 * FLEET_FILE_LIMIT_BYTES;
+
+/** A record as used: keyed by cluster and path in Maps, so that no name is ever taken for an Object.prototype property. */
+interface Previous {
+  readonly fleet?: FleetRecord;
+  readonly clusters: ReadonlyMap<string, { readonly inputs: string; readonly files: ReadonlyMap<string, string> }>;
+}
+
+const EMPTY: Previous = { clusters: new Map() };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -53,23 +62,32 @@ function isCacheFile(value: unknown): value is CacheFile {
     && Object.values(record.files).every((hash) => typeof hash === 'string'));
 }
 
-/** The record in `file` and its text as read, or the empty record (and no text) when it is missing, unreadable or not ours. */
-function readCacheFile(file: string): { record: CacheFile; text?: string } {
+/**
+ * The record in `file` and its text as read, or the empty record (and no text) when it is missing,
+ * damaged or not ours. A link, a FIFO or a device in its place is refused in one line
+ * (lib/io/safe-read.ts), never read through or replaced.
+ */
+function readCacheFile(file: string): { record: Previous; text?: string } {
+  const text = readRegularFile(file, { maxBytes: CACHE_FILE_LIMIT_BYTES, what: `the render cache ${file}` });
+  if (text === undefined) return { record: EMPTY };
+  let parsed: unknown;
   try {
-    const text = readFileSync(file, 'utf8');
-    const parsed: unknown = JSON.parse(text);
-    return isCacheFile(parsed) ? { record: parsed, text } : { record: EMPTY };
+    parsed = JSON.parse(text);
   } catch {
     // Everything is computed, and the file written anew.
     return { record: EMPTY };
   }
+  if (!isCacheFile(parsed)) return { record: EMPTY };
+  // JSON.parse keeps a "__proto__" key as an own property: Object.entries sees it as any other.
+  const clusters = new Map(Object.entries(parsed.clusters).map(([name, record]) => [name, { inputs: record.inputs, files: new Map(Object.entries(record.files)) }]));
+  return { record: { fleet: parsed.fleet, clusters }, text };
 }
 
 export class RenderCache {
-  private readonly previous: CacheFile;
+  private readonly previous: Previous;
   /** The file's text as read: a record that would be written the same is not written again. */
   private readonly previousText?: string;
-  private readonly next: { fleet?: FleetRecord; clusters: Record<string, ClusterRecord> } = { clusters: {} };
+  private readonly next: { fleet?: FleetRecord; clusters: Map<string, ClusterRecord> } = { clusters: new Map() };
 
   /**
    * @param file the record, beside dist/
@@ -102,20 +120,22 @@ export class RenderCache {
 
   /** The cluster's files as dist/ holds them, when they are what the same inputs rendered last time; otherwise undefined. */
   public reuse(cluster: string, inputs: string, distDir: string): OutputFile[] | undefined {
-    const record = this.previous.clusters[cluster];
+    const record = this.previous.clusters.get(cluster);
     if (record?.inputs !== inputs) return undefined;
     const files: OutputFile[] = [];
-    for (const [path, hash] of Object.entries(record.files)) {
+    for (const [path, hash] of record.files) {
       // Only the cluster's own folder: a record naming anything else was not written here. (A link
       // on the way is refused by the dist/ writer before anything is written.)
       if (!isTreePath(path) || !path.startsWith(`${clusterDir(cluster)}/`)) return undefined;
-      let content: string;
+      // A link, FIFO or device in place of a generated file (planted, or pulled) is refused in one line.
+      let content: string | undefined;
       try {
-        content = readFileSync(join(distDir, path), 'utf8');
-      } catch {
+        content = readRegularFile(join(distDir, path));
+      } catch (error) {
+        if (error instanceof UnsafeFileError) throw error;
         return undefined;
       }
-      if (sha256(content) !== hash) return undefined;
+      if (content === undefined || sha256(content) !== hash) return undefined;
       files.push({ path, content, onDisk: true });
     }
     return files;
@@ -123,12 +143,13 @@ export class RenderCache {
 
   /** Records what the cluster's files are now, for the next synth. */
   public record(cluster: string, inputs: string, files: readonly OutputFile[]): void {
-    this.next.clusters[cluster] = { inputs, files: Object.fromEntries(files.map((file) => [file.path, sha256(file.content)])) };
+    this.next.clusters.set(cluster, { inputs, files: Object.fromEntries(files.map((file) => [file.path, sha256(file.content)])) });
   }
 
   /** Writes the record, once dist/ holds what it says, unless it is unchanged. Only a cache: a failure to write it is ignored. */
   public save(): void {
-    const content = JSON.stringify({ format: FORMAT, ...this.next } satisfies CacheFile);
+    // Object.fromEntries defines each key as its own property, "__proto__" included.
+    const content = JSON.stringify({ format: FORMAT, fleet: this.next.fleet, clusters: Object.fromEntries(this.next.clusters) } satisfies CacheFile);
     if (content === this.previousText) return;
     try {
       writeFileAtomically(this.file, content);

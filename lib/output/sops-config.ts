@@ -1,6 +1,7 @@
 // `.sops.yaml`: the rules the sops CLI uses when someone encrypts by hand, generated to match what
 // synth encrypts. Flux never reads it. This file does I/O: main.ts uses it; constructs never do.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { readRegularFile } from '../io/safe-read';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileAtomically } from '../io/atomic-file';
@@ -36,7 +37,7 @@ export function planSopsConfig(file: string, distDir: string, secretsDir: string
     encrypted_regex: KUBERNETES_ENCRYPTED_REGEX,
     age: cluster.sops!.ageRecipients.join(','),
   }));
-  const existing = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const existing = readRegularFile(file);
   if (existing !== undefined && !isGenerated(existing)) {
     if (rules.length === 0) return { file, content: existing };
     throw new Error(`${file} was not written by flux-infra, but synth generates it for the clusters with age recipients: merge your rules into the fleet file and move it away`);
@@ -52,7 +53,7 @@ export function planSopsConfig(file: string, distDir: string, secretsDir: string
 
 /** Writes (atomically) or removes `.sops.yaml` as planned; leaves it alone when nothing changes. */
 export function writeSopsConfig(plan: SopsConfigPlan): void {
-  const existing = existsSync(plan.file) ? readFileSync(plan.file, 'utf8') : undefined;
+  const existing = readRegularFile(plan.file);
   if (existing === plan.content) return;
   if (plan.content === undefined) {
     rmSync(plan.file, { force: true });

@@ -1,6 +1,7 @@
 // The age identities (private keys) at hand for a cluster, from where sops itself looks for them,
 // plus the cluster's own key file. This file does I/O: synth and the tools use it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile, UnsafeFileError } from '../io/safe-read';
 import { join } from 'node:path';
 import { TokenStore } from './token-store';
 
@@ -32,10 +33,12 @@ export function identitiesIn(text: string): string[] {
   return text.split(/\s+/).filter((word) => /^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(word));
 }
 
+/** A key file's text; a link, FIFO or device in its place is refused in one line, anything else unreadable is no key. */
 function readKeyFile(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
-  } catch {
+    return readRegularFile(file, { what: `the age key file ${file}` });
+  } catch (error) {
+    if (error instanceof UnsafeFileError) throw error;
     return undefined;
   }
 }

@@ -5,7 +5,7 @@
 // one of its age keys reads the token from it, and a local copy that differs is stale (a rotation
 // made in another clone). Without a key, the local token is used as it is, unverified.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readRegularFile } from '../io/safe-read';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
 import { refuseSymlinkBelow } from '../io/no-symlinks';
@@ -111,8 +111,8 @@ export function readCommittedSecret(cluster: ClusterConfig, distDir: string, opt
   const file = encryptedSecretFile(distDir, cluster.name);
   if (!cluster.sops) return undefined;
   refuseSymlinkBelow(distDir, file);
-  if (!existsSync(file)) return undefined;
-  const text = readFileSync(file, 'utf8');
+  const text = readRegularFile(file);
+  if (text === undefined) return undefined;
   let state: EncryptedSecretState;
   try {
     state = inspectEncryptedSecret(text);

@@ -1,6 +1,7 @@
 // Local, git-ignored storage of webhook tokens and of the plaintext Secret manifests made from them.
 // This file does I/O: synth and the command-line tools use it; constructs never do.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readRegularFile } from '../io/safe-read';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-file';
 import { refuseSymlinkBelow, refuseUnsafePrivateFolder } from '../io/no-symlinks';
@@ -74,7 +75,7 @@ export class TokenStore {
   /** Reads a private file, or undefined when it does not exist. Never through a link. */
   public readPrivate(file: string): string | undefined {
     this.checkPath(file);
-    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    return readRegularFile(file);
   }
 
   /** Refuses a secrets folder that is a link, foreign or writable by others, and a link on the way to `path` below it. */

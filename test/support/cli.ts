@@ -37,3 +37,11 @@ export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: s
 
 /** Jest's time for a test that starts the commands as processes: each start takes a fraction of a second, more on a loaded machine. */
 export const PROCESS_TEST_TIMEOUT = 30_000;
+
+/**
+ * `runScript`, killed (SIGKILL) if it has not ended within `boundMs`: for commands that must not
+ * hang (a FIFO read). `signal` is then 'SIGKILL', which a test asserts against.
+ */
+export function runScriptWithin(boundMs: number, ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8', timeout: boundMs, killSignal: 'SIGKILL' });
+}

@@ -1,7 +1,7 @@
 // `webhook allowlist <cluster>`: GitHub's webhook source ranges, from its /meta API, into the lists
 // that can filter by them (a load balancer's sourceRanges, a NetworkPolicy's allowFrom where it sees
 // GitHub's address), so a README never has to list ranges that go stale.
-import { readFileSync } from 'node:fs';
+import { readFleetText } from '../../lib/synth';
 import { withRecoveredRepository } from '../../lib/repository';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { listAt, withList } from '../../lib/fleet/edit';
@@ -87,7 +87,7 @@ export async function allowlist(clusterName: string, options: AllowlistOptions =
 
   const { fleetFile } = context.paths;
   const written = await withRecoveredRepository(context.paths, async () => {
-    const before = readFileSync(fleetFile, 'utf8');
+    const before = readFleetText(fleetFile);
     const after = fields.reduce((text, field) => withList(text, field, ranges), before);
     // The edit must say exactly what GitHub said, and leave a fleet that parses.
     parseFleet(after, fleetFile);

@@ -5,10 +5,12 @@ import { GitSourceConfig } from '../../fleet/model';
 import { GitRef } from '../git-ref';
 import { GitSource } from '../git-source';
 import { secretFromName } from '../secret-reference';
+import { constructIdOf } from '../prototype-names';
 
 /** A Git source of the fleet file as a GitRepository. */
 export function gitSourceOf(scope: Construct, source: GitSourceConfig, namespace: string): GitSource {
-  return new GitSource(scope, source.name, {
+  return new GitSource(scope, constructIdOf(source.name), {
+    name: source.name,
     namespace,
     url: source.url,
     ref: gitRef(source),
