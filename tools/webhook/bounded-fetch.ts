@@ -17,7 +17,7 @@ const TIMEOUT_RANGE = { min: 0.1, max: 3600 } as const;
 /** A bound a request ran into; its message is one line for the user. */
 export class BoundExceeded extends Error {}
 
-const timeoutProblem = (option: string, given: string) => `${option} ${given} must be a number of seconds from ${TIMEOUT_RANGE.min} to ${TIMEOUT_RANGE.max}, e.g. ${DEFAULT_TIMEOUT_SECONDS}`;
+const timeoutProblem = (option: string, given: string) => `${option} ${given} must be a number of seconds from ${TIMEOUT_RANGE.min} to ${TIMEOUT_RANGE.max}, e.g. 30`;
 
 /** Milliseconds from a --timeout's seconds: a plain decimal number within the range, else a UsageError naming the option. */
 export function timeoutMilliseconds(value: string, option = '--timeout'): number {
