@@ -7,7 +7,7 @@
 // Kubernetes client's agent, the same checks (kube-http.ts).
 import { UsageError } from '../common';
 
-/** No answer these commands read comes near this (GitHub's /meta is a few hundred KiB). */
+/** No answer these commands read comes near this (GitHub's /meta, the largest, is well under 1 MiB). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Pages of 100 hooks (Gitea: 50): far more than any repository has. */
 export const MAX_PAGES = 20;
