@@ -205,6 +205,11 @@ describe('item 8: a list whose next page never ends', () => {
         .rejects.toThrow(`Bitbucket API call for ws/repo stopped: the list of hooks of ws/repo goes on past ${MAX_PAGES} pages`);
       expect(bitbucketRequests).toHaveLength(MAX_PAGES + 1);
       expect(bitbucketRequests.every((request) => request.startsWith('GET '))).toBe(true);
+
+      // deliveries reads pages of 100 up to --limit: a limit the page limit would cut is refused before any request.
+      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: ENV, githubToken: 'ghp_test', apiUrl: gitlab.url, limit: MAX_PAGES * 100 + 1 }))
+        .rejects.toThrow(`--limit must be a whole number of deliveries from 1 to ${MAX_PAGES * 100}`);
+      expect(gitlab.requests).toHaveLength(MAX_PAGES + 1);
     } finally {
       await Promise.all([gitlab.close(), gitea.close(), bitbucket.close()]);
     }

@@ -7,7 +7,7 @@ import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
-import { pageGuard, requestBounds } from './bounded-fetch';
+import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
 import { HOOK_RIGHTS } from './hooks';
 import { explainStatus } from './ping';
@@ -78,7 +78,8 @@ function record(delivery: any, target: HookTarget, cluster: ClusterConfig, names
 export async function deliveries(clusterName: string, options: DeliveriesOptions = {}): Promise<HookDeliveries[]> {
   const bounds = requestBounds(options.timeoutMs);
   const limit = options.limit ?? 10;
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number of deliveries, at least 1');
+  // Pages of 100, within the page limit every list has.
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGES * 100) throw new UsageError(`--limit must be a whole number of deliveries from 1 to ${MAX_PAGES * 100}`);
   if (options.redeliver !== undefined && !/^\d+$/.test(options.redeliver)) throw new UsageError(`--redeliver "${options.redeliver}" is not a delivery id (a number from the list)`);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);

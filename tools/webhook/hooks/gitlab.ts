@@ -4,7 +4,7 @@ import { ProjectHooks } from '@gitbeaker/core';
 import { createRequesterFn, GitbeakerRequestError } from '@gitbeaker/requester-utils';
 import { fullName, RepositoryRef } from '../../../lib/hosts';
 import { confinedFetch } from './api-client';
-import { pageGuard } from '../bounded-fetch';
+import { MAX_PAGES, pageGuard } from '../bounded-fetch';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'GitLab', id: (hook) => hook.id, url: (hook) => hook.url };
@@ -40,13 +40,13 @@ function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
 export function gitlabHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
   // gitbeaker takes the instance's root and adds /api/v4 itself.
   const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
+  // The pages of the list being read: its maxPages stops only when pages are full.
+  let received: (() => void) | undefined;
   const hooks = new ProjectHooks({
     host: root,
     token,
     requesterFn: createRequesterFn((_, options) => Promise.resolve(options), requestHandler(confinedFetch(apiUrl, bounds), () => received?.())),
   });
-  // The pages of the list being read: its maxPages stops only when pages are full.
-  let received: (() => void) | undefined;
   const options = (hook: HookSpec) => ({ token: hook.secret, pushEvents: true, tagPushEvents: true, enableSslVerification: true });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => {
     const project = `/projects/${encodeURIComponent(fullName(repository))}/hooks`;
@@ -57,7 +57,7 @@ export function gitlabHooks({ apiUrl, token, bounds }: HookClientOptions): HookC
     async list(repository) {
       received = pageGuard(`the list of hooks of ${fullName(repository)}`);
       try {
-        const all = await hooks.all(fullName(repository), { perPage: 100, maxPages: 20 } as never);
+        const all = await hooks.all(fullName(repository), { perPage: 100, maxPages: MAX_PAGES } as never);
         return checkedHooks(all, SHAPE, fullName(repository));
       } finally {
         received = undefined;
