@@ -20,7 +20,7 @@ export interface GithubClientOptions {
   readonly bounds: RequestBounds;
 }
 
-/** Octokit whose every request stays on the API's origin and never follows a redirect. */
+/** Octokit whose every request stays on the API's origin, within the command's bounds (no redirect followed, deadline, body and page limits). */
 export function githubClient(options: GithubClientOptions): Octokit {
   const base = apiOrigin(options.apiUrl ?? GITHUB_API, options.allowHttp);
   // Octokit logs failed requests itself; ours are explained once, by explainGithubError.
