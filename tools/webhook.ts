@@ -6,18 +6,18 @@ import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgr
 import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
 import { goDurationProblem, parseGoDuration } from '../lib/fleet/durations';
 import type { DeliveryEvent } from './webhook/ping';
-
-function milliseconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('give a number of seconds, e.g. 5');
-  return seconds * 1000;
-}
+import { DEFAULT_TIMEOUT_SECONDS, timeoutMilliseconds } from './webhook/bounded-fetch';
 
 /** --wait's Go-style duration (90s, 2m, 1m30s) in milliseconds. */
 function waitMilliseconds(value: string): number {
   const problem = goDurationProblem(value);
   if (problem) throw new InvalidArgumentError(problem);
   return parseGoDuration(value).toMilliseconds();
+}
+
+/** --timeout of a command that talks to servers: the deadline of the whole run, every request and answer included. */
+function timeoutOption(what = 'stop after this long, every request to a server included'): Option {
+  return new Option('--timeout <seconds>', what).argParser((value) => timeoutMilliseconds(value)).default(DEFAULT_TIMEOUT_SECONDS * 1000, String(DEFAULT_TIMEOUT_SECONDS));
 }
 
 function print(json: boolean | undefined, data: unknown, text: string): void {
@@ -47,7 +47,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--event <event>', 'the event to send (default: the host\'s own test delivery, ping on GitHub, a push elsewhere)').choices(['ping', 'push']))
     .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: the source\'s branch or tag)')
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
-    .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser(milliseconds).default(10_000, '10'))
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser((value) => timeoutMilliseconds(value)).default(10_000, '10'))
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
@@ -65,10 +65,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--host <host>', 'only the repositories on this Git host').choices([...GIT_HOST_KINDS]))
     .option('--api-url <url>', 'the REST API root for these repositories (one host), e.g. https://ghe.example.com/api/v3; default: each source\'s apiUrl, else the host\'s public API', hosts === undefined ? undefined : context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback (the token and the secret then travel in clear)')
+    .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+    .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { syncHooks } = await import('./webhook/hook.js');
-      const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
       print(flags.json, changes, changes.map((change) => change.action === 'skip'
         ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
         : flags.dryRun
@@ -89,10 +90,12 @@ export function buildProgram(): Command {
     .option('--redeliver-failed', 'ask GitHub to send again every delivery whose latest attempt failed')
     .option('--api-url <url>', 'GitHub Enterprise REST API root', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { receiver?: string; limit: number; redeliver?: string; redeliverFailed?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+    .action(async (cluster: string, flags: { receiver?: string; limit: number; redeliver?: string; redeliverFailed?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { deliveries, latestAccepted } = await import('./webhook/deliveries.js');
-      const results = await deliveries(cluster, { context, ...flags });
+      const { timeout, ...rest } = flags;
+      const results = await deliveries(cluster, { context, ...rest, timeoutMs: timeout });
       print(flags.json, results, results.map((result) => [
         `${result.repository}${result.hookId ? ` hook ${result.hookId}` : ''} (Receiver ${result.receiver})${result.note ? `: ${result.note}` : result.deliveries.length === 0 ? ': no delivery yet' : ':'}`,
         ...result.deliveries.map((delivery) => `  ${delivery.deliveredAt}  #${delivery.id}  ${delivery.event}  ${delivery.statusCode || '-'}  ${delivery.duration.toFixed(2)}s  ${delivery.ok ? 'ok' : 'FAILED'}${delivery.redelivery ? ' (redelivery)' : ''}: ${delivery.explanation}`),
@@ -110,10 +113,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--wait <duration>', 'poll until everything matches, for at most this long (e.g. 2m, 90s)').argParser(waitMilliseconds))
     .option('--api-url <url>', 'GitHub Enterprise REST API root, for the head commits', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .addOption(timeoutOption('stop after --wait plus this long, every request to the cluster and GitHub included'))
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+    .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { verify } = await import('./webhook/verify.js');
-      const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
       print(flags.json, report, [
         ...report.findings.map((finding) => `${finding.ok ? 'ok' : 'FAILED'} ${finding.object}: ${finding.detail}`),
         ...report.applied.map(({ app, seconds }) => `${app}: the pushed commit was applied ${seconds.toFixed(0)}s after it was made`),
@@ -127,10 +131,11 @@ export function buildProgram(): Command {
     .option('--write-fleet', 'write them into loadBalancer.sourceRanges and/or webhook.allowFrom (where the NetworkPolicy sees GitHub\'s address), comments kept')
     .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
+    .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; json?: boolean }) => {
+    .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { allowlist } = await import('./webhook/allowlist.js');
-      const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp });
+      const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
       for (const warning of result.warnings) console.error(`warning: ${warning}`);
       const fields = result.fields.join(' and ');
       print(flags.json, result, flags.writeFleet

@@ -11,6 +11,7 @@ import { cidrProblem } from '../../lib/fleet/network';
 import { parseFleet } from '../../lib/fleet/parse';
 import { CommandContext, CommandError, CommandOptions } from '../common';
 import { explainGithubError, githubClient } from './github-client';
+import { requestBounds } from './bounded-fetch';
 
 export interface AllowlistOptions extends CommandOptions {
   /** Write the ranges into the fleet file instead of only returning them. */
@@ -20,6 +21,8 @@ export interface AllowlistOptions extends CommandOptions {
   readonly allowHttp?: boolean;
   /** @default - GITHUB_TOKEN when set (a higher rate limit), else none: /meta is public */
   readonly githubToken?: string;
+  /** The deadline of the whole run (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 export interface AllowlistResult {
@@ -35,8 +38,8 @@ export interface AllowlistResult {
 }
 
 /** The `hooks` CIDRs of GitHub's /meta, checked: a server that answers anything else is not GitHub's API. */
-export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'githubToken'>): Promise<string[]> {
-  const octokit = githubClient({ apiUrl: options.apiUrl, allowHttp: options.allowHttp, token: options.githubToken });
+export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'githubToken' | 'timeoutMs'>): Promise<string[]> {
+  const octokit = githubClient({ apiUrl: options.apiUrl, allowHttp: options.allowHttp, token: options.githubToken, bounds: requestBounds(options.timeoutMs) });
   let hooks: unknown;
   try {
     hooks = (await octokit.rest.meta.get()).data?.hooks;

@@ -7,6 +7,7 @@ import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
+import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
 import { HOOK_RIGHTS } from './hooks';
 import { explainStatus } from './ping';
@@ -23,6 +24,8 @@ export interface DeliveriesOptions extends ContextOptions {
   readonly allowHttp?: boolean;
   /** @default GITHUB_TOKEN */
   readonly githubToken?: string;
+  /** The deadline of the whole run (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 export interface DeliveryRecord {
@@ -73,8 +76,10 @@ function record(delivery: any, target: HookTarget, cluster: ClusterConfig, names
 
 /** Lists each GitHub hook's recent deliveries, newest first, and redelivers as asked. */
 export async function deliveries(clusterName: string, options: DeliveriesOptions = {}): Promise<HookDeliveries[]> {
+  const bounds = requestBounds(options.timeoutMs);
   const limit = options.limit ?? 10;
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number of deliveries, at least 1');
+  // Pages of 100, within the page limit every list has.
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGES * 100) throw new UsageError(`--limit must be a whole number of deliveries from 1 to ${MAX_PAGES * 100}`);
   if (options.redeliver !== undefined && !/^\d+$/.test(options.redeliver)) throw new UsageError(`--redeliver "${options.redeliver}" is not a delivery id (a number from the list)`);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
@@ -92,10 +97,14 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `${target.host.name}'s deliveries are not read here (GitHub's only): see the hook's settings on ${target.host.name}` });
       continue;
     }
-    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken!, allowHttp: options.allowHttp });
+    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken!, allowHttp: options.allowHttp, bounds });
     const owner = { owner: target.repository.owner, repo: target.repository.name };
     try {
-      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 });
+      const hookPage = pageGuard(`the list of hooks of ${repository}`);
+      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 }, (response) => {
+        hookPage();
+        return response.data;
+      });
       const hook = matchHook(hooks.map((candidate: any) => ({ id: String(candidate.id), url: candidate.config?.url })), target.url, target.previousUrl);
       if (hook === undefined) {
         results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], missingHook: true, note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });
@@ -103,7 +112,9 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       }
       const hookId = Number(hook.id);
       const listed: DeliveryRecord[] = [];
+      const deliveryPage = pageGuard(`the list of deliveries of ${repository}'s hook ${hookId}`);
       for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, { ...owner, hook_id: hookId, per_page: Math.min(limit, 100) })) {
+        deliveryPage();
         if (!Array.isArray(page.data)) throw new CommandError(`GitHub's list of deliveries of ${repository} is not a list: check that --api-url is GitHub's REST API`);
         listed.push(...page.data.map((delivery) => record(delivery, target, cluster, namespace)));
         if (listed.length >= limit) break;

@@ -2,6 +2,7 @@
 import { Octokit } from '@octokit/rest';
 import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS } from './hooks/hook-client';
+import { RequestBounds } from './bounded-fetch';
 
 export const GITHUB_API = 'https://api.github.com';
 
@@ -15,14 +16,16 @@ export interface GithubClientOptions {
   readonly token?: string;
   /** Allow an http:// API root that is not on loopback (the token then travels in clear). @default false */
   readonly allowHttp?: boolean;
+  /** The command's deadline and limits, on every request. */
+  readonly bounds: RequestBounds;
 }
 
-/** Octokit whose every request stays on the API's origin and never follows a redirect. */
+/** Octokit whose every request stays on the API's origin, within the command's bounds (no redirect followed, deadline, body and page limits). */
 export function githubClient(options: GithubClientOptions): Octokit {
   const base = apiOrigin(options.apiUrl ?? GITHUB_API, options.allowHttp);
   // Octokit logs failed requests itself; ours are explained once, by explainGithubError.
   const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
-  return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base) } });
+  return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base, options.bounds) } });
 }
 
 /** GitHub's answer, or the failure to get one, in the user's words: one line. */

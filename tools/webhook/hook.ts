@@ -8,6 +8,7 @@ import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
+import { requestBounds } from './bounded-fetch';
 
 export const MASK = '********';
 
@@ -41,6 +42,8 @@ export interface HookOptions extends ContextOptions {
   readonly githubToken?: string;
   /** Allow a plain-http API URL off loopback. @default false */
   readonly allowHttp?: boolean;
+  /** The deadline of the whole run, every API call included (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 /** Every string equal to the secret, replaced by MASK. */
@@ -128,6 +131,7 @@ export function hookTargets(cluster: ClusterConfig, token: string, options: Hook
  * (existing hooks are still looked up where a token for the host is at hand).
  */
 export async function syncHooks(clusterName: string, options: HookOptions = {}): Promise<HookChange[]> {
+  const bounds = requestBounds(options.timeoutMs);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
@@ -141,7 +145,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
       if (!apiToken && !options.dryRun) {
         throw new CommandError(`${target.host.tokenVariable} is not set: create a ${target.host.name} token (${HOOK_RIGHTS[target.host.kind]}) and export it`);
       }
-      clients.set(key, apiToken ? hookClient(target.host.kind, { apiUrl, token: apiToken }) : undefined);
+      clients.set(key, apiToken ? hookClient(target.host.kind, { apiUrl, token: apiToken, bounds }) : undefined);
     }
     return clients.get(key);
   };
@@ -163,7 +167,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
     } catch (error) {
       throw explainApiError(words, error, name);
     }
-    const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '' }).request(target.repository, undefined, spec), token);
+    const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '', bounds }).request(target.repository, undefined, spec), token);
     const change: HookChange = { host: target.host.name, api: target.apiUrl, repository: name, receiver: target.receiver, action: existing ? 'update' : 'create', reason: existing?.reason, request };
     if (options.dryRun || !client) {
       changes.push(change);

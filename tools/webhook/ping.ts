@@ -11,6 +11,7 @@ import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
 import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
+import { checkedTimeout, readPrefix } from './bounded-fetch';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
@@ -158,8 +159,8 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
       signal: AbortSignal.timeout(timeoutMs),
       dispatcher,
     });
-    // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port).
-    const answer = (await response.text()).slice(0, 1024);
+    // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port). The rest, if any, is not read.
+    const answer = await readPrefix(response, 1024);
     const eventName = headers['X-GitHub-Event'] ?? headers['X-Gitlab-Event'] ?? headers['X-Event-Key'] ?? request.event;
     return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling);
   } catch (error) {
@@ -254,6 +255,7 @@ async function filtered(sources: readonly GitSourceConfig[], filters: Map<string
 
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
 export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string; reconciled?: string[]; skipped?: string[] })[]> {
+  if (options.timeoutMs !== undefined) checkedTimeout(options.timeoutMs);
   const ca = options.caFile === undefined ? undefined : readCaFile(options.caFile);
   if (options.ref !== undefined && !/^refs\/(heads|tags)\/./.test(options.ref)) throw new UsageError(`--ref "${options.ref}" must be refs/heads/<branch> or refs/tags/<tag>`);
   const context = CommandContext.of(options);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { createConfiguration, CustomObjectsApi, KubeConfig, ServerConfiguration } from '@kubernetes/client-node';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/fleet/model';
@@ -13,6 +13,8 @@ import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubClient } from './github-client';
+import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
+import { boundedKubeHttp } from './kube-http';
 
 export interface VerifyOptions extends ContextOptions {
   /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
@@ -26,6 +28,8 @@ export interface VerifyOptions extends ContextOptions {
   /** GitHub's API for every GitHub source (GitHub Enterprise). @default each source's apiUrl, else the host's */
   readonly apiUrl?: string;
   readonly allowHttp?: boolean;
+  /** The time for the reads after --wait's polling: the command stops at waitMs plus this (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 export interface Finding {
@@ -83,7 +87,7 @@ function ready(object: FluxObject): { ok: boolean; message: string; since?: stri
 }
 
 /** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
-function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomObjectsApi; where: string } {
+function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: RequestBounds): { api: CustomObjectsApi; where: string } {
   const config = new KubeConfig();
   const fallback = join(env.HOME ?? homedir(), '.kube', 'config');
   if (!options.kubeconfig && !env.KUBECONFIG && !existsSync(fallback)) {
@@ -111,11 +115,13 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomO
   }
   const current = config.getCurrentCluster();
   if (!current) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
-  return { api: config.makeApiClient(CustomObjectsApi), where: `the cluster of context ${config.getCurrentContext()} (${current.server})` };
+  // As makeApiClient makes it, but sent by our bounded HttpLibrary instead of node-fetch.
+  const configuration = createConfiguration({ baseServer: new ServerConfiguration(current.server, {}), authMethods: { default: config }, httpApi: boundedKubeHttp(bounds) });
+  return { api: new CustomObjectsApi(configuration), where: `the cluster of context ${config.getCurrentContext()} (${current.server})` };
 }
 
 /** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
-async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv): Promise<{ sha: string; date?: string } | { skipped: string; failed?: boolean }> {
+async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: RequestBounds): Promise<{ sha: string; date?: string } | { skipped: string; failed?: boolean }> {
   const match = refMatchOf(source);
   if (match.kind === 'none') return { sha: source.commit!.toLowerCase() };
   if (match.kind === 'anyTag') return { skipped: 'the newest tag in its semver range is Flux\'s choice: not compared with the host' };
@@ -128,14 +134,15 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
   } catch (error) {
     return { skipped: (error as Error).message };
   }
-  const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp });
+  const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp, bounds });
   try {
     // heads/ and tags/ keep a branch and a tag of one name apart.
     const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });
     if (typeof data?.sha !== 'string') throw new CommandError(`GitHub's answer for ${fullName(repository)} has no commit: check --api-url`);
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
-    // One unreadable head (a private repository without GITHUB_TOKEN, a rate limit) is that source's finding.
+    // One unreadable head (a private repository without GITHUB_TOKEN, a rate limit) is that source's finding; the command's time up is the command's end.
+    if (bounds.signal.aborted) throw explainGithubError(error, fullName(repository));
     return { skipped: explainGithubError(error, fullName(repository)).message, failed: true };
   }
 }
@@ -144,6 +151,7 @@ async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: 
   try {
     return await api.getNamespacedCustomObject({ ...KINDS[kind], namespace, name }) as FluxObject;
   } catch (error: any) {
+    if (error instanceof BoundExceeded) throw new CommandError(`reading ${kind} ${namespace}/${name} from ${where} stopped: ${error.message}`);
     let status: any;
     try {
       status = typeof error?.body === 'string' ? JSON.parse(error.body) : error?.body;
@@ -236,12 +244,14 @@ async function look(cluster: ClusterConfig, token: string, kube: { api: CustomOb
 
 /** Checks what the cluster made of the last push; with waitMs, polls until it all matches or the time is up. */
 export async function verify(clusterName: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const waitMs = options.waitMs ?? 0;
+  const bounds = requestBounds(options.timeoutMs, { ms: waitMs, limit: waitMs > 0 ? `--wait ${waitMs / 1000}s plus ` : '' });
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
-  const kube = kubeApi(options, context.env);
+  const kube = kubeApi(options, context.env, bounds);
   const { sources } = objectsOf(cluster);
-  const deadline = Date.now() + (options.waitMs ?? 0);
+  const deadline = Date.now() + waitMs;
   let rounds = 0;
   let heads: Map<string, Head> | undefined;
   let headsReadAt = 0;
@@ -250,7 +260,7 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
     // The heads are read again at most every 30 s: a push may land while we wait, but an
     // unauthenticated client has 60 calls an hour.
     if (heads === undefined || Date.now() - headsReadAt >= HEADS_MAX_AGE_MS) {
-      heads = new Map(await Promise.all(sources.map(async (source) => [source.name, await headCommit(source, options, context.env)] as const)));
+      heads = new Map(await Promise.all(sources.map(async (source) => [source.name, await headCommit(source, options, context.env, bounds)] as const)));
       headsReadAt = Date.now();
     }
     const result = await look(cluster, token, kube, heads);

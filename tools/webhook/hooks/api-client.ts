@@ -5,6 +5,7 @@
 // refused except on loopback or when asked for.
 import { isIP } from 'node:net';
 import { CommandError, UsageError } from '../../common';
+import { BoundExceeded, boundedFetch, RequestBounds } from '../bounded-fetch';
 
 /** A request the client refused to send or to follow; the message is one line for the user. */
 export class OffOriginError extends Error {}
@@ -39,20 +40,15 @@ export function apiOrigin(apiUrl: string, allowHttp = false, tokenVariable = 'GI
   return url;
 }
 
-/** A fetch that only calls `base`'s origin and never follows a redirect. */
-export function confinedFetch(base: URL): typeof fetch {
+/** A fetch that only calls `base`'s origin, within the command's bounds (no redirect followed, deadline, body size). */
+export function confinedFetch(base: URL, bounds: RequestBounds): typeof fetch {
+  const bounded = boundedFetch(bounds, 'give the API\'s final URL with --api-url (a redirect would re-send the token and the webhook secret)');
   return async (input, init) => {
     const target = new URL(input instanceof Request ? input.url : String(input));
     if (target.origin !== base.origin) {
       throw new OffOriginError(`refused to send a request to ${target.origin}, which is not the API's origin ${base.origin} (a pagination link pointed there); the token stays with the API`);
     }
-    const request = input instanceof Request ? new Request(input, { redirect: 'manual' }) : input;
-    const response = await fetch(request, { ...init, redirect: 'manual' });
-    if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
-      await response.arrayBuffer();
-      throw new OffOriginError(`the API answered ${response.status} redirecting to ${response.headers.get('location')}, which is not followed (it would re-send the token and the webhook secret): give the API's final URL with --api-url`);
-    }
-    return response;
+    return bounded(input, init);
   };
 }
 
@@ -113,7 +109,7 @@ export interface HostWords {
 /** A host API's answer, or the failure to get one, in the user's words: one line. */
 export function explainApiError(host: HostWords, error: any, subject: string): Error {
   if (error instanceof CommandError) return error;
-  const refused = [error, error?.cause].find((candidate) => candidate instanceof OffOriginError);
+  const refused = [error, error?.cause].find((candidate) => candidate instanceof OffOriginError || candidate instanceof BoundExceeded);
   if (refused) return new CommandError(`${host.name} API call for ${subject} stopped: ${refused.message}`);
   const answer = answerOf(error);
   if (answer === undefined) {

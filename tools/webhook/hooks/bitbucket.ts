@@ -3,12 +3,13 @@
 // written here, on the same origin-confined fetch as the others.
 import { fullName, RepositoryRef } from '../../../lib/hosts';
 import { ApiAnswerError, confinedFetch, oneLine } from './api-client';
+import { pageGuard } from '../bounded-fetch';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'Bitbucket', id: (hook) => hook.uuid, url: (hook) => hook.url };
 
-export function bitbucketHooks({ apiUrl, token }: HookClientOptions): HookClient {
-  const fetchOnOrigin = confinedFetch(apiUrl);
+export function bitbucketHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
+  const fetchOnOrigin = confinedFetch(apiUrl, bounds);
   const root = apiUrl.href.replace(/\/+$/, '');
   const call = async (method: string, url: string, body?: unknown): Promise<any> => {
     const response = await fetchOnOrigin(url, {
@@ -35,8 +36,10 @@ export function bitbucketHooks({ apiUrl, token }: HookClientOptions): HookClient
     async list(repository) {
       const found: unknown[] = [];
       let next: string | undefined = `${root}${path(repository)}?pagelen=100`;
-      for (let pages = 0; next !== undefined && pages < 20; pages++) {
+      const received = pageGuard(`the list of hooks of ${fullName(repository)}`);
+      while (next !== undefined) {
         const page = await call('GET', next);
+        received();
         if (!Array.isArray(page?.values)) return checkedHooks(page, SHAPE, fullName(repository));
         found.push(...page.values);
         next = typeof page.next === 'string' ? page.next : undefined;

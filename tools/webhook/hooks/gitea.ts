@@ -3,13 +3,14 @@
 import { giteaApi } from 'gitea-js';
 import { fullName, RepositoryRef } from '../../../lib/hosts';
 import { confinedFetch } from './api-client';
+import { pageGuard } from '../bounded-fetch';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
-export function giteaHooks({ apiUrl, token }: HookClientOptions, host = 'Gitea'): HookClient {
+export function giteaHooks({ apiUrl, token, bounds }: HookClientOptions, host = 'Gitea'): HookClient {
   const shape: HookShape = { host, id: (hook) => hook.id, url: (hook) => hook.config?.url };
   // gitea-js adds /api/v1 to the instance's root.
   const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
-  const api = giteaApi(root, { token, customFetch: confinedFetch(apiUrl) });
+  const api = giteaApi(root, { token, customFetch: confinedFetch(apiUrl, bounds) });
   const config = (hook: HookSpec) => ({ url: hook.url, content_type: 'json', secret: hook.secret });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => {
     const path = `/repos/${fullName(repository)}/hooks`;
@@ -20,8 +21,10 @@ export function giteaHooks({ apiUrl, token }: HookClientOptions, host = 'Gitea')
   return {
     async list(repository) {
       const found: unknown[] = [];
-      for (let page = 1; page <= 20; page++) {
+      const received = pageGuard(`the list of hooks of ${fullName(repository)}`);
+      for (let page = 1; ; page++) {
         const response = await api.repos.repoListHooks(repository.owner, repository.name, { page, limit: 50 });
+        received();
         const { data } = response;
         if (!Array.isArray(data)) return checkedHooks(data, shape, fullName(repository));
         found.push(...data);

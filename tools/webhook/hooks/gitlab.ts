@@ -4,6 +4,7 @@ import { ProjectHooks } from '@gitbeaker/core';
 import { createRequesterFn, GitbeakerRequestError } from '@gitbeaker/requester-utils';
 import { fullName, RepositoryRef } from '../../../lib/hosts';
 import { confinedFetch } from './api-client';
+import { MAX_PAGES, pageGuard } from '../bounded-fetch';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'GitLab', id: (hook) => hook.id, url: (hook) => hook.url };
@@ -17,14 +18,15 @@ function gitlabMessage(message: unknown): string {
   return String(message);
 }
 
-/** gitbeaker's request handler, on a fetch that stays on the API's origin. */
-function requestHandler(fetchOnOrigin: typeof fetch) {
+/** gitbeaker's request handler, on a fetch that stays on the API's origin; `received` counts each GET (gitbeaker's own pagination follows Link: next). */
+function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
   return async (endpoint: string, options?: Record<string, unknown>) => {
     const { prefixUrl, searchParams, method, headers, body } = (options ?? {}) as { prefixUrl?: string; searchParams?: string; method?: string; headers?: Record<string, string>; body?: string };
     const url = new URL(endpoint, prefixUrl?.endsWith('/') ? prefixUrl : `${prefixUrl}/`);
     url.search = searchParams ?? '';
     const request = new Request(url, { method, headers, body });
     const response = await fetchOnOrigin(request);
+    if (request.method === 'GET') received();
     const text = await response.text();
     const json = (response.headers.get('content-type') ?? '').includes('application/json') && text !== '' ? JSON.parse(text) : text;
     if (!response.ok) {
@@ -35,13 +37,15 @@ function requestHandler(fetchOnOrigin: typeof fetch) {
   };
 }
 
-export function gitlabHooks({ apiUrl, token }: HookClientOptions): HookClient {
+export function gitlabHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
   // gitbeaker takes the instance's root and adds /api/v4 itself.
   const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
+  // The pages of the list being read: its maxPages stops only when pages are full.
+  let received: (() => void) | undefined;
   const hooks = new ProjectHooks({
     host: root,
     token,
-    requesterFn: createRequesterFn((_, options) => Promise.resolve(options), requestHandler(confinedFetch(apiUrl))),
+    requesterFn: createRequesterFn((_, options) => Promise.resolve(options), requestHandler(confinedFetch(apiUrl, bounds), () => received?.())),
   });
   const options = (hook: HookSpec) => ({ token: hook.secret, pushEvents: true, tagPushEvents: true, enableSslVerification: true });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => {
@@ -51,8 +55,13 @@ export function gitlabHooks({ apiUrl, token }: HookClientOptions): HookClient {
   };
   return {
     async list(repository) {
-      const all = await hooks.all(fullName(repository), { perPage: 100, maxPages: 20 } as never);
-      return checkedHooks(all, SHAPE, fullName(repository));
+      received = pageGuard(`the list of hooks of ${fullName(repository)}`);
+      try {
+        const all = await hooks.all(fullName(repository), { perPage: 100, maxPages: MAX_PAGES } as never);
+        return checkedHooks(all, SHAPE, fullName(repository));
+      } finally {
+        received = undefined;
+      }
     },
     request,
     async send(repository, id, hook) {

@@ -1,6 +1,7 @@
 import { GitHostKind } from '../../../lib/fleet/model';
 import { RepositoryRef } from '../../../lib/hosts';
 import { CommandError } from '../../common';
+import { RequestBounds } from '../bounded-fetch';
 
 /** What a repository webhook must say for a Receiver: where to deliver, and the token it is checked with. */
 export interface HookSpec {
@@ -34,6 +35,8 @@ export interface HookClientOptions {
   /** The API root, already checked (apiOrigin). */
   readonly apiUrl: URL;
   readonly token: string;
+  /** The command's deadline and limits, on every request. */
+  readonly bounds: RequestBounds;
 }
 
 /** How a host's API describes a hook: its id, its URL, and whether an entry looks like a hook at all. */
