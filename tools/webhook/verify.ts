@@ -12,7 +12,7 @@ import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/flee
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
-import { explainGithubError, githubClient } from './github-client';
+import { explainGithubError, githubApi, githubClient } from './github-client';
 
 export interface VerifyOptions extends ContextOptions {
   /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
@@ -128,15 +128,17 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
   } catch (error) {
     return { skipped: (error as Error).message };
   }
-  const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp });
+  // The API host's own token only (GITHUB_TOKEN for api.github.com): a public repository is read without one.
+  const { base, token } = githubApi({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), allowHttp: options.allowHttp }, env);
+  const github = githubClient({ apiUrl: base.href, token, allowHttp: options.allowHttp });
   try {
     // heads/ and tags/ keep a branch and a tag of one name apart.
     const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });
     if (typeof data?.sha !== 'string') throw new CommandError(`GitHub's answer for ${fullName(repository)} has no commit: check --api-url`);
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
-    // One unreadable head (a private repository without GITHUB_TOKEN, a rate limit) is that source's finding.
-    return { skipped: explainGithubError(error, fullName(repository)).message, failed: true };
+    // One unreadable head (a private repository without its host's token, a rate limit) is that source's finding.
+    return { skipped: explainGithubError(error, fullName(repository), base).message, failed: true };
   }
 }
 
