@@ -13,6 +13,8 @@ import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
 import { explainGithubError, githubApi, githubClient } from './github-client';
+import { checkedCredential } from './host-tokens';
+import { holdSecret, redact } from '../redact';
 
 export interface VerifyOptions extends ContextOptions {
   /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
@@ -83,7 +85,7 @@ function ready(object: FluxObject): { ok: boolean; message: string; since?: stri
 }
 
 /** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
-function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomObjectsApi; where: string } {
+function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomObjectsApi; where: string; config: KubeConfig } {
   const config = new KubeConfig();
   const fallback = join(env.HOME ?? homedir(), '.kube', 'config');
   if (!options.kubeconfig && !env.KUBECONFIG && !existsSync(fallback)) {
@@ -111,7 +113,24 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv): { api: CustomO
   }
   const current = config.getCurrentCluster();
   if (!current) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
-  return { api: config.makeApiClient(CustomObjectsApi), where: `the cluster of context ${config.getCurrentContext()} (${current.server})` };
+  return { api: config.makeApiClient(CustomObjectsApi), where: `the cluster of context ${config.getCurrentContext()} (${current.server})`, config };
+}
+
+/**
+ * The kubeconfig user's credential (a token, a token file's, an exec plugin's, a password), as the
+ * client will send it: checked as a header value before any request, and held for redact().
+ */
+async function checkKubeCredentials(config: KubeConfig): Promise<void> {
+  const user = config.getCurrentUser();
+  holdSecret(user?.password);
+  const options: { headers?: Record<string, unknown> } = {};
+  try {
+    await config.applyToHTTPSOptions(options as never);
+  } catch (error) {
+    throw new CommandError(`cannot get the credentials of user ${user?.name} in the kubeconfig: ${redact(String((error as Error).message).split('\n')[0])}`);
+  }
+  const authorization = options.headers?.Authorization;
+  if (typeof authorization === 'string') checkedCredential(authorization.replace(/^Bearer /, ''), `the token of user ${user?.name} in the kubeconfig`);
 }
 
 /** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
@@ -159,7 +178,8 @@ async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: 
       throw new CommandError(`${where} refused to show ${kind} ${namespace}/${name} (${error.code}): ${error.code === 401 ? 'the kubeconfig\'s credentials are missing or expired (log in again)' : 'your user may not read Flux\'s objects in that namespace'}`);
     }
     const detail = status?.message ?? error?.message;
-    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from ${where} (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${String(detail ?? error).split('\n')[0]}`);
+    // Masked before cut: an API server (or a proxy before it) may echo the request's headers.
+    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from ${where} (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${redact(String(detail ?? error)).split('\n')[0]}`);
   }
 }
 
@@ -242,6 +262,7 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
   const cluster = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
   const kube = kubeApi(options, context.env);
+  await checkKubeCredentials(kube.config);
   const { sources } = objectsOf(cluster);
   const deadline = Date.now() + (options.waitMs ?? 0);
   let rounds = 0;
