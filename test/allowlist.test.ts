@@ -38,7 +38,7 @@ test('writes GitHub\'s /meta hook ranges into allowFrom, keeping every comment, 
   const meta = await metaServer();
   const ws = workspace(COMMENTED);
   try {
-    const result = await allowlist('staging', { ...ws, env: { GITHUB_TOKEN: 'ghp_test' }, apiUrl: meta.url, writeFleet: true });
+    const result = await allowlist('staging', { ...ws, env: { FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: meta.url, writeFleet: true });
     expect(result).toEqual({ cluster: 'staging', ranges: HOOKS, fields: ['clusters.staging.webhook.allowFrom'], written: true, warnings: [] });
     const text = readFileSync(ws.fleetFile, 'utf8');
     expect(text).toContain('nodePort: 31234          # the walkthrough\'s port');

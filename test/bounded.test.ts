@@ -166,7 +166,7 @@ describe('item 8: a list whose next page never ends', () => {
   test('GitHub (Octokit paginate): the command stops after the page limit, exit 1, one line', async () => {
     const api = await endlessLinks();
     try {
-      const result = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url], { ...ENV, GITHUB_TOKEN: 'ghp_test' });
+      const result = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' });
       expect(result.status).toBe(1);
       expect(oneLine(result.stderr)).toBe(`error: GitHub API call for lfs269/instavote stopped: the list of hooks of lfs269/instavote goes on past ${MAX_PAGES} pages (its next-page link never ends): stopped; check that the API URL is the host's REST API`);
       expect(api.requests).toHaveLength(MAX_PAGES + 1);
@@ -192,22 +192,22 @@ describe('item 8: a list whose next page never ends', () => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ values: [], next: `${bitbucket.url}/2.0/repositories/ws/repo/hooks?page=${bitbucketRequests.length + 1}` }));
     });
     try {
-      await expect(syncHooks('staging', { ...workspace(fleetOn('https://gitlab.com/group/project')), env: ENV, apiUrl: `${gitlab.url}/api/v4`, tokens: { gitlab: 'glpat-test' } }))
+      await expect(syncHooks('staging', { ...workspace(fleetOn('https://gitlab.com/group/project')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'glpat-test' }, apiUrl: `${gitlab.url}/api/v4` }))
         .rejects.toThrow(`GitLab API call for group/project stopped: the list of hooks of group/project goes on past ${MAX_PAGES} pages`);
       expect(gitlab.requests).toHaveLength(MAX_PAGES + 1);
       expect(gitlab.requests.every((request) => request.method === 'GET')).toBe(true);
 
-      await expect(syncHooks('staging', { ...workspace(fleetOn('https://gitea.com/org/app')), env: ENV, apiUrl: `${gitea.url}/api/v1`, tokens: { gitea: 'gitea-test' } }))
+      await expect(syncHooks('staging', { ...workspace(fleetOn('https://gitea.com/org/app')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'gitea-test' }, apiUrl: `${gitea.url}/api/v1` }))
         .rejects.toThrow(`Gitea API call for org/app stopped: the list of hooks of org/app goes on past ${MAX_PAGES} pages`);
       expect(giteaRequests).toBe(MAX_PAGES + 1);
 
-      await expect(syncHooks('staging', { ...workspace(fleetOn('https://bitbucket.org/ws/repo')), env: ENV, apiUrl: `${bitbucket.url}/2.0`, tokens: { bitbucket: 'bb-test' } }))
+      await expect(syncHooks('staging', { ...workspace(fleetOn('https://bitbucket.org/ws/repo')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'bb-test' }, apiUrl: `${bitbucket.url}/2.0` }))
         .rejects.toThrow(`Bitbucket API call for ws/repo stopped: the list of hooks of ws/repo goes on past ${MAX_PAGES} pages`);
       expect(bitbucketRequests).toHaveLength(MAX_PAGES + 1);
       expect(bitbucketRequests.every((request) => request.startsWith('GET '))).toBe(true);
 
       // deliveries reads pages of 100 up to --limit: a limit the page limit would cut is refused before any request.
-      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: ENV, githubToken: 'ghp_test', apiUrl: gitlab.url, limit: MAX_PAGES * 100 + 1 }))
+      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: gitlab.url, limit: MAX_PAGES * 100 + 1 }))
         .rejects.toThrow(`--limit must be a whole number of deliveries from 1 to ${MAX_PAGES * 100}`);
       expect(gitlab.requests).toHaveLength(MAX_PAGES + 1);
     } finally {
@@ -233,7 +233,7 @@ describe('item 9: an answer that never ends', () => {
   test('hook and allowlist, as a user runs them: one line, exit 1, and the body was not read past the limit', async () => {
     const api = await endlessApi();
     try {
-      const hook = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url], { ...ENV, GITHUB_TOKEN: 'ghp_test' });
+      const hook = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' });
       expect(hook.status).toBe(1);
       expect(oneLine(hook.stderr)).toMatch(/^error: GitHub API call for lfs269\/instavote stopped: the answer of 127\.0\.0\.1:\d+ is over 8 MiB, more than any answer read here: it was not read further \(is this the API it should be\?\)$/);
       const sentForHook = api.state.sent;
@@ -268,7 +268,7 @@ describe('item 10: one deadline for the whole command (--timeout)', () => {
       await trickle(response);
     });
     try {
-      const result = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url, '--timeout', '1'], { ...ENV, GITHUB_TOKEN: 'ghp_test' });
+      const result = await startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['hook', 'staging', '--api-url', api.url, '--timeout', '1'], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' });
       expect(result.status).toBe(1);
       expect(oneLine(result.stderr)).toMatch(/^error: GitHub API call for lfs269\/instavote stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 1s\): it answers too slowly or stalls; raise --timeout if it is only slow$/);
     } finally {
@@ -284,7 +284,7 @@ describe('item 10: one deadline for the whole command (--timeout)', () => {
     try {
       await expect(allowlist('staging', { ...workspace(FLEET), env: {}, apiUrl: api.url, timeoutMs: 500 }))
         .rejects.toThrow(/^GitHub API call for GitHub's \/meta stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/);
-      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: ENV, githubToken: 'ghp_test', apiUrl: api.url, timeoutMs: 500 }))
+      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: api.url, timeoutMs: 500 }))
         .rejects.toThrow(/^GitHub API call for lfs269\/instavote stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/);
     } finally {
       await api.close();

@@ -47,7 +47,8 @@ async function fakeGithub(deliveryList = DELIVERIES) {
   return { ...api, redelivered, requests };
 }
 
-const options = (apiUrl: string) => ({ ...workspace(FLEET), env: { ...ENV, GITHUB_TOKEN: 'ghp_test' }, apiUrl });
+// The stand-ins are on 127.0.0.1, whose token variable this is (GITHUB_TOKEN is api.github.com's only).
+const options = (apiUrl: string) => ({ ...workspace(FLEET), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl });
 
 test('lists each delivery of the cluster\'s hook, across pages, each status explained as ping explains it', async () => {
   const github = await fakeGithub();
@@ -99,15 +100,15 @@ test('--redeliver-failed asks again for each delivery whose latest attempt faile
   }
 });
 
-test('says so when no hook calls the Receiver, and needs GITHUB_TOKEN', async () => {
+test('says so when no hook calls the Receiver, and needs the API host\'s token', async () => {
   const github = await fakeGithub();
   try {
     const ws = workspace(FLEET.replace('nodePort: 31234', 'nodePort: 31299'));
-    const [result] = await deliveries('staging', { ...ws, env: { ...ENV, GITHUB_TOKEN: 'ghp_test' }, apiUrl: github.url });
+    const [result] = await deliveries('staging', { ...ws, env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: github.url });
     expect(result).toMatchObject({ deliveries: [], missingHook: true, note: 'no hook of lfs269/instavote calls Receiver instavote: npm run webhook -- hook staging' });
     // No hook: the after-push check fails, every push waits for polling.
     expect(latestAccepted([result])).toBe(false);
-    await expect(deliveries('staging', { ...workspace(FLEET), env: ENV, apiUrl: github.url })).rejects.toThrow(/^GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token/);
+    await expect(deliveries('staging', { ...workspace(FLEET), env: { ...ENV, GITHUB_TOKEN: 'ghp_github_com' }, apiUrl: github.url })).rejects.toThrow(/^FLUX_INFRA_TOKEN_127_0_0_1 is not set: create a GitHub token \(admin on the repository/);
   } finally {
     await github.close();
   }

@@ -11,6 +11,8 @@ import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
 
 const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
+/** The token variable of the stand-ins' API host, 127.0.0.1: each API host has its own (GITLAB_TOKEN is gitlab.com's only). */
+const LOOPBACK_TOKEN = 'FLUX_INFRA_TOKEN_127_0_0_1';
 
 /** The Payload URL of Receiver `receiver` of staging (namespace flux-system), computed here with node:crypto. */
 function payloadUrl(receiver: string): string {
@@ -162,7 +164,7 @@ async function fakeBitbucket(hooks: BitbucketHook[] = []) {
 const GITLAB_URL = 'https://gitlab.com/group/sub/project';
 
 describe('gitlab', () => {
-  const options = (apiUrl: string) => ({ ...fleetWithSource(GITLAB_URL), env: ENV, apiUrl, tokens: { gitlab: 'glpat-test' } });
+  const options = (apiUrl: string) => ({ ...fleetWithSource(GITLAB_URL), env: { ...ENV, [LOOPBACK_TOKEN]: 'glpat-test' }, apiUrl });
 
   test('creates the project hook of a nested group once, then updates it in place', async () => {
     const gitlab = await fakeGitlab();
@@ -193,7 +195,7 @@ describe('gitlab', () => {
   test('explains a 401 in one line', async () => {
     const gitlab = await standIn((_request, send) => send(401, { message: '401 Unauthorized' }));
     try {
-      await expect(syncHooks('staging', options(`${gitlab.url}/api/v4`))).rejects.toThrow(/^GitLab refused the token \(401\): GITLAB_TOKEN is missing, wrong or expired$/);
+      await expect(syncHooks('staging', options(`${gitlab.url}/api/v4`))).rejects.toThrow(/^GitLab refused the token \(401\): FLUX_INFRA_TOKEN_127_0_0_1 is missing, wrong or expired$/);
       expect(gitlab.requests).toHaveLength(1);
     } finally {
       await gitlab.close();
@@ -242,13 +244,13 @@ describe('gitlab', () => {
     }
   });
 
-  test('needs GITLAB_TOKEN for a real run, and says so in one line', async () => {
+  test('needs the API host\'s own token for a real run: GITLAB_TOKEN is gitlab.com\'s, not any GitLab\'s', async () => {
     const gitlab = await fakeGitlab();
     try {
-      const run = syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: ENV, apiUrl: gitlab.apiUrl });
-      await expect(run).rejects.toThrow(/^GITLAB_TOKEN is not set: create a GitLab token \(Maintainer on the project, scope api\) and export it$/);
-      // The token is read from the environment when not given.
-      const [created] = await syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: { ...ENV, GITLAB_TOKEN: 'glpat-env' }, apiUrl: gitlab.apiUrl });
+      const run = syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: { ...ENV, GITLAB_TOKEN: 'glpat-gitlab-com' }, apiUrl: gitlab.apiUrl });
+      await expect(run).rejects.toThrow(/^FLUX_INFRA_TOKEN_127_0_0_1 is not set: create a GitLab token \(Maintainer on the project, scope api\) for 127\.0\.0\.1 and export it$/);
+      expect(gitlab.requests).toEqual([]);
+      const [created] = await syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: { ...ENV, GITLAB_TOKEN: 'glpat-gitlab-com', [LOOPBACK_TOKEN]: 'glpat-env' }, apiUrl: gitlab.apiUrl });
       expect(created).toMatchObject({ action: 'create', hookId: '500' });
       expect(gitlab.requests.every((request) => request.headers['private-token'] === 'glpat-env')).toBe(true);
       expect(gitlab.requests.map((request) => request.method)).toEqual(['GET', 'POST']);
@@ -262,7 +264,7 @@ describe('gitea and forgejo', () => {
   test('Gitea: creates the repository hook once, then updates it in place', async () => {
     const gitea = await fakeGitea();
     try {
-      const ws = { ...fleetWithSource('https://gitea.com/org/app'), env: ENV, apiUrl: gitea.apiUrl, tokens: { gitea: 'gitea-test' } };
+      const ws = { ...fleetWithSource('https://gitea.com/org/app'), env: { ...ENV, [LOOPBACK_TOKEN]: 'gitea-test' }, apiUrl: gitea.apiUrl };
       const [created] = await syncHooks('staging', ws);
       expect(created).toMatchObject({ host: 'Gitea', repository: 'org/app', receiver: 'instavote', action: 'create', hookId: '1' });
       const post = gitea.requests.find((request) => request.method === 'POST')!;
@@ -290,7 +292,7 @@ describe('gitea and forgejo', () => {
     const forgejo = await fakeGitea();
     try {
       // A .invalid host: were the fleet's apiUrl ignored, the default https://<host>/api/v1 could not be reached.
-      const ws = { ...fleetWithSource('https://git.example.invalid/org/app', { host: 'forgejo', apiUrl: forgejo.apiUrl }), env: { ...ENV, GITEA_TOKEN: 'forgejo-test' } };
+      const ws = { ...fleetWithSource('https://git.example.invalid/org/app', { host: 'forgejo', apiUrl: forgejo.apiUrl }), env: { ...ENV, [LOOPBACK_TOKEN]: 'forgejo-test' } };
       const [created] = await syncHooks('staging', ws);
       expect(created).toMatchObject({ host: 'Forgejo', repository: 'org/app', action: 'create', hookId: '1' });
       const [updated] = await syncHooks('staging', ws);
@@ -309,7 +311,7 @@ describe('bitbucket', () => {
   test('creates the repository webhook once, then updates it in place by its uuid', async () => {
     const bitbucket = await fakeBitbucket();
     try {
-      const ws = { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: ENV, apiUrl: bitbucket.apiUrl, tokens: { bitbucket: 'bb-test' } };
+      const ws = { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: { ...ENV, [LOOPBACK_TOKEN]: 'bb-test' }, apiUrl: bitbucket.apiUrl };
       const [created] = await syncHooks('staging', ws);
       expect(created).toMatchObject({ host: 'Bitbucket', repository: 'ws/repo', receiver: 'instavote', action: 'create', hookId: '{00000000-aaaa-4bbb-8ccc-dddddddddddd}' });
       const post = bitbucket.requests.find((request) => request.method === 'POST')!;
@@ -334,12 +336,12 @@ describe('bitbucket', () => {
 
 describe('errors on the other hosts', () => {
   test.each([
-    ['Gitea', 'https://gitea.com/org/app', '/api/v1', { gitea: 'gitea-test' }, { message: 'user does not exist [uid: 0, name: ]', url: 'https://gitea.com/api/swagger' }, /^Gitea refused the token \(401\): GITEA_TOKEN is missing, wrong or expired$/],
-    ['Bitbucket', 'https://bitbucket.org/ws/repo', '/2.0', { bitbucket: 'bb-test' }, { type: 'error', error: { message: 'Access token expired.' } }, /^Bitbucket refused the token \(401\): BITBUCKET_TOKEN is missing, wrong or expired$/],
-  ])('%s: a 401 in one line', async (_host, url, root, tokens, body, message) => {
+    ['Gitea', 'https://gitea.com/org/app', '/api/v1', 'gitea-test', { message: 'user does not exist [uid: 0, name: ]', url: 'https://gitea.com/api/swagger' }, /^Gitea refused the token \(401\): FLUX_INFRA_TOKEN_127_0_0_1 is missing, wrong or expired$/],
+    ['Bitbucket', 'https://bitbucket.org/ws/repo', '/2.0', 'bb-test', { type: 'error', error: { message: 'Access token expired.' } }, /^Bitbucket refused the token \(401\): FLUX_INFRA_TOKEN_127_0_0_1 is missing, wrong or expired$/],
+  ])('%s: a 401 in one line', async (_host, url, root, apiToken, body, message) => {
     const api = await standIn((_request, send) => send(401, body));
     try {
-      await expect(syncHooks('staging', { ...fleetWithSource(url), env: ENV, apiUrl: `${api.url}${root}`, tokens })).rejects.toThrow(message);
+      await expect(syncHooks('staging', { ...fleetWithSource(url), env: { ...ENV, [LOOPBACK_TOKEN]: apiToken }, apiUrl: `${api.url}${root}` })).rejects.toThrow(message);
       expect(api.requests.map((request) => request.method)).toEqual(['GET']);
     } finally {
       await api.close();
@@ -350,7 +352,7 @@ describe('errors on the other hosts', () => {
     const elsewhere = await standIn((_request, send) => send(200, { values: [] }));
     const api = await standIn((request, send) => send(200, { pagelen: 100, values: [], next: `${elsewhere.url}${request.url}&page=2` }));
     try {
-      await expect(syncHooks('staging', { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: ENV, apiUrl: `${api.url}/2.0`, tokens: { bitbucket: 'bb-test' } }))
+      await expect(syncHooks('staging', { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: { ...ENV, [LOOPBACK_TOKEN]: 'bb-test' }, apiUrl: `${api.url}/2.0` }))
         .rejects.toThrow(`Bitbucket API call for ws/repo stopped: refused to send a request to ${elsewhere.url}, which is not the API's origin`);
       expect(elsewhere.requests).toEqual([]);
       expect(api.requests.map((request) => request.method)).toEqual(['GET']);
@@ -368,7 +370,7 @@ describe('pagination', () => {
     hooks.push({ id: 101, url: payloadUrl('instavote'), push_events: true });
     const gitlab = await fakeGitlab(hooks);
     try {
-      const [change] = await syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: ENV, apiUrl: gitlab.apiUrl, tokens: { gitlab: 'glpat-test' } });
+      const [change] = await syncHooks('staging', { ...fleetWithSource(GITLAB_URL), env: { ...ENV, [LOOPBACK_TOKEN]: 'glpat-test' }, apiUrl: gitlab.apiUrl });
       expect(change).toMatchObject({ action: 'update', hookId: '101' });
       expect(gitlab.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
         'GET /api/v4/projects/group%2Fsub%2Fproject/hooks?per_page=100',
@@ -386,7 +388,7 @@ describe('pagination', () => {
     hooks.push({ id: 2000, type: 'gitea', active: true, events: ['push'], config: { url: payloadUrl('instavote'), content_type: 'json' } });
     const gitea = await fakeGitea(hooks);
     try {
-      const [change] = await syncHooks('staging', { ...fleetWithSource('https://gitea.com/org/app'), env: ENV, apiUrl: gitea.apiUrl, tokens: { gitea: 'gitea-test' } });
+      const [change] = await syncHooks('staging', { ...fleetWithSource('https://gitea.com/org/app'), env: { ...ENV, [LOOPBACK_TOKEN]: 'gitea-test' }, apiUrl: gitea.apiUrl });
       expect(change).toMatchObject({ action: 'update', hookId: '2000' });
       expect(gitea.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
         'GET /api/v1/repos/org/app/hooks?page=1&limit=50',
@@ -404,7 +406,7 @@ describe('pagination', () => {
     hooks.push({ id: 2000, type: 'gitea', active: true, events: ['push'], config: { url: payloadUrl('instavote'), content_type: 'json' } });
     const gitea = await fakeGitea(hooks, 10);
     try {
-      const [change] = await syncHooks('staging', { ...fleetWithSource('https://gitea.com/org/app'), env: ENV, apiUrl: gitea.apiUrl, tokens: { gitea: 'gitea-test' } });
+      const [change] = await syncHooks('staging', { ...fleetWithSource('https://gitea.com/org/app'), env: { ...ENV, [LOOPBACK_TOKEN]: 'gitea-test' }, apiUrl: gitea.apiUrl });
       expect(change).toMatchObject({ action: 'update', hookId: '2000' });
       expect(gitea.hooks).toHaveLength(13);
     } finally {
@@ -417,7 +419,7 @@ describe('pagination', () => {
     hooks.push({ uuid: '{eeeeeeee-0000-4000-8000-000000000000}', url: payloadUrl('instavote'), description: 'Flux Receiver (flux-infra)', active: true, events: ['repo:push'] });
     const bitbucket = await fakeBitbucket(hooks);
     try {
-      const [change] = await syncHooks('staging', { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: ENV, apiUrl: bitbucket.apiUrl, tokens: { bitbucket: 'bb-test' } });
+      const [change] = await syncHooks('staging', { ...fleetWithSource('https://bitbucket.org/ws/repo'), env: { ...ENV, [LOOPBACK_TOKEN]: 'bb-test' }, apiUrl: bitbucket.apiUrl });
       expect(change).toMatchObject({ action: 'update', hookId: '{eeeeeeee-0000-4000-8000-000000000000}' });
       expect(bitbucket.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
         'GET /2.0/repositories/ws/repo/hooks?pagelen=100',
@@ -481,16 +483,16 @@ describe('--dry-run', () => {
     }
   });
 
-  test('with a token, looks the hook up and plans an update, still writing nothing', async () => {
+  test('with the API host\'s token set, still calls no API: the token goes nowhere, each hook is planned as a create', async () => {
     const gitlab = await fakeGitlab();
     try {
-      const options = { ...fleetWithSource(GITLAB_URL), env: ENV, apiUrl: gitlab.apiUrl, tokens: { gitlab: 'glpat-test' } };
+      const options = { ...fleetWithSource(GITLAB_URL), env: { ...ENV, [LOOPBACK_TOKEN]: 'glpat-test' }, apiUrl: gitlab.apiUrl };
       await syncHooks('staging', options);
       const before = gitlab.requests.length;
       const [planned] = await syncHooks('staging', { ...options, dryRun: true });
-      expect(planned).toMatchObject({ action: 'update', request: { method: 'PUT', path: '/projects/group%2Fsub%2Fproject/hooks/500', body: { token: MASK } } });
+      expect(planned).toMatchObject({ action: 'create', request: { method: 'POST', path: '/projects/group%2Fsub%2Fproject/hooks', body: { token: MASK } } });
       expect(JSON.stringify(planned)).not.toContain(TOKEN);
-      expect(gitlab.requests.slice(before).map((request) => request.method)).toEqual(['GET']);
+      expect(gitlab.requests.slice(before)).toEqual([]);
     } finally {
       await gitlab.close();
     }

@@ -194,7 +194,8 @@ describe('github', () => {
     return { ...api, hooks, requests };
   }
 
-  const options = (apiUrl: string) => ({ ...withAddress(), env: ENV, apiUrl, githubToken: 'ghp_test' });
+  // The stand-ins are on 127.0.0.1, whose token variable this is (GITHUB_TOKEN is api.github.com's only).
+  const options = (apiUrl: string) => ({ ...withAddress(), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl });
 
   test('creates the hook once, then updates it in place: idempotent', async () => {
     const github = await fakeGithub();
@@ -226,7 +227,7 @@ describe('github', () => {
     const github = await fakeGithub([foreign, rotated]);
     try {
       writeFile(join(ws.secretsDir, 'staging', 'webhook-token.previous'), previous);
-      const [change] = await syncGithubHooks('staging', { ...ws, env: ENV, apiUrl: github.url, githubToken: 'ghp_test' });
+      const [change] = await syncGithubHooks('staging', { ...ws, env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: github.url });
       expect(change).toMatchObject({ action: 'update', hookId: '7', reason: 'the URL before the last token rotation' });
       expect(github.hooks.find((hook) => hook.id === 7)!.config.url).toBe(`http://203.0.113.10:31234${VECTOR_PATH}`);
       expect(github.hooks.find((hook) => hook.id === 8)!.config.url).toBe('http://203.0.113.10:31234/hook/0000');
@@ -280,13 +281,13 @@ describe('github', () => {
   });
 
   test('refuses a plain-http API off loopback, and names network failures and odd answers in one line', async () => {
-    await expect(syncGithubHooks('staging', options('http://ghe.example.com/api/v3'))).rejects.toThrow('--api-url "http://ghe.example.com/api/v3" is plain http, which would send GITHUB_TOKEN and the webhook secret in clear');
+    await expect(syncGithubHooks('staging', options('http://ghe.example.com/api/v3'))).rejects.toThrow('--api-url "http://ghe.example.com/api/v3" is plain http, which would send FLUX_INFRA_TOKEN_GHE_EXAMPLE_COM and the webhook secret in clear');
     const closed = await listen(() => undefined);
     await closed.close();
     const refused = syncGithubHooks('staging', options(closed.url));
     await expect(refused).rejects.toThrow(/^GitHub API call for lfs269\/instavote got no answer: connection refused by 127\.0\.0\.1:\d+: nothing listens at the API URL$/);
     await expect(syncGithubHooks('staging', options(closed.url))).rejects.not.toThrow(/HTTP 500|\(500\)/);
-    await expect(syncGithubHooks('staging', options('https://user:ghp_secret@ghe.example.com/api/v3'))).rejects.toThrow(/^--api-url carries credentials: give the API URL alone and the token in GITHUB_TOKEN$/);
+    await expect(syncGithubHooks('staging', options('https://user:ghp_secret@ghe.example.com/api/v3'))).rejects.toThrow(/^--api-url carries credentials: give the API URL alone and the token in FLUX_INFRA_TOKEN_GHE_EXAMPLE_COM$/);
     const answers: [number, Record<string, string>, string, RegExp][] = [
       [502, { 'content-type': 'text/html' }, '<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>', /^GitHub API call for lfs269\/instavote failed \(HTTP 502\): 502 Bad Gateway$/],
       [403, { 'content-type': 'application/json', 'x-ratelimit-remaining': '0' }, '{"message": "API rate limit exceeded"}', /^GitHub's rate limit for this token is used up \(403\)/],
@@ -311,14 +312,14 @@ describe('github', () => {
     }
   });
 
-  test('--dry-run writes nothing and masks the secret', async () => {
+  test('--dry-run calls no API, even with the token set, and masks the secret', async () => {
     const github = await fakeGithub();
     try {
       const changes = await syncGithubHooks('staging', { ...options(github.url), dryRun: true });
-      expect(github.requests.map((request) => request.method)).toEqual(['GET']);
+      expect(github.requests).toEqual([]);
       expect(changes[0].request).toMatchObject({ method: 'POST', path: '/repos/lfs269/instavote/hooks', body: { config: { secret: MASK } } });
       expect(JSON.stringify(changes)).not.toContain(TOKEN);
-      const offline = await syncGithubHooks('staging', { ...withAddress(), env: ENV, dryRun: true, githubToken: '' });
+      const offline = await syncGithubHooks('staging', { ...withAddress(), env: ENV, dryRun: true });
       expect((offline[0].request!.body.config as { secret: string }).secret).toBe(MASK);
     } finally {
       await github.close();
@@ -326,7 +327,7 @@ describe('github', () => {
   });
 
   test.each([
-    [401, { message: 'Bad credentials' }, /GitHub refused the token \(401\): GITHUB_TOKEN is missing, wrong or expired/],
+    [401, { message: 'Bad credentials' }, /GitHub refused the token \(401\): FLUX_INFRA_TOKEN_127_0_0_1 is missing, wrong or expired/],
     [404, { message: 'Not Found' }, /GitHub answered 404 for lfs269\/instavote: it does not exist for this token, or the token lacks the rights \(admin on the repository: classic admin:repo_hook scope/],
     [422, { message: 'Validation Failed', errors: [{ message: 'Hook already exists on this repository' }] }, /GitHub refused the request for lfs269\/instavote \(422\): Hook already exists on this repository/],
   ])('explains GitHub\'s %s', async (status, body, message) => {
@@ -339,18 +340,18 @@ describe('github', () => {
   });
 
   test('needs GITHUB_TOKEN for a real run; a GitHub Enterprise source\'s API is its apiUrl, else https://<host>/api/v3', async () => {
-    await expect(syncGithubHooks('staging', { ...withAddress(), env: ENV, githubToken: '' })).rejects.toThrow('GITHUB_TOKEN is not set: create a GitHub token (admin on the repository');
+    await expect(syncGithubHooks('staging', { ...withAddress(), env: ENV })).rejects.toThrow('GITHUB_TOKEN is not set: create a GitHub token (admin on the repository');
     const ghe = (apiUrl?: string) => workspace(fleetWith([
       [['clusters', 'staging', 'webhook', 'address'], '203.0.113.10'],
       [['clusters', 'staging', 'sources', 0, 'url'], 'https://ghe.example.org/team/instavote'],
       ...(apiUrl ? [[['clusters', 'staging', 'sources', 0, 'apiUrl'], apiUrl] as [string[], string]] : []),
     ]));
-    const [planned] = await syncGithubHooks('staging', { ...ghe(), env: ENV, dryRun: true, githubToken: '' });
+    const [planned] = await syncGithubHooks('staging', { ...ghe(), env: ENV, dryRun: true });
     expect(planned.request!.path).toBe('/repos/team/instavote/hooks');
     const github = await fakeGithub();
     try {
       const fleetApi = ghe(github.url);
-      await expect(syncGithubHooks('staging', { ...fleetApi, env: ENV, githubToken: 'x' })).rejects.toThrow('GitHub answered 404 for team/instavote');
+      await expect(syncGithubHooks('staging', { ...fleetApi, env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'x' } })).rejects.toThrow('GitHub answered 404 for team/instavote');
       expect(github.requests[0].url).toMatch(/^\/repos\/team\/instavote\/hooks/);
     } finally {
       await github.close();

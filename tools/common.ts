@@ -1,5 +1,6 @@
 // What the command-line tools share: the command context, the error types, and exit codes.
 import { Command, CommanderError } from 'commander';
+import { redact } from './redact';
 import { readFleet } from '../lib/synth';
 import { ClusterConfig, Fleet } from '../lib/fleet/model';
 import { PathsOptions, RepositoryPaths, resolvePaths } from '../lib/layout';
@@ -81,7 +82,8 @@ export async function runProgram(program: Command, argv: string[], output?: Prog
   } catch (error) {
     if (error instanceof ExitCode) return error.code;
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    console.error(`error: ${(error as Error).message}`);
+    // Every message is masked: it may quote a server's answer or a library's error about a header.
+    console.error(`error: ${redact((error as Error).message)}`);
     return error instanceof UsageError ? 2 : 1;
   }
 }

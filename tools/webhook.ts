@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CommandContext, ExitCode, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
 import { goDurationProblem, parseGoDuration } from '../lib/fleet/durations';
+import { redact } from './redact';
 import type { DeliveryEvent } from './webhook/ping';
 import { DEFAULT_TIMEOUT_SECONDS, timeoutMilliseconds } from './webhook/bounded-fetch';
 
@@ -21,7 +22,8 @@ function timeoutOption(what = 'stop after this long, every request to a server i
 }
 
 function print(json: boolean | undefined, data: unknown, text: string): void {
-  console.log(json ? JSON.stringify(data, null, 2) : text);
+  // Masked as every message is: a report may quote a server's answer.
+  console.log(redact(json ? JSON.stringify(data, null, 2) : text));
 }
 
 export function buildProgram(): Command {
@@ -76,13 +78,13 @@ export function buildProgram(): Command {
         ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.api?.replace(/\/+$/, '') ?? ''}${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
         || `no repository of ${cluster}'s Receivers is on ${flags.host ?? hosts?.join(', ') ?? 'a Git host that makes hooks'} (generic and generic-hmac Receivers get no hook)`);
-      if (flags.dryRun) console.error('A dry run looks existing hooks up only where a token for the host is set: a real run updates a hook that already points at the Receiver instead of adding one.');
+      if (flags.dryRun) console.error('A dry run calls no Git host API and sends no token, so each hook is planned as a create: a real run updates a hook that already points at the Receiver instead of adding one.');
     });
-  hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN)');
-  hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github, GITHUB_TOKEN)', ['github']);
+  hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (the API host\'s token: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN for their public hosts, FLUX_INFRA_TOKEN_<HOST> for any other)');
+  hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github; GITHUB_TOKEN for api.github.com, FLUX_INFRA_TOKEN_<HOST> for GitHub Enterprise)', ['github']);
 
   program.command('deliveries')
-    .description('list GitHub\'s recent deliveries to each hook of the cluster, each answer explained; redeliver failed ones (GITHUB_TOKEN)')
+    .description('list GitHub\'s recent deliveries to each hook of the cluster, each answer explained; redeliver failed ones (GITHUB_TOKEN, or FLUX_INFRA_TOKEN_<HOST> for GitHub Enterprise)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .addOption(new Option('--limit <n>', 'deliveries per hook, newest first').argParser((value) => Number(value)).default(10))

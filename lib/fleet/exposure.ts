@@ -79,6 +79,21 @@ function origin(scheme: 'http' | 'https', host: string, port: number | undefined
   return `${scheme}://${bracketed}${port === undefined || port === defaultPort ? '' : `:${port}`}`;
 }
 
+/**
+ * `origin` in the one form all its spellings share, for comparing: IPv6 as WHATWG URL writes it
+ * (2001:db8:0::0:1 is 2001:db8::1), and an IPv4-mapped IPv6 address (::ffff:203.0.113.10) as the
+ * IPv4 address it reaches.
+ */
+export function canonicalOrigin(origin: string): string {
+  const url = new URL(origin);
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(url.hostname);
+  if (mapped) {
+    const [high, low] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    url.hostname = [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  return url.origin;
+}
+
 /** The origin the Git host calls, or undefined where the fleet file does not say the address (nodePort, loadBalancer). */
 export function receiverOrigin(webhook: WebhookExposureConfig): ReceiverOrigin | undefined {
   if (isLoadBalancer(webhook)) {

@@ -1,7 +1,8 @@
 // Which Git host serves a repository, and which Receiver type checks its deliveries: the fleet
 // parser checks Receivers with it, lib/hosts builds on it. Value rules, no I/O.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { DEFAULT_BRANCH } from './git';
-import { ClusterConfig, GitHostKind, GitSourceConfig, ReceiverConfig, ReceiverType } from './model';
+import { ClusterConfig, GIT_HOST_KINDS, GitHostKind, GitSourceConfig, ReceiverConfig, ReceiverType } from './model';
 
 /** The public hosts a URL names by itself; any other needs `host:` in the fleet file. */
 const PUBLIC_HOSTS: Readonly<Record<string, GitHostKind>> = {
@@ -27,6 +28,27 @@ export function hostKindOf(source: { readonly url: string; readonly host?: GitHo
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a repository URL's host needs `host:` beside it: one written with non-ASCII letters, or in
+ * punycode (xn--), can pass for another (gіthub.com with a Cyrillic і is xn--gthub-n4e.com). The
+ * fleet naming its Git host is the opt-in for an internationalized host that is really the team's.
+ */
+export function lookAlikeHostProblem(url: string): string | undefined {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+  const written = authority.replace(/^.*@/, '').replace(/:\d*$/, '');
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  // An ssh:// URL's host is kept as written, non-ASCII letters percent-encoded.
+  const nonAscii = /[^\x00-\x7f]/.test(written) || hostname.includes('%');
+  if (!nonAscii && !hostname.split('.').some((label) => label.startsWith('xn--'))) return undefined;
+  const other = nonAscii ? domainToASCII(written) : domainToUnicode(hostname);
+  return `the host "${written}"${other && other !== written ? ` (${other})` : ''} is written with non-ASCII letters or in punycode, so it can pass for another host: write the host in plain ASCII, or, if it is really yours, name its Git host with host: (${GIT_HOST_KINDS.join(', ')})`;
 }
 
 interface SourceOfReceiver {

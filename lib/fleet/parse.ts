@@ -5,9 +5,9 @@ import { goDurationProblem } from './durations';
 import { annotationKeyProblem, controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { apiUrlProblem, gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
 import { cidrProblem, dnsNameProblem, hostProblem, nodePortProblem, portProblem } from './network';
-import { exposureChoiceProblems, receiverOrigin } from './exposure';
+import { canonicalOrigin, exposureChoiceProblems, receiverOrigin } from './exposure';
 import { AppConfig, ClusterConfig, Fleet, FleetRepositoryConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
-import { FLEET_REPOSITORY_RECEIVER, receiverTypeProblems } from './git-hosts';
+import { FLEET_REPOSITORY_RECEIVER, lookAlikeHostProblem, receiverTypeProblems } from './git-hosts';
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
@@ -47,6 +47,12 @@ const objectName = checked(rfc1123SubdomainProblem);
 const duration = checked((text) => goDurationProblem(text));
 const pollingDuration = checked((text) => goDurationProblem(text, POLLING_MINIMUM_MS));
 
+/** A URL whose host can pass for another's is taken only where the fleet names its Git host (`host:`). */
+function lookAlikeHostIssue(repository: { url: string; host?: string }, ctx: z.RefinementCtx): void {
+  const problem = repository.host === undefined ? lookAlikeHostProblem(repository.url) : undefined;
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
+}
+
 const sourceSchema = z.strictObject({
   name: objectName,
   url: checked(gitUrlProblem),
@@ -63,6 +69,7 @@ const sourceSchema = z.strictObject({
 }).superRefine((source, ctx) => {
   const choice = gitRefChoice(source);
   if ('problem' in choice) ctx.addIssue({ code: 'custom', path: [choice.extra], message: choice.problem });
+  lookAlikeHostIssue(source, ctx);
 });
 
 const appSchema = z.strictObject({
@@ -87,14 +94,14 @@ const receiverSchema = z.strictObject({
 });
 
 const repositorySchema = z.union([
-  checked(gitUrlProblem),
+  checked((url) => gitUrlProblem(url) ?? lookAlikeHostProblem(url)),
   z.strictObject({
     url: checked(gitUrlProblem),
     branch: checked(gitRefNameProblem).optional(),
     host: z.enum(GIT_HOST_KINDS).optional(),
     apiUrl: checked(apiUrlProblem).optional(),
     receiver: z.boolean().optional(),
-  }),
+  }).superRefine(lookAlikeHostIssue),
 ], { error: 'must be the fleet repository\'s URL, or a mapping with url (and branch, host, apiUrl, receiver)' });
 
 /**
@@ -449,11 +456,13 @@ export function sharedUrlProblems(clusters: readonly ClusterConfig[], problem: (
   for (const cluster of clusters) {
     const receivedAt = receiverOrigin(cluster.webhook);
     if (receivedAt === undefined) continue;
-    const owner = owners.get(receivedAt.origin);
+    // Compared in canonical form: one address has several spellings.
+    const key = canonicalOrigin(receivedAt.origin);
+    const owner = owners.get(key);
     if (owner === undefined) {
-      owners.set(receivedAt.origin, cluster.name);
+      owners.set(key, cluster.name);
     } else {
-      problems.push(problem(['clusters', cluster.name, 'webhook', ...receivedAt.field], `clusters ${owner} and ${cluster.name} both receive webhooks at ${receivedAt.origin}: give each cluster its own address, port or hostname`));
+      problems.push(problem(['clusters', cluster.name, 'webhook', ...receivedAt.field], `clusters ${owner} and ${cluster.name} both receive webhooks at ${key}: give each cluster its own address, port or hostname`));
     }
   }
   return problems;

@@ -36,7 +36,6 @@ export const BITBUCKET: GitHost = {
   defaultEvents: ['repo:push', 'repo:refs_changed'],
   pushEvent: 'repo:push',
   testEvents: ['push'],
-  tokenVariable: 'BITBUCKET_TOKEN',
   secretLabel: 'Secret',
   hookEvents: 'Repository push',
   checked: 'the signature (X-Hub-Signature)',

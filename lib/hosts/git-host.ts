@@ -35,8 +35,6 @@ export interface GitHost {
   readonly pushEvent: string;
   /** The test deliveries the host itself can send: the first is ping's default. */
   readonly testEvents: readonly DeliveryEvent[];
-  /** The environment variable holding a token for the host's API. */
-  readonly tokenVariable: string;
   /** The repository a URL on this host names. */
   repositoryOf(url: string): RepositoryRef;
   /** The REST API root for a repository on `host` (the public one, or the self-hosted default). */

@@ -25,7 +25,6 @@ function giteaLike(kind: 'gitea' | 'forgejo', name: string, headerPrefix: string
     defaultEvents: ['ping', 'push'],
     pushEvent: 'push',
     testEvents: ['push'],
-    tokenVariable: 'GITEA_TOKEN',
     secretLabel: 'Secret',
     hookEvents: 'Push events',
     checked: 'the signature (X-Hub-Signature-256)',

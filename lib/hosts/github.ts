@@ -81,7 +81,6 @@ export const GITHUB: GitHost = {
   defaultEvents: ['ping', 'push'],
   pushEvent: 'push',
   testEvents: ['ping', 'push'],
-  tokenVariable: 'GITHUB_TOKEN',
   secretLabel: 'Secret',
   hookEvents: 'Just the push event',
   checked: 'the signature (X-Hub-Signature-256)',

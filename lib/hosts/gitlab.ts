@@ -32,7 +32,6 @@ export const GITLAB: GitHost = {
   defaultEvents: ['Push Hook', 'Tag Push Hook'],
   pushEvent: 'push hook',
   testEvents: ['push'],
-  tokenVariable: 'GITLAB_TOKEN',
   secretLabel: 'Secret token',
   hookEvents: 'Push events and Tag push events',
   checked: 'the X-Gitlab-Token header',

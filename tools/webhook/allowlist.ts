@@ -10,7 +10,7 @@ import { ClusterConfig } from '../../lib/fleet/model';
 import { cidrProblem } from '../../lib/fleet/network';
 import { parseFleet } from '../../lib/fleet/parse';
 import { CommandContext, CommandError, CommandOptions } from '../common';
-import { explainGithubError, githubClient } from './github-client';
+import { explainGithubError, githubApi, githubClient } from './github-client';
 import { requestBounds } from './bounded-fetch';
 
 export interface AllowlistOptions extends CommandOptions {
@@ -19,8 +19,6 @@ export interface AllowlistOptions extends CommandOptions {
   /** GitHub Enterprise REST API root. @default https://api.github.com */
   readonly apiUrl?: string;
   readonly allowHttp?: boolean;
-  /** @default - GITHUB_TOKEN when set (a higher rate limit), else none: /meta is public */
-  readonly githubToken?: string;
   /** The deadline of the whole run (--timeout). @default 60 s */
   readonly timeoutMs?: number;
 }
@@ -37,14 +35,18 @@ export interface AllowlistResult {
   readonly warnings: string[];
 }
 
-/** The `hooks` CIDRs of GitHub's /meta, checked: a server that answers anything else is not GitHub's API. */
-export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'githubToken' | 'timeoutMs'>): Promise<string[]> {
-  const octokit = githubClient({ apiUrl: options.apiUrl, allowHttp: options.allowHttp, token: options.githubToken, bounds: requestBounds(options.timeoutMs) });
+/**
+ * The `hooks` CIDRs of GitHub's /meta, checked: a server that answers anything else is not GitHub's API.
+ * /meta is public: the API host's token (GITHUB_TOKEN for api.github.com) only raises the rate limit.
+ */
+export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'timeoutMs'>, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const { base, token } = githubApi(options, env);
+  const octokit = githubClient({ apiUrl: base.href, allowHttp: options.allowHttp, token, bounds: requestBounds(options.timeoutMs) });
   let hooks: unknown;
   try {
     hooks = (await octokit.rest.meta.get()).data?.hooks;
   } catch (error) {
-    throw explainGithubError(error, 'GitHub\'s /meta');
+    throw explainGithubError(error, 'GitHub\'s /meta', base);
   }
   if (!Array.isArray(hooks) || hooks.length === 0 || hooks.some((range) => typeof range !== 'string' || cidrProblem(range) !== undefined)) {
     throw new CommandError('GitHub\'s /meta answer has no list of webhook CIDRs (hooks): check that --api-url is GitHub\'s REST API');
@@ -81,7 +83,7 @@ export async function allowlist(clusterName: string, options: AllowlistOptions =
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const fields = fieldsOf(cluster);
-  const ranges = await githubHookRanges({ ...options, githubToken: options.githubToken ?? context.env.GITHUB_TOKEN });
+  const ranges = await githubHookRanges(options, context.env);
   const warnings: string[] = [];
   const narrowed = narrowedPolicyProblem(cluster.webhook);
   if (narrowed) warnings.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed already, but ${narrowed}`);

@@ -5,6 +5,7 @@ import { resolveClusterToken } from '../../lib/secrets/cluster-token';
 import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/output/dist-writer';
 
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
+import { holdSecret } from '../redact';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 
 import { CommandContext, CommandError, CommandOptions } from '../common';
@@ -42,6 +43,7 @@ export async function findToken(cluster: ClusterConfig, options: ContextOptions 
   }
   const resolved = await resolveClusterToken(cluster, { distDir, secretsDir, env: context.env });
   if (resolved.token === undefined) return undefined;
+  holdSecret(resolved.token);
   if (resolved.stale) throw new CommandError(resolved.warnings.join('; '));
   const warnings = [...resolved.warnings];
   if (resolved.committed !== undefined && !resolved.verified) {

@@ -10,6 +10,8 @@ import { explainGithubError, githubClient } from './github-client';
 import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
 import { HOOK_RIGHTS } from './hooks';
+import { apiOrigin } from './hooks/api-client';
+import { requireHostToken } from './host-tokens';
 import { explainStatus } from './ping';
 
 export interface DeliveriesOptions extends ContextOptions {
@@ -22,8 +24,6 @@ export interface DeliveriesOptions extends ContextOptions {
   readonly redeliverFailed?: boolean;
   readonly apiUrl?: string;
   readonly allowHttp?: boolean;
-  /** @default GITHUB_TOKEN */
-  readonly githubToken?: string;
   /** The deadline of the whole run (--timeout). @default 60 s */
   readonly timeoutMs?: number;
 }
@@ -85,10 +85,12 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   const cluster = context.cluster(clusterName);
   const namespace = clusterNamespace(cluster);
   const { token } = await requireToken(cluster, { context });
-  const githubToken = options.githubToken ?? context.env.GITHUB_TOKEN;
   const targets = hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context);
-  if (!githubToken && targets.some((target) => target.host.kind === 'github')) {
-    throw new CommandError(`GITHUB_TOKEN is not set: reading a hook's deliveries takes a GitHub token (${HOOK_RIGHTS.github})`);
+  // Each API's own token (GITHUB_TOKEN for api.github.com only), every one checked before the first call.
+  const apiTokens = new Map<string, string>();
+  for (const target of targets) {
+    if (target.host.kind !== 'github' || apiTokens.has(target.apiUrl)) continue;
+    apiTokens.set(target.apiUrl, requireHostToken(apiOrigin(target.apiUrl, options.allowHttp), context.env, 'GitHub', HOOK_RIGHTS.github));
   }
   const results: HookDeliveries[] = [];
   for (const target of targets) {
@@ -97,7 +99,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `${target.host.name}'s deliveries are not read here (GitHub's only): see the hook's settings on ${target.host.name}` });
       continue;
     }
-    const octokit = githubClient({ apiUrl: target.apiUrl, token: githubToken!, allowHttp: options.allowHttp, bounds });
+    const octokit = githubClient({ apiUrl: target.apiUrl, token: apiTokens.get(target.apiUrl), allowHttp: options.allowHttp, bounds });
     const owner = { owner: target.repository.owner, repo: target.repository.name };
     try {
       const hookPage = pageGuard(`the list of hooks of ${repository}`);
@@ -131,7 +133,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       }
       results.push({ repository, receiver: target.receiver, hookId: hook.id, deliveries: shown, redelivered: toRedeliver });
     } catch (error) {
-      throw explainGithubError(error, repository);
+      throw explainGithubError(error, repository, new URL(target.apiUrl));
     }
   }
   if (options.redeliver !== undefined && !results.some((result) => result.redelivered.length > 0)) {

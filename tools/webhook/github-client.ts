@@ -1,13 +1,16 @@
 // The Octokit client for GitHub's REST API, kept to its origin (hooks/api-client.ts).
 import { Octokit } from '@octokit/rest';
-import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
+import { apiOrigin, confinedFetch, explainApiError, HostWords } from './hooks/api-client';
 import { HOOK_RIGHTS } from './hooks/hook-client';
 import { RequestBounds } from './bounded-fetch';
+import { hostToken, tokenVariableWords } from './host-tokens';
 
 export const GITHUB_API = 'https://api.github.com';
 
-/** GitHub's words for API errors. */
-export const GITHUB_WORDS = { name: 'GitHub', tokenVariable: 'GITHUB_TOKEN', rights: HOOK_RIGHTS.github };
+/** GitHub's words for API errors at `apiUrl`: its host's token variable (GITHUB_TOKEN for api.github.com only). */
+export function githubWords(apiUrl: URL): HostWords {
+  return { name: 'GitHub', tokenVariable: tokenVariableWords(apiUrl), rights: HOOK_RIGHTS.github };
+}
 
 export interface GithubClientOptions {
   /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */
@@ -28,7 +31,13 @@ export function githubClient(options: GithubClientOptions): Octokit {
   return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base, options.bounds) } });
 }
 
+/** The API root checked, and the token of its host's variable where that is set (never another host's). */
+export function githubApi(options: { readonly apiUrl?: string; readonly allowHttp?: boolean }, env: NodeJS.ProcessEnv): { base: URL; token: string | undefined } {
+  const base = apiOrigin(options.apiUrl ?? GITHUB_API, options.allowHttp);
+  return { base, token: hostToken(base, env).token };
+}
+
 /** GitHub's answer, or the failure to get one, in the user's words: one line. */
-export function explainGithubError(error: any, subject: string): Error {
-  return explainApiError(GITHUB_WORDS, error, subject);
+export function explainGithubError(error: any, subject: string, apiUrl: URL = new URL(GITHUB_API)): Error {
+  return explainApiError(githubWords(apiUrl), error, subject);
 }

@@ -9,8 +9,10 @@ import { ContextOptions, receiverTargets, requireToken, requireUrl } from './con
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
 import { requestBounds } from './bounded-fetch';
+import { requireHostToken, tokenVariableWords } from './host-tokens';
+import { holdSecret, MASK } from '../redact';
 
-export const MASK = '********';
+export { MASK };
 
 export interface HookChange {
   /** The host's name, e.g. GitLab. */
@@ -34,12 +36,11 @@ export interface HookOptions extends ContextOptions {
   readonly dryRun?: boolean;
   /** Only the repositories on these hosts (the `github` command: GitHub's). @default every host */
   readonly hosts?: readonly GitHostKind[];
-  /** REST API root for every repository concerned (one host), instead of each source's apiUrl or the host's public API. */
+  /**
+   * REST API root for every repository concerned (one host), instead of each source's apiUrl or the
+   * host's public API. The token is always the API host's own variable (host-tokens.ts).
+   */
   readonly apiUrl?: string;
-  /** Tokens by host. @default the environment: GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN */
-  readonly tokens?: Partial<Record<GitHostKind, string>>;
-  /** @deprecated-free shorthand for tokens.github, as the `github` command has always taken. */
-  readonly githubToken?: string;
   /** Allow a plain-http API URL off loopback. @default false */
   readonly allowHttp?: boolean;
   /** The deadline of the whole run, every API call included (--timeout). @default 60 s */
@@ -77,6 +78,7 @@ export function matchHook(hooks: { id: string; url: string | undefined }[], url:
 function readPreviousToken(cluster: ClusterConfig, context: CommandContext): string | undefined {
   const store = new TokenStore(context.paths.secretsDir);
   const previous = store.readPrivate(store.previousTokenFile(cluster.name));
+  holdSecret(previous);
   return previous !== undefined && webhookTokenProblem(previous) === undefined ? previous : undefined;
 }
 
@@ -127,8 +129,8 @@ export function hookTargets(cluster: ClusterConfig, token: string, options: Hook
 
 /**
  * Creates the webhook of each repository a Receiver listens to, or updates the one that already
- * points at it: URL, the token as secret, push events, active. With dryRun nothing is written
- * (existing hooks are still looked up where a token for the host is at hand).
+ * points at it: URL, the token as secret, push events, active. With dryRun no API is called and no
+ * token read: each hook is planned as a create (a real run updates one that already points here).
  */
 export async function syncHooks(clusterName: string, options: HookOptions = {}): Promise<HookChange[]> {
   const bounds = requestBounds(options.timeoutMs);
@@ -140,12 +142,10 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
   const clientFor = (target: HookTarget): HookClient | undefined => {
     const key = `${target.host.kind} ${target.apiUrl}`;
     if (!clients.has(key)) {
-      const apiToken = options.tokens?.[target.host.kind] ?? (target.host.kind === 'github' ? options.githubToken : undefined) ?? context.env[target.host.tokenVariable];
-      const apiUrl = apiOrigin(target.apiUrl, options.allowHttp, target.host.tokenVariable);
-      if (!apiToken && !options.dryRun) {
-        throw new CommandError(`${target.host.tokenVariable} is not set: create a ${target.host.name} token (${HOOK_RIGHTS[target.host.kind]}) and export it`);
-      }
-      clients.set(key, apiToken ? hookClient(target.host.kind, { apiUrl, token: apiToken, bounds }) : undefined);
+      const apiUrl = apiOrigin(target.apiUrl, options.allowHttp);
+      // A dry run sends nothing, so it needs no token; a real run takes the API host's own.
+      const apiToken = options.dryRun ? undefined : requireHostToken(apiUrl, context.env, target.host.name, HOOK_RIGHTS[target.host.kind]);
+      clients.set(key, apiToken === undefined ? undefined : hookClient(target.host.kind, { apiUrl, token: apiToken, bounds }));
     }
     return clients.get(key);
   };
@@ -158,7 +158,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
       changes.push({ host: target.host.name, repository: name, receiver: target.receiver, action: 'skip', reason: target.unsupported });
       continue;
     }
-    const words = { name: target.host.name, tokenVariable: target.host.tokenVariable, rights: HOOK_RIGHTS[target.host.kind] };
+    const words = { name: target.host.name, tokenVariable: tokenVariableWords(new URL(target.apiUrl)), rights: HOOK_RIGHTS[target.host.kind] };
     const client = clientFor(target);
     const spec = { url: target.url, secret: token };
     let existing: { id: string; reason: string } | undefined;

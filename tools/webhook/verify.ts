@@ -12,9 +12,11 @@ import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/flee
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
-import { explainGithubError, githubClient } from './github-client';
+import { explainGithubError, githubApi, githubClient } from './github-client';
 import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
+import { checkedCredential } from './host-tokens';
+import { holdSecret, redact } from '../redact';
 
 export interface VerifyOptions extends ContextOptions {
   /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
@@ -87,7 +89,7 @@ function ready(object: FluxObject): { ok: boolean; message: string; since?: stri
 }
 
 /** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
-function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: RequestBounds): { api: CustomObjectsApi; where: string } {
+function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: RequestBounds): { api: CustomObjectsApi; where: string; config: KubeConfig } {
   const config = new KubeConfig();
   const fallback = join(env.HOME ?? homedir(), '.kube', 'config');
   if (!options.kubeconfig && !env.KUBECONFIG && !existsSync(fallback)) {
@@ -117,7 +119,24 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: Request
   if (!current) throw new CommandError('the kubeconfig has no current cluster: give --context, or set KUBECONFIG');
   // As makeApiClient makes it, but sent by our bounded HttpLibrary instead of node-fetch.
   const configuration = createConfiguration({ baseServer: new ServerConfiguration(current.server, {}), authMethods: { default: config }, httpApi: boundedKubeHttp(bounds) });
-  return { api: new CustomObjectsApi(configuration), where: `the cluster of context ${config.getCurrentContext()} (${current.server})` };
+  return { api: new CustomObjectsApi(configuration), where: `the cluster of context ${config.getCurrentContext()} (${current.server})`, config };
+}
+
+/**
+ * The kubeconfig user's credential (a token, a token file's, an exec plugin's, a password), as the
+ * client will send it: checked as a header value before any request, and held for redact().
+ */
+async function checkKubeCredentials(config: KubeConfig): Promise<void> {
+  const user = config.getCurrentUser();
+  holdSecret(user?.password);
+  const options: { headers?: Record<string, unknown> } = {};
+  try {
+    await config.applyToHTTPSOptions(options as never);
+  } catch (error) {
+    throw new CommandError(`cannot get the credentials of user ${user?.name} in the kubeconfig: ${redact(String((error as Error).message).split('\n')[0])}`);
+  }
+  const authorization = options.headers?.Authorization;
+  if (typeof authorization === 'string') checkedCredential(authorization.replace(/^Bearer /, ''), `the token of user ${user?.name} in the kubeconfig`);
 }
 
 /** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
@@ -134,16 +153,18 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
   } catch (error) {
     return { skipped: (error as Error).message };
   }
-  const github = githubClient({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), token: env.GITHUB_TOKEN, allowHttp: options.allowHttp, bounds });
+  // The API host's own token only (GITHUB_TOKEN for api.github.com): a public repository is read without one.
+  const { base, token } = githubApi({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), allowHttp: options.allowHttp }, env);
+  const github = githubClient({ apiUrl: base.href, token, allowHttp: options.allowHttp, bounds });
   try {
     // heads/ and tags/ keep a branch and a tag of one name apart.
     const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });
     if (typeof data?.sha !== 'string') throw new CommandError(`GitHub's answer for ${fullName(repository)} has no commit: check --api-url`);
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
-    // One unreadable head (a private repository without GITHUB_TOKEN, a rate limit) is that source's finding; the command's time up is the command's end.
-    if (bounds.signal.aborted) throw explainGithubError(error, fullName(repository));
-    return { skipped: explainGithubError(error, fullName(repository)).message, failed: true };
+    // One unreadable head (a private repository without its host's token, a rate limit) is that source's finding; the command's time up is the command's end.
+    if (bounds.signal.aborted) throw explainGithubError(error, fullName(repository), base);
+    return { skipped: explainGithubError(error, fullName(repository), base).message, failed: true };
   }
 }
 
@@ -165,7 +186,8 @@ async function read(api: CustomObjectsApi, kind: keyof typeof KINDS, namespace: 
       throw new CommandError(`${where} refused to show ${kind} ${namespace}/${name} (${error.code}): ${error.code === 401 ? 'the kubeconfig\'s credentials are missing or expired (log in again)' : 'your user may not read Flux\'s objects in that namespace'}`);
     }
     const detail = status?.message ?? error?.message;
-    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from ${where} (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${String(detail ?? error).split('\n')[0]}`);
+    // Masked before cut: an API server (or a proxy before it) may echo the request's headers.
+    throw new CommandError(`cannot read ${kind} ${namespace}/${name} from ${where} (${error?.code ?? error?.cause?.code ?? 'no answer'}): ${redact(String(detail ?? error)).split('\n')[0]}`);
   }
 }
 
@@ -250,6 +272,7 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
   const cluster = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
   const kube = kubeApi(options, context.env, bounds);
+  await checkKubeCredentials(kube.config);
   const { sources } = objectsOf(cluster);
   const deadline = Date.now() + waitMs;
   let rounds = 0;

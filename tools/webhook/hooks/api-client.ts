@@ -4,8 +4,10 @@
 // secret included, wherever it points), a link to another origin is refused, and plain http is
 // refused except on loopback or when asked for.
 import { isIP } from 'node:net';
+import { redact } from '../../redact';
 import { CommandError, UsageError } from '../../common';
 import { BoundExceeded, boundedFetch, RequestBounds } from '../bounded-fetch';
+import { tokenVariableWords } from '../host-tokens';
 
 /** A request the client refused to send or to follow; the message is one line for the user. */
 export class OffOriginError extends Error {}
@@ -22,14 +24,15 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
-/** The API root as a URL, or a UsageError saying what is wrong with it; `tokenVariable` names what would leak over http. */
-export function apiOrigin(apiUrl: string, allowHttp = false, tokenVariable = 'GITHUB_TOKEN'): URL {
+/** The API root as a URL, or a UsageError saying what is wrong with it, naming the variable (its host's) that would leak. */
+export function apiOrigin(apiUrl: string, allowHttp = false): URL {
   let url: URL;
   try {
     url = new URL(apiUrl);
   } catch {
     throw new UsageError(`--api-url "${apiUrl}" is not a URL: give e.g. https://ghe.example.com/api/v3`);
   }
+  const tokenVariable = tokenVariableWords(url);
   if (url.username || url.password) {
     throw new UsageError(`--api-url carries credentials: give the API URL alone and the token in ${tokenVariable}`);
   }
@@ -77,7 +80,8 @@ function networkProblem(error: any): string | undefined {
 
 /** Text from an answer, on one line and short: a proxy's HTML page or a multi-line message must not flood the terminal. */
 export function oneLine(text: unknown): string {
-  const flat = String(text ?? '').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  // Masked first: a cut or a stripped tag must not leave part of a secret.
+  const flat = redact(String(text ?? '')).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
 }
 
