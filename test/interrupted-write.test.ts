@@ -233,7 +233,19 @@ describe('a failure after the dist/ write says dist/ was written, and what is le
     expect([again.status, again.stderr]).toEqual([0, `dist: up to date\napply the token Secret yourself: kubectl apply -f ${manifest}\n`]);
   });
 
-  test('a file where the folder of .sops.yaml must be', async () => {
+  test('a missing folder where .sops.yaml is written', async () => {
+    const ws = tracked(workspace('clusters: {}\n'));
+    writeFile(ws.fleetFile, sopsFleet([(await ageKeygen(join(ws.root, 'keys'))).recipient]));
+    expect(runScript(ws, 'synth').status).toBe(0);
+    changed(ws);
+    const blocked = { ...ws, sopsConfigFile: join(ws.root, 'conf', '.sops.yaml') };
+    const failed = runScript(blocked, 'synth');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(new RegExp(`^${escape(`${headline}: cannot write ${blocked.sopsConfigFile} (ENOENT`)}[^\\n]+\\): fix that and run it again, which writes what is left\\n$`));
+    expect(read(sourcesFile(ws))).toContain('interval: 2h');
+  });
+
+  test('a file where the folder of .sops.yaml must be is found before dist/ is written', async () => {
     const ws = tracked(workspace('clusters: {}\n'));
     writeFile(ws.fleetFile, sopsFleet([(await ageKeygen(join(ws.root, 'keys'))).recipient]));
     expect(runScript(ws, 'synth').status).toBe(0);
@@ -241,9 +253,8 @@ describe('a failure after the dist/ write says dist/ was written, and what is le
     writeFile(join(ws.root, 'conf'), 'a file, not a folder\n');
     const blocked = { ...ws, sopsConfigFile: join(ws.root, 'conf', '.sops.yaml') };
     const failed = runScript(blocked, 'synth');
-    expect(failed.status).toBe(1);
-    expect(failed.stderr).toMatch(new RegExp(`^${escape(`${headline}: cannot write ${blocked.sopsConfigFile} (ENOTDIR`)}[^\\n]+\\): fix that and run it again, which writes what is left\\n$`));
-    expect(read(sourcesFile(ws))).toContain('interval: 2h');
+    expect([failed.status, failed.stderr]).toEqual([1, `synth failed, dist/ is unchanged: cannot read ${blocked.sopsConfigFile} (ENOTDIR): check that it and the folders above it can be read\n`]);
+    expect(read(sourcesFile(ws))).toContain('interval: 1h');
   });
 
   // A real full disk: secrets/ on a 64 KiB tmpfs, filled, in a mount namespace of the synth's own

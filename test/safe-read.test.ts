@@ -46,6 +46,11 @@ test('fails on a FIFO with no writer instead of hanging', () => {
   expect(() => readRegularFile(join(folder, 'fifo'), { what: 'the lock' })).toThrow(/^the lock is not a regular file/);
 });
 
+test('fails in one line where a folder above the file is a file', () => {
+  writeFileSync(join(folder, 'a'), 'not a folder');
+  expect(() => readRegularFile(join(folder, 'a', 'b'), { what: '.sops.yaml' })).toThrow('cannot read .sops.yaml (ENOTDIR): check that it and the folders above it can be read');
+});
+
 test('fails on invalid UTF-8 instead of writing U+FFFD', () => {
   writeFileSync(join(folder, 'a'), Buffer.from([0x61, 0xff, 0x62]));
   expect(() => readRegularFile(join(folder, 'a'), { what: 'fleet.yaml' })).toThrow('fleet.yaml is not valid UTF-8: save it as UTF-8');

@@ -34,7 +34,7 @@ export function readRegularFileBytes(path: string, options: SafeReadOptions = {}
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw new UnsafeFileError(`${what} is a symbolic link, which flux-infra never follows: replace it with a real file (and check where it pointed)`);
-    throw error;
+    throw new UnsafeFileError(`cannot read ${what} (${code ?? (error as Error).message}): check that it and the folders above it can be read`);
   }
   try {
     const stats = fstatSync(descriptor);
