@@ -4,15 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
-
-/** The project's folder: the bench runs from a bundle in node_modules/.cache, so not simply `__dirname/..`. */
-function projectRoot(from: string): string {
-  for (let folder = from; ; folder = dirname(folder)) {
-    if (existsSync(join(folder, 'package.json')) && !folder.includes(`${sep}node_modules${sep}`) && !folder.endsWith(`${sep}node_modules`)) return folder;
-    if (dirname(folder) === folder) throw new Error(`no package.json above ${from}`);
-  }
-}
+import { dirname, join } from 'node:path';
+import { projectRoot } from './project-root';
 
 const ROOT = projectRoot(__dirname);
 const SIZES = [1, 10, 100, 1000];

@@ -15,7 +15,7 @@ const path = require('node:path');
 const vm = require('node:vm');
 
 const ROOT = path.join(__dirname, '..');
-const ENTRIES = ['main', 'tools/secrets', 'tools/webhook', 'tools/bench'];
+const ENTRIES = ['main', 'tools/secrets', 'tools/webhook', 'tools/bench', 'test/e2e/run'];
 /** Per clone, like jest's cache here: `npm ci` empties it, and git never sees it. */
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'flux-infra');
 /** npm's record of the installed packages (node_modules/.package-lock.json). */

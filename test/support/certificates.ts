@@ -27,6 +27,32 @@ export interface TestCa extends Certificate {
 
 let serial = 1;
 
+/** A TestCa around an existing CA certificate and its private key. */
+function caOf(ca: x509.X509Certificate, caKey: webcrypto.CryptoKey, keyPem: string): TestCa {
+  return {
+    cert: ca.toString('pem'),
+    key: keyPem,
+    issue: async (names, validity = {}) => {
+      const leafKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+      const leaf = await x509.X509CertificateGenerator.create({
+        serialNumber: String(serial++).padStart(2, '0') + Date.now().toString(16),
+        subject: `CN=${names[0]}`,
+        issuer: ca.subject,
+        notBefore: validity.notBefore ?? new Date(Date.now() - DAY),
+        notAfter: validity.notAfter ?? new Date(Date.now() + DAY),
+        signingKey: caKey,
+        publicKey: leafKeys.publicKey,
+        signingAlgorithm: ALGORITHM,
+        extensions: [
+          new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: /^[\d.]+$|:/.test(value) ? 'ip' as const : 'dns' as const, value }))),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        ],
+      });
+      return { cert: leaf.toString('pem'), key: await pemKey(leafKeys.privateKey) };
+    },
+  };
+}
+
 /** A new private CA. */
 export async function testCa(name = 'flux-infra test CA'): Promise<TestCa> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
@@ -39,26 +65,12 @@ export async function testCa(name = 'flux-infra test CA'): Promise<TestCa> {
     signingAlgorithm: ALGORITHM,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
   });
-  return {
-    cert: ca.toString('pem'),
-    key: await pemKey(keys.privateKey),
-    issue: async (names, validity = {}) => {
-      const leafKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
-      const leaf = await x509.X509CertificateGenerator.create({
-        serialNumber: String(serial++).padStart(2, '0'),
-        subject: `CN=${names[0]}`,
-        issuer: ca.subject,
-        notBefore: validity.notBefore ?? new Date(Date.now() - DAY),
-        notAfter: validity.notAfter ?? new Date(Date.now() + DAY),
-        signingKey: keys.privateKey,
-        publicKey: leafKeys.publicKey,
-        signingAlgorithm: ALGORITHM,
-        extensions: [
-          new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: /^[\d.]+$|:/.test(value) ? 'ip' as const : 'dns' as const, value }))),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        ],
-      });
-      return { cert: leaf.toString('pem'), key: await pemKey(leafKeys.privateKey) };
-    },
-  };
+  return caOf(ca, keys.privateKey, await pemKey(keys.privateKey));
+}
+
+/** The CA of PEM texts a testCa() wrote (another process's), to issue more leaf certificates. */
+export async function testCaFromPem(cert: string, key: string): Promise<TestCa> {
+  const der = Buffer.from(key.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
+  return caOf(new x509.X509Certificate(cert), privateKey, key);
 }

@@ -1,0 +1,139 @@
+// The walkthrough, for real: a fleet made as README tells a user (own age key, SOPS token, NodePort
+// 31234, Receiver instavote for ping and push), applied by the real Flux controllers from a fleet
+// repository; then a push reaches the Deployment through the webhook alone (every interval is 1h).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runScript } from '../support/cli';
+import { workspace, Workspace } from '../support/tree';
+import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+
+const NAMESPACE = 'flux-system';
+
+function deployment(replicas: number): string {
+  return [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:\n  name: vote\n  namespace: instavote',
+    `spec:\n  replicas: ${replicas}\n  selector:\n    matchLabels:\n      app: vote\n  template:\n    metadata:\n      labels:\n        app: vote\n    spec:\n      containers:\n        - name: vote\n          image: schoolofdevops/vote:v1`,
+    '',
+  ].join('\n');
+}
+
+function fleetFile(appUrl: string): string {
+  return `clusters:
+  staging:
+    webhook:
+      address: 127.0.0.1
+      nodePort: 31234
+    sources:
+      - name: instavote
+        url: ${appUrl}
+        host: github
+        branch: main
+        interval: 1h
+        secretName: git-ca
+    apps:
+      - name: vote-staging
+        source: instavote
+        path: ./deploy/vote/staging
+        interval: 1h
+        wait: false          # no kubelet here: a Deployment never becomes Available
+    receivers:
+      - name: instavote
+        sources: [instavote]
+`;
+}
+
+/** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
+function run(ws: Workspace, script: 'synth' | 'secrets' | 'webhook', args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const result = runScript(ws, script, args, env);
+  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+  return result.stdout;
+}
+
+function deploymentReplicas(): number | undefined {
+  return getObject('deployment', 'vote', 'instavote')?.spec?.replicas;
+}
+
+describe('the walkthrough, staging', () => {
+  let gitServer: LocalGit;
+  let app: Repository;
+  let fleet: Repository;
+  let ws: Workspace;
+
+  beforeAll(async () => {
+    gitServer = await startLocalGit();
+    app = new Repository(gitServer, 'lfs269/instavote.git');
+    fleet = new Repository(gitServer, 'fleet.git');
+    ws = workspace(fleetFile(app.url));
+  });
+
+  afterAll(async () => {
+    app?.remove();
+    fleet?.remove();
+    await gitServer?.close();
+  });
+
+  test('Flux applies dist/clusters/staging, and a push reaches the Deployment through the webhook alone', async () => {
+    const first = app.commit({
+      'deploy/vote/staging/namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: instavote\n',
+      'deploy/vote/staging/vote-deployment.yaml': deployment(2),
+    }, 'vote: 2 replicas');
+
+    // As README's "Secrets in git" tells a user: the cluster's own age key, then synth encrypts the token.
+    run(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
+    run(ws, 'synth', []);
+    const token = readFileSync(join(ws.secretsDir, 'staging', 'webhook-token'), 'utf8').trim();
+    const url = run(ws, 'webhook', ['url', 'staging']).trim();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:31234\/hook\/[0-9a-f]{64}$/);
+    const path = new URL(url).pathname;
+
+    // Bootstrap's part: gotk files in the fleet repository, the namespace, the sops-age Secret and the sources' CA.
+    const fleetSha = fleet.commitFolder(join(ws.distDir, 'clusters'), 'clusters', 'synth');
+    const bootstrap = bootstrapFiles({ namespace: NAMESPACE, fleetUrl: fleet.url, clusterPath: './clusters/staging', secretName: 'git-ca' });
+    const bootstrapped = fleet.commit(Object.fromEntries(Object.entries(bootstrap).map(([file, content]) => [`clusters/staging/flux-system/${file}`, content])), 'flux bootstrap');
+    expect(bootstrapped).not.toBe(fleetSha);
+    kubectl(['apply', '--server-side', '-f', '-'], bootstrap['gotk-components.yaml']);
+    kubectl(['apply', '-f', '-'], secretManifest('git-ca', NAMESPACE, { 'ca.crt': gitServer.ca }));
+    kubectl(['apply', '-f', '-'], secretManifest('sops-age', NAMESPACE, { 'age.agekey': readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8') }));
+    kubectl(['apply', '--server-side', '-f', '-'], bootstrap['gotk-sync.yaml']);
+
+    const logs = ['source-controller', 'kustomize-controller'];
+    await waitFor('the flux-system Kustomization to apply the fleet repository\'s head', () => {
+      const root = getObject('kustomization', 'flux-system', NAMESPACE);
+      return root?.status?.lastAppliedRevision === `main@sha1:${bootstrapped}` && readyMessage(root).startsWith('Ready=True') ? root : undefined;
+    }, { describe: () => readyMessage(getObject('kustomization', 'flux-system', NAMESPACE)), logs });
+
+    const service = getObject('service', 'webhook-receiver', NAMESPACE);
+    expect(service.spec.type).toBe('NodePort');
+    expect(service.spec.ports[0].nodePort).toBe(31234);
+
+    const secret = getObject('secret', 'webhook-token', NAMESPACE);
+    expect(Buffer.from(secret.data.token, 'base64').toString('utf8')).toBe(token);
+
+    const receiver = await waitFor('Receiver instavote to be Ready', () => {
+      const object = getObject('receiver', 'instavote', NAMESPACE);
+      return readyMessage(object).startsWith('Ready=True') ? object : undefined;
+    }, { describe: () => readyMessage(getObject('receiver', 'instavote', NAMESPACE)), logs: ['notification-controller'] });
+    expect(receiver.status.webhookPath).toBe(path);
+
+    await waitFor('the app at 2 replicas (the first commit)', () => (deploymentReplicas() === 2 ? true : undefined), {
+      describe: () => readyMessage(getObject('kustomization', 'vote-staging', NAMESPACE)),
+      logs,
+    });
+    expect(getObject('gitrepository', 'instavote', NAMESPACE).status.artifact.revision).toBe(`main@sha1:${first}`);
+
+    const pushed = app.commit({ 'deploy/vote/staging/vote-deployment.yaml': deployment(5) }, 'vote: 5 replicas');
+    const receiverUrl = controlPlane().receiver;
+    const sentAt = Date.now();
+    const ping = runScript(ws, 'webhook', ['ping', 'staging', '--event', 'push', '--url', receiverUrl]);
+    expect([ping.status, ping.stderr]).toEqual([0, '']);
+    await waitFor('the pushed commit to reach the Deployment (5 replicas)', () => (deploymentReplicas() === 5 ? true : undefined), {
+      describe: () => `${readyMessage(getObject('gitrepository', 'instavote', NAMESPACE))}; ${readyMessage(getObject('kustomization', 'vote-staging', NAMESPACE))}`,
+      logs: ['notification-controller', 'source-controller', 'kustomize-controller'],
+      timeoutMs: 60_000,
+    });
+    process.stderr.write(`push to applied: ${Date.now() - sentAt} ms (the polling interval it replaces: 1h)\n`);
+    expect(getObject('gitrepository', 'instavote', NAMESPACE).status.artifact.revision).toBe(`main@sha1:${pushed}`);
+  });
+});
