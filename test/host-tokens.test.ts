@@ -10,6 +10,7 @@ import { tokenVariableFor } from '../tools/webhook/host-tokens';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { testCa, TestCa } from './support/certificates';
 import { BASE_FLEET } from './support/fleet';
+import { kubeconfigText, KubeUser } from './support/kubeconfig';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
@@ -167,15 +168,10 @@ beforeAll(async () => {
   ca = await testCa('kube test CA');
 });
 
-/** A kubeconfig for `server` with `token` (YAML-quoted, so that it may hold a line break), or a user name and password. */
-function kubeconfig(ws: Workspace, server: string, token: string | { username: string; password: string }): string {
+/** A kubeconfig for `server` in `ws`, with `user`'s credential (a token may hold a line break). */
+function kubeconfig(ws: Workspace, server: string, user: string | KubeUser): string {
   const file = join(ws.root, 'kubeconfig');
-  writeFileSync(file, [
-    'apiVersion: v1', 'kind: Config', 'current-context: test',
-    `clusters: [{name: test, cluster: {server: "${server}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
-    `users: [{name: test, user: ${JSON.stringify(typeof token === 'string' ? { token } : token)}}]`,
-    'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
-  ].join('\n'));
+  writeFileSync(file, kubeconfigText(server, ca.cert, typeof user === 'string' ? { token: user } : user));
   return file;
 }
 
