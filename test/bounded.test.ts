@@ -3,10 +3,7 @@
 // the real client library (Octokit, gitbeaker, gitea-js, Bitbucket's calls, @kubernetes/client-node,
 // undici for ping), most through the command as a user runs it, in a child process.
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { syncHooks } from '../tools/webhook/hook';
 import { allowlist } from '../tools/webhook/allowlist';
@@ -16,6 +13,7 @@ import { verify } from '../tools/webhook/verify';
 import { MAX_BODY_BYTES, MAX_PAGES } from '../tools/webhook/bounded-fetch';
 import { testCa, TestCa } from './support/certificates';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
+import { temporaryKubeconfig } from './support/kubeconfig';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -94,14 +92,7 @@ describe('item 7: verify never follows a redirect from the Kubernetes API', () =
       await drain(request);
       response.writeHead(302, { location: `${elsewhere.url}${request.url}?from=redirect` }).end();
     }, certificate);
-    const folder = mkdtempSync(join(tmpdir(), 'kube-'));
-    const kubeconfig = join(folder, 'config');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: test',
-      `clusters: [{name: test, cluster: {server: "${kube.url}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
-      'users: [{name: test, user: {token: kube-token}}]',
-      'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
-    ].join('\n'));
+    const { file: kubeconfig, remove } = temporaryKubeconfig(kube.url, ca.cert);
     try {
       const ws = workspace(FLEET);
       const result = await startScript(ws, 'webhook', ['verify', 'staging', '--kubeconfig', kubeconfig, '--api-url', 'http://127.0.0.1:9'], ENV);
@@ -111,7 +102,7 @@ describe('item 7: verify never follows a redirect from the Kubernetes API', () =
       expect(result.stderr).not.toContain('?from=redirect');
       expect(reached).toEqual([]);
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      remove();
       await Promise.all([kube.close(), elsewhere.close()]);
     }
   }, PROCESS_TEST_TIMEOUT);
@@ -126,14 +117,7 @@ describe('item 7: verify never follows a redirect from the Kubernetes API', () =
       response.writeHead(200, { 'content-type': 'application/json' });
       sent = await endless(response, CHUNK, CAP);
     }, certificate);
-    const folder = mkdtempSync(join(tmpdir(), 'kube-'));
-    const kubeconfig = join(folder, 'config');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: test',
-      `clusters: [{name: test, cluster: {server: "${kube.url}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
-      'users: [{name: test, user: {token: kube-token}}]',
-      'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
-    ].join('\n'));
+    const { file: kubeconfig, remove } = temporaryKubeconfig(kube.url, ca.cert);
     const options = { ...workspace(FLEET), env: ENV, kubeconfig, apiUrl: 'http://127.0.0.1:9' };
     try {
       await expect(verify('staging', options)).rejects.toThrow(/^reading Receiver flux-system\/instavote from the cluster of context test \(https:\/\/localhost:\d+\) stopped: the answer of localhost:\d+ is over 8 MiB, more than any answer read here: it was not read further/);
@@ -141,7 +125,7 @@ describe('item 7: verify never follows a redirect from the Kubernetes API', () =
       mode = 'trickle';
       await expect(verify('staging', { ...options, timeoutMs: 500 })).rejects.toThrow(/^reading Receiver flux-system\/instavote from the cluster of context test \(https:\/\/localhost:\d+\) stopped: no complete answer from localhost:\d+ within the command's time \(--timeout 0\.5s\): it answers too slowly or stalls; raise --timeout if it is only slow$/);
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      remove();
       await kube.close();
     }
   });

@@ -10,6 +10,7 @@ import { tokenVariableFor } from '../tools/webhook/host-tokens';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { testCa, TestCa } from './support/certificates';
 import { BASE_FLEET } from './support/fleet';
+import { kubeconfigText, KubeUser } from './support/kubeconfig';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
@@ -167,15 +168,10 @@ beforeAll(async () => {
   ca = await testCa('kube test CA');
 });
 
-/** A kubeconfig for `server` with `token` (YAML-quoted, so that it may hold a line break). */
-function kubeconfig(ws: Workspace, server: string, token: string): string {
+/** A kubeconfig for `server` in `ws`, with `user`'s credential (a token may hold a line break). */
+function kubeconfig(ws: Workspace, server: string, user: string | KubeUser): string {
   const file = join(ws.root, 'kubeconfig');
-  writeFileSync(file, [
-    'apiVersion: v1', 'kind: Config', 'current-context: test',
-    `clusters: [{name: test, cluster: {server: "${server}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
-    `users: [{name: test, user: {token: ${JSON.stringify(token)}}}]`,
-    'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
-  ].join('\n'));
+  writeFileSync(file, kubeconfigText(server, ca.cert, typeof user === 'string' ? { token: user } : user));
   return file;
 }
 
@@ -245,6 +241,30 @@ describe('item 11: no secret in any output, on any error path', () => {
       await Promise.all([failWrites.close(), failAll.close(), kube.close()]);
     }
   }, PROCESS_TEST_TIMEOUT * 4);
+});
+
+describe('item 11: a kubeconfig user with a password', () => {
+  test('the Basic credential the client sends is masked in an answer that echoes it, in every form', async () => {
+    const credential = { username: 'admin', password: 'kube_SECRETpassword0006' };
+    const basic = Buffer.from(`${credential.username}:${credential.password}`).toString('base64');
+    const seen: (string | undefined)[] = [];
+    const kube = await listen(async (request, response) => {
+      for await (const _chunk of request) { /* drained */ }
+      seen.push(request.headers.authorization);
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, message: echo(request, '') }));
+    }, await ca.issue(['localhost']));
+    try {
+      const ws = workspace(fleet());
+      const verify = await startScript(ws, 'webhook', ['verify', 'staging', '--kubeconfig', kubeconfig(ws, kube.url, credential)], ENV);
+      // The server was sent the credential, and its answer was printed masked.
+      expect(seen).toContain(`Basic ${basic}`);
+      expect(verify.status).toBe(1);
+      expect(verify.stderr).toMatch(/cannot read Receiver flux-system\/instavote from .* \(500\): Basic \*{8}/);
+      expectNoSecret(verify, [basic, credential.password]);
+    } finally {
+      await kube.close();
+    }
+  }, PROCESS_TEST_TIMEOUT);
 });
 
 describe('item 12: the same-origin check compares canonical forms', () => {

@@ -1,11 +1,12 @@
 // `webhook ping` over HTTPS, against real TLS servers on loopback with certificates from a private CA.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ping } from '../tools/webhook/ping';
 import { testCa, TestCa } from './support/certificates';
-import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, runScriptWithin, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen, receiverServer } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -41,6 +42,29 @@ test('a Receiver behind HTTPS with a private CA is accepted when --ca-file names
     await receiver.close();
   }
 });
+
+test('--ca-file through a link (as system bundles are) is read; a FIFO there is usage in one line, not a hang', async () => {
+  const receiver = await receiverServer({ ...RECEIVER, tls: await ca.issue(['localhost']) });
+  const link = join(folder, 'linked-ca.pem');
+  symlinkSync(caFile, link);
+  const fifo = join(folder, 'ca.fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    expect(await pingOnce(receiver.url, { caFile: link })).toMatchObject({ accepted: true, status: 200 });
+    // Only a hang reaches the bound; the process is then killed and signal says so.
+    const run = runScriptWithin(20_000, workspace(BASE_FLEET), 'webhook', ['ping', 'staging', '--url', receiver.url, '--ca-file', fifo], ENV);
+    expect({ signal: run.signal, status: run.status, stderr: run.stderr }).toEqual({
+      signal: null,
+      status: 2,
+      stderr: `error: --ca-file ${fifo} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away\n`,
+    });
+    expect(receiver.deliveries).toHaveLength(1);
+  } finally {
+    rmSync(link);
+    rmSync(fifo);
+    await receiver.close();
+  }
+}, PROCESS_TEST_TIMEOUT);
 
 test('without --ca-file the unknown CA is one line, and nothing is delivered', async () => {
   const receiver = await receiverServer({ ...RECEIVER, tls: await ca.issue(['localhost']) });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { webhookPath } from '../lib/constructs/webhook-path';
 import { verify } from '../tools/webhook/verify';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
+import { temporaryKubeconfig } from './support/kubeconfig';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
 import { testCa, TestCa } from './support/certificates';
@@ -55,19 +56,12 @@ async function standIns(objects: () => Record<string, any>) {
   const github = await listen((request, response) => (decodeURIComponent(request.url!) === '/repos/lfs269/instavote/commits/heads/main'
     ? send(response, 200, { sha: HEAD, commit: { committer: { date: PUSHED_AT } } })
     : send(response, 404, { message: 'Not Found' })));
-  const folder = mkdtempSync(join(tmpdir(), 'kube-'));
-  const kubeconfig = join(folder, 'config');
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: test',
-    `clusters: [{name: test, cluster: {server: "${kube.url}", certificate-authority-data: "${Buffer.from(ca.cert).toString('base64')}"}}]`,
-    'users: [{name: test, user: {token: kube-token}}]',
-    'contexts: [{name: test, context: {cluster: test, user: test}}]', '',
-  ].join('\n'));
+  const { file: kubeconfig, remove } = temporaryKubeconfig(kube.url, ca.cert);
   return {
     url: github.url, kubeconfig, kubeRequests,
     close: async () => {
       await Promise.all([kube.close(), github.close()]);
-      rmSync(folder, { recursive: true, force: true });
+      remove();
     },
   };
 }
@@ -206,7 +200,7 @@ test('expired credentials, and a context whose cluster has no Flux, are one line
   const folder = mkdtempSync(join(tmpdir(), 'kube-'));
   try {
     const expired = join(folder, 'expired');
-    writeFileSync(expired, readFileSync(servers.kubeconfig, 'utf8').replace('token: kube-token', 'token: old-token'));
+    writeFileSync(expired, readFileSync(servers.kubeconfig, 'utf8').replace('"token":"kube-token"', '"token":"old-token"'));
     await expect(run({ ...servers, kubeconfig: expired })).rejects.toThrow(/^the cluster of context test \(https:\/\/localhost:\d+\) refused to show Receiver flux-system\/instavote \(401\): the kubeconfig's credentials are missing or expired/);
     const noFlux = join(folder, 'no-flux');
     writeFileSync(noFlux, readFileSync(servers.kubeconfig, 'utf8').replace(/server: "([^"]+)"/, 'server: "$1/other"'));

@@ -1,6 +1,6 @@
 // `webhook ping <cluster>`: a delivery signed exactly as the Git host signs it, and its answer in words.
 
-import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
@@ -12,6 +12,7 @@ import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverT
 import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 import { checkedTimeout, readPrefix } from './bounded-fetch';
+import { readRegularFile } from '../../lib/io/safe-read';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
@@ -170,14 +171,21 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
   }
 }
 
+/** A CA bundle is a few hundred KiB (the system's whole bundle included). */
+const CA_FILE_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /** The CA certificates of a --ca-file, checked to be PEM certificates, or a UsageError naming the file. */
 export function readCaFile(file: string): { pem: string; file: string } {
-  let pem: string;
+  let pem: string | undefined;
   try {
-    pem = readFileSync(file, 'utf8');
+    // The user names this file, and system CA bundles are often links: the link is followed on
+    // purpose, but a FIFO or device at its end is refused rather than read (it would hang ping).
+    pem = readRegularFile(realpathSync(file), { what: `--ca-file ${file}`, maxBytes: CA_FILE_LIMIT_BYTES });
   } catch (error) {
-    throw new UsageError(`--ca-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(code === undefined ? (error as Error).message : `--ca-file ${file}: cannot read it (${code})`);
   }
+  if (pem === undefined) throw new UsageError(`--ca-file ${file}: cannot read it (ENOENT)`);
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new UsageError(`--ca-file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's certificate, not its key`);
   for (const block of blocks) {

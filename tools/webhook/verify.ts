@@ -129,12 +129,14 @@ function kubeApi(options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: Request
 async function checkKubeCredentials(config: KubeConfig): Promise<void> {
   const user = config.getCurrentUser();
   holdSecret(user?.password);
-  const options: { headers?: Record<string, unknown> } = {};
+  const options: { headers?: Record<string, unknown>; auth?: unknown } = {};
   try {
     await config.applyToHTTPSOptions(options as never);
   } catch (error) {
     throw new CommandError(`cannot get the credentials of user ${user?.name} in the kubeconfig: ${redact(String((error as Error).message).split('\n')[0])}`);
   }
+  // A user name and password go as Basic base64(user:password): an echo shows that form, not the password.
+  if (typeof options.auth === 'string') holdSecret(Buffer.from(options.auth).toString('base64'));
   const authorization = options.headers?.Authorization;
   if (typeof authorization === 'string') checkedCredential(authorization.replace(/^Bearer /, ''), `the token of user ${user?.name} in the kubeconfig`);
 }
