@@ -12,6 +12,10 @@ import { listen } from './support/servers';
 import { testCa, TestCa } from './support/certificates';
 import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
+import { UsageError } from '../tools/common';
+import { gitEnvironment } from '../tools/webhook/git-heads';
+import { GitServer, startGitServer } from './e2e/git-server';
+import { git, Repository } from './e2e/support';
 
 const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
 const HEAD = 'a'.repeat(40);
@@ -221,4 +225,136 @@ test('no kubeconfig at all is said as such, not as a made-up localhost context',
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+describe('--heads git: each head read with git ls-remote from a real Git server', () => {
+  let root: string;
+  let home: string;
+  let server: GitServer;
+  let repository: Repository;
+  /** What a user of a private CA sets: git trusts the server through GIT_SSL_CAINFO, our tokens stay away from it. */
+  let gitEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'git-root-'));
+    home = mkdtempSync(join(tmpdir(), 'git-home-'));
+    writeFileSync(join(home, 'ca.pem'), ca.cert);
+    server = await startGitServer(root, await ca.issue(['127.0.0.1']));
+    repository = new Repository({ ...server, root, ca: ca.cert }, 'instavote.git');
+    gitEnv = { ...ENV, PATH: process.env.PATH, HOME: home, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_SSL_CAINFO: join(home, 'ca.pem') };
+  });
+  afterAll(async () => {
+    await server.close();
+    repository.remove();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const fleetAt = (url: string, ref = '        branch: main\n') => BASE_FLEET.replace('https://github.com/lfs269/instavote', url).replace('        branch: main\n', ref);
+  /** The cluster after Flux fetched and applied `revision`. */
+  const at = (revision: string) => () => ({
+    ...applied(),
+    'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision } } },
+    'kustomizations/vote-staging': { status: { ...ready('True'), lastAppliedRevision: revision } },
+  });
+  const runGit = (servers: { kubeconfig: string }, fleet: string, extra: Record<string, unknown> = {}) =>
+    verify('staging', { ...workspace(fleet), env: gitEnv, kubeconfig: servers.kubeconfig, heads: 'git', ...extra });
+
+  test('the head matches the applied revision: ok, with no commit date to count from', async () => {
+    const sha = repository.commit({ 'deploy/vote/staging/a.yaml': 'a: 1\n' }, 'first');
+    const servers = await standIns(at(`main@sha1:${sha}`));
+    try {
+      const report = await runGit(servers, fleetAt(repository.url));
+      expect(report.findings).toEqual([
+        { ok: true, object: 'Receiver instavote', detail: 'Ready, at the path the local token gives' },
+        { ok: true, object: 'GitRepository instavote', detail: `at the head commit ${sha}` },
+        { ok: true, object: 'Kustomization vote-staging', detail: `applied main@sha1:${sha}` },
+      ]);
+      expect(report.applied).toEqual([]);
+      // git itself asked the server, over HTTPS.
+      expect(server.requests).toContain('GET /instavote/info/refs?service=git-upload-pack');
+    } finally {
+      await servers.close();
+    }
+  });
+
+  test('a head that moved on fails, naming both commits, in the command too (exit 1)', async () => {
+    const applied = repository.commit({ 'deploy/vote/staging/a.yaml': 'a: 2\n' }, 'applied');
+    const moved = repository.commit({ 'deploy/vote/staging/a.yaml': 'a: 3\n' }, 'pushed');
+    const servers = await standIns(at(`main@sha1:${applied}`));
+    try {
+      const fleet = fleetAt(repository.url);
+      const { findings } = await runGit(servers, fleet);
+      expect(findings[1]).toEqual({ ok: false, object: 'GitRepository instavote', detail: `is at main@sha1:${applied}, but the head is ${moved}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)` });
+      expect(findings[2]).toEqual({ ok: false, object: 'Kustomization vote-staging', detail: `applied main@sha1:${applied}, not ${moved}` });
+      const command = await startScript(workspace(fleet), 'webhook', ['verify', 'staging', '--kubeconfig', servers.kubeconfig, '--heads', 'git'], gitEnv);
+      expect(command.status).toBe(1);
+      expect(command.stdout).toContain(`FAILED GitRepository instavote: is at main@sha1:${applied}, but the head is ${moved}`);
+    } finally {
+      await servers.close();
+    }
+  }, PROCESS_TEST_TIMEOUT);
+
+  test('a branch not on the server, an unknown repository and an untrusted certificate are one-line findings', async () => {
+    const sha = repository.commit({}, 'head');
+    const servers = await standIns(at(`feature@sha1:${sha}`));
+    try {
+      const missing = await runGit(servers, fleetAt(repository.url, '        branch: feature\n'));
+      expect(missing.findings[1]).toEqual({ ok: false, object: 'GitRepository instavote', detail: `at feature@sha1:${sha}; branch feature is not on ${repository.url}` });
+      const unknown = await runGit(servers, fleetAt(`${server.url}/nothing`));
+      expect(unknown.findings[1].ok).toBe(false);
+      expect(unknown.findings[1].detail).toBe(`at feature@sha1:${sha}; git ls-remote ${server.url}/nothing failed: fatal: repository '${server.url}/nothing/' not found`);
+      // Without the CA the user's git trusts, git refuses the server: its own first error line.
+      const untrusted = await runGit(servers, fleetAt(repository.url), { env: { ...gitEnv, GIT_SSL_CAINFO: undefined } });
+      expect(untrusted.findings[1].ok).toBe(false);
+      expect(untrusted.findings[1].detail).toMatch(new RegExp(`^at feature@sha1:${sha}; git ls-remote ${repository.url} failed: fatal: unable to access '${repository.url}/': .*certificate`));
+      for (const { findings } of [missing, unknown, untrusted]) expect(findings[1].detail).not.toContain('\n');
+    } finally {
+      await servers.close();
+    }
+  });
+
+  test('an annotated tag is compared by the commit it points at, as Flux reports it', async () => {
+    const commit = repository.commit({ 'deploy/vote/staging/a.yaml': 'a: 4\n' }, 'release');
+    git(repository.work, ['tag', '-a', 'v1.0.0', '-m', 'release 1.0.0']);
+    git(repository.work, ['push', '--quiet', 'origin', 'refs/tags/v1.0.0']);
+    const tagObject = git(repository.work, ['rev-parse', 'v1.0.0']);
+    expect(tagObject).not.toBe(commit);
+    const servers = await standIns(at(`v1.0.0@sha1:${commit}`));
+    try {
+      const { findings } = await runGit(servers, fleetAt(repository.url, '        tag: v1.0.0\n'));
+      expect(findings.slice(1)).toEqual([
+        { ok: true, object: 'GitRepository instavote', detail: `at the head commit ${commit}` },
+        { ok: true, object: 'Kustomization vote-staging', detail: `applied v1.0.0@sha1:${commit}` },
+      ]);
+    } finally {
+      await servers.close();
+    }
+  });
+
+  test('a server that never answers is bounded by --timeout: one line, and git (with its helpers) is ended', async () => {
+    const connections: Promise<void>[] = [];
+    // Accepts the TLS connection and the request, and never answers.
+    const silent = await listen(() => undefined, await ca.issue(['127.0.0.1']));
+    silent.server.on('secureConnection', (socket) => connections.push(new Promise((resolve) => socket.on('close', () => resolve()))));
+    const url = `https://127.0.0.1:${new URL(silent.url).port}/instavote`;
+    const servers = await standIns(applied);
+    try {
+      const error = await runGit(servers, fleetAt(url), { timeoutMs: 3000 }).then(() => undefined, (caught: Error) => caught);
+      expect(error?.message).toBe(`git ls-remote ${url} had no complete answer within the command's time (--timeout 3s): the server does not answer or is slow; raise --timeout if it is only slow`);
+      expect(connections.length).toBeGreaterThan(0);
+      // Closed by the killed git-remote-https, not by the server.
+      await Promise.all(connections);
+    } finally {
+      await Promise.all([servers.close(), silent.close()]);
+    }
+  });
+
+  test('--heads takes api or git only (exit 2); git gets none of the variables flux-infra reads tokens from', async () => {
+    const command = await startScript(workspace(BASE_FLEET), 'webhook', ['verify', 'staging', '--heads', 'svn'], ENV);
+    expect(command.status).toBe(2);
+    expect(command.stderr).toContain("option '--heads <how>' argument 'svn' is invalid. Allowed choices are api, git.");
+    await expect(verify('staging', { ...workspace(BASE_FLEET), env: ENV, heads: 'svn' as 'git' })).rejects.toThrow(new UsageError('--heads svn must be one of api, git'));
+    expect(gitEnvironment({ PATH: '/usr/bin', GIT_SSL_CAINFO: '/ca.pem', GITHUB_TOKEN: 't', GITLAB_TOKEN: 't', FLUX_INFRA_TOKEN_GIT_EXAMPLE_COM: 't', FLUX_INFRA_WEBHOOK_TOKEN_STAGING: 't', SOPS_AGE_KEY: 'k' }))
+      .toEqual({ PATH: '/usr/bin', GIT_SSL_CAINFO: '/ca.pem', GIT_TERMINAL_PROMPT: '0' });
+  }, PROCESS_TEST_TIMEOUT);
 });

@@ -115,11 +115,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--wait <duration>', 'poll until everything matches, for at most this long (e.g. 2m, 90s)').argParser(waitMilliseconds))
     .option('--api-url <url>', 'GitHub Enterprise REST API root, for the head commits', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
-    .addOption(timeoutOption('stop after --wait plus this long, every request to the cluster and GitHub included'))
+    .addOption(new Option('--heads <how>', 'how the head commits are read: api, GitHub\'s API for GitHub sources (other hosts skipped); git, git ls-remote for every source with your git configuration and credentials (no commit date)').choices(['api', 'git']).default('api'))
+    .addOption(timeoutOption('stop after --wait plus this long, every request to the cluster and the Git hosts (and every git ls-remote) included'))
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
+    .action(async (cluster: string, flags: { kubeconfig?: string; context?: string; wait?: number; apiUrl?: string; allowHttp?: boolean; heads: 'api' | 'git'; timeout: number; json?: boolean }) => {
       const { verify } = await import('./webhook/verify.js');
-      const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
+      const report = await verify(cluster, { context, kubeconfig: flags.kubeconfig, kubeContext: flags.context, waitMs: flags.wait, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, heads: flags.heads, timeoutMs: flags.timeout });
       print(flags.json, report, [
         ...report.findings.map((finding) => `${finding.ok ? 'ok' : 'FAILED'} ${finding.object}: ${finding.detail}`),
         ...report.applied.map(({ app, seconds }) => `${app}: the pushed commit was applied ${seconds.toFixed(0)}s after it was made`),

@@ -103,6 +103,7 @@ export class Repository {
 
   /** Writes `files` (path -> content; undefined removes), commits and pushes `branch`; the commit's SHA. */
   public commit(files: Record<string, string | undefined>, message: string, branch = 'main'): string {
+    // symbolic-ref names the branch before its first commit too (rev-parse HEAD fails there).
     if (git(this.work, ['symbolic-ref', '--short', 'HEAD']) !== branch) git(this.work, ['checkout', '--quiet', '-B', branch]);
     for (const [path, content] of Object.entries(files)) {
       const full = join(this.work, path);

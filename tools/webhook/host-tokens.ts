@@ -13,6 +13,11 @@ const PUBLIC_API_TOKENS: ReadonlyMap<string, string> = new Map([
 /** Any other API host's variable: this prefix and the host name in upper case, each dot as _ and each hyphen as __. */
 export const HOST_TOKEN_PREFIX = 'FLUX_INFRA_TOKEN_';
 
+/** Whether `name` is a variable a host token is read from (what `verify --heads git` keeps from git). */
+export function isTokenVariable(name: string): boolean {
+  return name.startsWith(HOST_TOKEN_PREFIX) || [...PUBLIC_API_TOKENS.values()].includes(name);
+}
+
 /** A DNS label (or an IPv4 address's number): no hyphen at either end, so that _ and __ never run together ambiguously. */
 const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 

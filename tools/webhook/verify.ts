@@ -17,6 +17,7 @@ import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
 import { checkedCredential } from './host-tokens';
 import { holdSecret, redact } from '../redact';
+import { gitHead } from './git-heads';
 
 export interface VerifyOptions extends ContextOptions {
   /** @default the first existing file of $KUBECONFIG, else ~/.kube/config */
@@ -32,7 +33,15 @@ export interface VerifyOptions extends ContextOptions {
   readonly allowHttp?: boolean;
   /** The time for the reads after --wait's polling: the command stops at waitMs plus this (--timeout). @default 60 s */
   readonly timeoutMs?: number;
+  /**
+   * How heads are read (--heads): `api`, GitHub's API for GitHub sources (other hosts are skipped);
+   * `git`, `git ls-remote` for every source, with the user's git configuration and credentials.
+   * @default 'api'
+   */
+  readonly heads?: 'api' | 'git';
 }
+
+const HEADS_MODES = ['api', 'git'] as const;
 
 export interface Finding {
   readonly ok: boolean;
@@ -141,11 +150,13 @@ async function checkKubeCredentials(config: KubeConfig): Promise<void> {
   if (typeof authorization === 'string') checkedCredential(authorization.replace(/^Bearer /, ''), `the token of user ${user?.name} in the kubeconfig`);
 }
 
-/** The head commit of a source's branch or tag on GitHub, with its time; a reason where it is not read (another host, semver). */
+/** The head commit of a source's branch or tag (on GitHub, with its time), or a reason where it is not read (another host, semver). */
 async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: NodeJS.ProcessEnv, bounds: RequestBounds): Promise<{ sha: string; date?: string } | { skipped: string; failed?: boolean }> {
   const match = refMatchOf(source);
   if (match.kind === 'none') return { sha: source.commit!.toLowerCase() };
   if (match.kind === 'anyTag') return { skipped: 'the newest tag in its semver range is Flux\'s choice: not compared with the host' };
+  // Any Git server, as the user's git reaches it; no commit date that way.
+  if (options.heads === 'git') return gitHead(source.url, match, env, bounds);
   // A host the URL does not name is GitHub Enterprise, as everywhere else.
   const host = gitHostOf(source) ?? gitHost('github');
   if (host.kind !== 'github') return { skipped: `its head on ${host.name} is not read here (GitHub's API only)` };
@@ -269,6 +280,7 @@ async function look(cluster: ClusterConfig, token: string, kube: { api: CustomOb
 /** Checks what the cluster made of the last push; with waitMs, polls until it all matches or the time is up. */
 export async function verify(clusterName: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const waitMs = options.waitMs ?? 0;
+  if (options.heads !== undefined && !HEADS_MODES.includes(options.heads)) throw new UsageError(`--heads ${options.heads} must be one of ${HEADS_MODES.join(', ')}`);
   const bounds = requestBounds(options.timeoutMs, { ms: waitMs, limit: waitMs > 0 ? `--wait ${waitMs / 1000}s plus ` : '' });
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
