@@ -43,6 +43,13 @@ export const WEBHOOK_TOKEN_SECRET = 'webhook-token';
  */
 export const CLUSTER_ANNOTATION = 'flux-infra.io/cluster';
 
+/**
+ * The label on the token Secret that makes notification-controller (1.7+, its default
+ * --watch-configs-label-selector) reconcile the Receivers using it as soon as it changes; without
+ * it a new token reaches a Receiver's path only at the Receiver's interval, 10 minutes later.
+ */
+export const WATCH_LABEL = { 'reconcile.fluxcd.io/watch': 'Enabled' } as const;
+
 /** A cluster's age identity file in the secrets folder; also the key Flux reads from Secret sops-age. */
 export const AGE_KEY_FILE = 'age.agekey';
 

@@ -104,7 +104,8 @@ describe('WebhookTokenSecret', () => {
     new WebhookTokenSecret(chart, 'token', { token: TOKEN });
     expect(objectOf(chart, 'Secret')).toEqual({
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: 'webhook-token', namespace: 'flux-system' },
+      // The label makes notification-controller look at a new token at once (proven by test/e2e).
+      metadata: { name: 'webhook-token', namespace: 'flux-system', labels: { 'reconcile.fluxcd.io/watch': 'Enabled' } },
       stringData: { token: TOKEN },
     });
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments, parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { sopsDecrypt } from '../lib/secrets/sops';
+import { encryptSecretFile, inspectEncryptedSecret, planEncryptedSecret } from '../lib/secrets/encrypted-secret';
 import { createAgeKey, rotateToken, run } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
 import { testWith } from './support/external-tools';
@@ -235,5 +236,37 @@ describe('npm run secrets', () => {
       log.mockRestore();
       error.mockRestore();
     }
+  });
+});
+
+describe('a committed Secret an older version wrote without the watch label', () => {
+  const manifest = (labels: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-token\n  namespace: flux-system\n${labels}  annotations:\n    flux-infra.io/cluster: staging\nstringData:\n  token: ${TOKEN}\ntype: Opaque\n`;
+  const labelled = manifest('  labels:\n    reconcile.fluxcd.io/watch: Enabled\n');
+
+  async function plan(verified: boolean) {
+    const key = await ageKeygen();
+    const text = await encryptSecretFile(manifest(''), { recipients: [key.recipient], now: new Date() });
+    const state = inspectEncryptedSecret(text);
+    expect(state.watched).toBe(false);
+    const result = await planEncryptedSecret({
+      file: 'webhook-token-secret.sops.yaml', cluster: 'staging', committed: { text, state }, plaintext: labelled,
+      rotated: false, verified, recipients: [key.recipient], namespace: 'flux-system', keyFile: 'secrets/staging/age.agekey', now: new Date(),
+    });
+    return { key, text, result };
+  }
+
+  test('is encrypted again with the label, same token, where its key is at hand', async () => {
+    const { key, result } = await plan(true);
+    expect(result.rewritten).toBe('added the reconcile.fluxcd.io/watch label, so that a new token reaches the Receiver at once');
+    expect(inspectEncryptedSecret(result.content).watched).toBe(true);
+    const [secret] = (await sopsDecrypt(result.content, [key.identity])).documents;
+    expect([secret.metadata.labels, secret.stringData.token]).toEqual([{ 'reconcile.fluxcd.io/watch': 'Enabled' }, TOKEN]);
+  });
+
+  test('is kept byte for byte with a note saying what to run, where no key opens it', async () => {
+    const { text, result } = await plan(false);
+    expect(result.content).toBe(text);
+    expect(result.rewritten).toBeUndefined();
+    expect(result.note).toBe('webhook-token-secret.sops.yaml lacks the reconcile.fluxcd.io/watch label older versions left out, so a new token reaches the Receiver only at its interval (10 minutes): run npm run synth where its age key is, or rotate the token');
   });
 });

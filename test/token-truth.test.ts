@@ -281,7 +281,7 @@ describe('a rotation killed at any point', () => {
     const original = read(tokenFile(ws))!;
     expect(runScript(ws, 'secrets', ['rotate-token', 'staging'], { FLUX_INFRA_FAILPOINT: 'rotation-synthesized' }).signal).toBe('SIGKILL');
     // Meanwhile a teammate's rotation is pulled: another token, committed.
-    const pulled = await encryptSecretFile(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-token\n  namespace: flux-system\n  annotations:\n    flux-infra.io/cluster: staging\nstringData:\n  token: ${TOKEN}\ntype: Opaque\n`, { recipients: [key.recipient], now: new Date() });
+    const pulled = await encryptSecretFile(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-token\n  namespace: flux-system\n  labels:\n    reconcile.fluxcd.io/watch: Enabled\n  annotations:\n    flux-infra.io/cluster: staging\nstringData:\n  token: ${TOKEN}\ntype: Opaque\n`, { recipients: [key.recipient], now: new Date() });
     writeFileSync(encryptedFile(ws), pulled);
     const result = await synthesize({ ...ws, env: {} });
     expect(result.notes).toContainEqual('staging: an interrupted token rotation was undone');

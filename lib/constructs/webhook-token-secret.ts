@@ -3,7 +3,7 @@ import { k8s } from '../../imports/k8s';
 import { assertObjectName } from '../fleet/names';
 import { ISecretReference } from './secret-reference';
 import { webhookTokenProblem } from '../fleet/webhook-token';
-import { CLUSTER_ANNOTATION, DEFAULT_NAMESPACE, WEBHOOK_TOKEN_SECRET } from '../layout';
+import { CLUSTER_ANNOTATION, DEFAULT_NAMESPACE, WATCH_LABEL, WEBHOOK_TOKEN_SECRET } from '../layout';
 
 export interface WebhookTokenSecretProps {
   /** The shared token GitHub signs deliveries with. Handed in by the caller, never generated here. */
@@ -39,6 +39,7 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
   /** The data key notification-controller reads. */
   public static readonly TOKEN_KEY = 'token';
 
+
   public readonly name: string;
   public readonly namespace: string;
   public readonly resource: k8s.KubeSecret;
@@ -57,6 +58,8 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
       metadata: {
         name: this.name,
         namespace: this.namespace,
+        // A new token (a rotation, or bootstrap's first apply, made before decryption is on) reaches the Receiver at once.
+        labels: { ...WATCH_LABEL },
         ...props.cluster === undefined ? {} : { annotations: { [CLUSTER_ANNOTATION]: props.cluster } },
       },
       type: 'Opaque',

@@ -12,7 +12,7 @@ import { ageEntriesProblem, KUBERNETES_ENCRYPTED_REGEX, sopsDecryptWithDataKey, 
 import { tokenEnvironmentVariable } from './token-store';
 import { webhookTokenProblem } from '../fleet/webhook-token';
 import { ageRecipientProblem } from '../fleet/age-recipients';
-import { CLUSTER_ANNOTATION, GENERATED_HEADER } from '../layout';
+import { CLUSTER_ANNOTATION, GENERATED_HEADER, WATCH_LABEL } from '../layout';
 
 const SOPS_KEYS = ['age', 'encrypted_regex', 'lastmodified', 'mac', 'version'];
 const SECRET_KEYS = ['apiVersion', 'kind', 'metadata', 'stringData', 'type', 'sops'];
@@ -28,6 +28,8 @@ export interface EncryptedSecretState {
   readonly namespace: string;
   /** The cluster its flux-infra.io/cluster annotation binds it to; undefined in files older versions wrote. */
   readonly cluster: string | undefined;
+  /** Its Secret carries WATCH_LABEL (files older versions wrote do not). */
+  readonly watched: boolean;
   /** The file still carries the old plaintext fingerprint comment. */
   readonly legacyFingerprint: boolean;
 }
@@ -69,6 +71,9 @@ export function inspectEncryptedSecret(text: string): EncryptedSecretState {
   const annotations = isMap(metadata) ? metadata.get('annotations') : undefined;
   if (annotations !== undefined && !isMap(annotations)) fail('its metadata.annotations is not a mapping');
   const cluster = isMap(annotations) ? scalarText(annotations.get(CLUSTER_ANNOTATION, true)) : undefined;
+  const labels = isMap(metadata) ? metadata.get('labels') : undefined;
+  if (labels !== undefined && !isMap(labels)) fail('its metadata.labels is not a mapping');
+  const watched = Object.entries(WATCH_LABEL).every(([key, value]) => isMap(labels) && scalarText(labels.get(key, true)) === value);
   const stringData = secret.get('stringData');
   if (!isMap(stringData) || stringData.items.length !== 1 || !ENC_STRING.test(scalarText(stringData.get('token', true)) ?? '')) {
     fail('its stringData must hold exactly the encrypted key token (ENC[AES256_GCM,...,type:str])');
@@ -103,7 +108,7 @@ export function inspectEncryptedSecret(text: string): EncryptedSecretState {
   const entries = (age as { items: YAMLMap[] }).items.map((entry) => ({ recipient: scalarText(entry.get('recipient', true))!, enc: scalarText(entry.get('enc', true))! }));
   const problem = ageEntriesProblem(entries);
   if (problem) fail(`its ${problem}`);
-  return { recipients, name: name!, namespace: namespace!, cluster, legacyFingerprint: text.includes(`\n${LEGACY_FINGERPRINT}`) };
+  return { recipients, name: name!, namespace: namespace!, cluster, watched, legacyFingerprint: text.includes(`\n${LEGACY_FINGERPRINT}`) };
 }
 
 /** The token a committed file holds, opened with one of `identities`; undefined when none of them is a recipient. */
@@ -230,6 +235,13 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
       throw new Error(`${request.file} is bound to no cluster, and binding it needs a key that opens it now (${request.keyFile}, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY), or a new token: npm run secrets -- rotate-token ${request.cluster}`);
     }
     return encrypt(`bound to cluster ${request.cluster}`);
+  }
+  if (!committed.state.watched) {
+    if (canReencrypt) return encrypt('added the reconcile.fluxcd.io/watch label, so that a new token reaches the Receiver at once');
+    return {
+      content: committed.text,
+      note: `${request.file} lacks the reconcile.fluxcd.io/watch label older versions left out, so a new token reaches the Receiver only at its interval (10 minutes): run npm run synth where its age key is, or rotate the token`,
+    };
   }
   if (committed.state.legacyFingerprint) {
     if (canReencrypt) return encrypt('dropped the plaintext fingerprint older versions wrote');

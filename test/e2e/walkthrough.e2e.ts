@@ -108,14 +108,19 @@ describe('the walkthrough, staging', () => {
     expect(service.spec.type).toBe('NodePort');
     expect(service.spec.ports[0].nodePort).toBe(31234);
 
-    const secret = getObject('secret', 'webhook-token', NAMESPACE);
-    expect(Buffer.from(secret.data.token, 'base64').toString('utf8')).toBe(token);
+    // kustomize-controller's first apply, before the decryption patch it carries takes effect, writes
+    // the Secret still encrypted (token "ENC[...]"); the next one, a moment later, decrypts it.
+    const tokenInCluster = () => {
+      const data = getObject('secret', 'webhook-token', NAMESPACE)?.data?.token;
+      return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+    };
+    await waitFor('the decrypted token in Secret webhook-token', () => (tokenInCluster() === token ? true : undefined), { describe: () => `token: ${tokenInCluster()?.slice(0, 24)}...`, logs: ['kustomize-controller'] });
 
-    const receiver = await waitFor('Receiver instavote to be Ready', () => {
+    // The Receiver may first have seen that encrypted value: its label makes it look again at once.
+    await waitFor(`Receiver instavote Ready at the path webhook url printed (${path})`, () => {
       const object = getObject('receiver', 'instavote', NAMESPACE);
-      return readyMessage(object).startsWith('Ready=True') ? object : undefined;
-    }, { describe: () => readyMessage(getObject('receiver', 'instavote', NAMESPACE)), logs: ['notification-controller'] });
-    expect(receiver.status.webhookPath).toBe(path);
+      return readyMessage(object).startsWith('Ready=True') && object.status.webhookPath === path ? object : undefined;
+    }, { describe: () => { const object = getObject('receiver', 'instavote', NAMESPACE); return `${readyMessage(object)}; webhookPath ${object?.status?.webhookPath}`; }, logs: ['notification-controller'], timeoutMs: 30_000 });
 
     await waitFor('the app at 2 replicas (the first commit)', () => (deploymentReplicas() === 2 ? true : undefined), {
       describe: () => readyMessage(getObject('kustomization', 'vote-staging', NAMESPACE)),
