@@ -9,13 +9,18 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ReceiverType } from '../../lib/fleet/model';
+import { GENERATED_HEADER } from '../../lib/layout';
 import { sopsDecrypt } from '../../lib/secrets/sops';
 import { identitiesIn } from '../../lib/secrets/age-identities';
 import { runScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { bootstrapFiles, controlPlane, kubectl, listFiles } from './support';
 
-const CLUSTERS = { 'validate-np': 'e2e-validate-np', 'validate-lb': 'e2e-validate-lb', 'validate-gw': 'e2e-validate-gw', 'validate-ing': 'e2e-validate-ing' } as const;
+/** Each exposure with every option, then again with its defaults and plain HTTP: cluster -> its Flux namespace. */
+const CLUSTERS = {
+  'validate-np': 'e2e-validate-np', 'validate-lb': 'e2e-validate-lb', 'validate-gw': 'e2e-validate-gw', 'validate-ing': 'e2e-validate-ing',
+  'validate-np-plain': 'e2e-validate-np-plain', 'validate-lb-plain': 'e2e-validate-lb-plain', 'validate-gw-plain': 'e2e-validate-gw-plain', 'validate-ing-plain': 'e2e-validate-ing-plain',
+} as const;
 type Cluster = keyof typeof CLUSTERS;
 const SOPS_CLUSTER: Cluster = 'validate-np';
 const GATEWAY_API_CRDS = join(__dirname, '..', 'fixtures', 'gateway-api', 'httproutes.yaml');
@@ -30,9 +35,13 @@ const EXPOSED_SERVICE: Record<Cluster, object> = {
   },
   'validate-gw': { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } },
   'validate-ing': { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } },
+  'validate-np-plain': { spec: { type: 'NodePort', ports: [{ port: 80, nodePort: 31281 }] } },
+  'validate-lb-plain': { spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+  'validate-gw-plain': { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } },
+  'validate-ing-plain': { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } },
 };
 
-/** Receiver types that check no Git host's signature: the fleet accepts them for a source whose host it cannot tell (git.corp.example). */
+/** The registry and event Receiver types (harbor ... cdevents): the fleet accepts them for a source whose host it cannot tell (git.corp.example). */
 const HOSTLESS_TYPES = Object.values(ReceiverType).filter((type) => ![ReceiverType.GITHUB, ReceiverType.GITLAB, ReceiverType.BITBUCKET, ReceiverType.GENERIC, ReceiverType.GENERIC_HMAC].includes(type));
 
 /** Every field README's "The fleet file" lists, each exposure on its own cluster, every host kind and Receiver type. */
@@ -177,6 +186,52 @@ ${HOSTLESS_TYPES.map((type) => `      - name: ${type}\n        type: ${type}\n  
     receivers:
       - name: app
         sources: [app]
+  validate-np-plain:
+    namespace: ${CLUSTERS['validate-np-plain']}
+    webhook:
+      nodePort: 31281
+      networkPolicy: false
+    sources:
+      - name: app
+        url: https://gitea.com/acme/app
+  validate-lb-plain:
+    namespace: ${CLUSTERS['validate-lb-plain']}
+    webhook:
+      loadBalancer: {}
+    sources:
+      - name: app
+        url: https://codeberg.org/acme/app
+    receivers:
+      - name: app
+        sources: [app]
+        filter: false
+  validate-gw-plain:
+    namespace: ${CLUSTERS['validate-gw-plain']}
+    webhook:
+      gateway:
+        parentRef: {name: public}
+        hostname: gw-plain.validate.example
+        tls: false
+    sources:
+      - name: app
+        url: https://github.com/acme/app
+        tag: v1.0.0
+    receivers:
+      - name: app
+        sources: [app]
+  validate-ing-plain:
+    namespace: ${CLUSTERS['validate-ing-plain']}
+    webhook:
+      ingress:
+        hostname: ing-plain.validate.example
+        tls: false
+    sources:
+      - name: app
+        url: https://gitlab.com/acme/app
+        semver: "~1.2"
+    receivers:
+      - name: app
+        sources: [app]
 `;
 
 /** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
@@ -237,6 +292,8 @@ run(ws, 'synth', []);
 const distFiles = listFiles(ws.distDir).sort();
 /** The manifests kubectl applies as they are: every YAML file but the flux-system folders (a kustomize input) and the SOPS file (below). */
 const manifestFiles = distFiles.filter((file) => file.endsWith('.yaml') && basename(dirname(file)) !== 'flux-system' && !file.endsWith('.sops.yaml'));
+/** A cluster without apps still gets apps.yaml, holding no object: kubectl refuses to apply nothing (before any request), kustomize (Flux) takes it as empty. */
+const emptyFiles = manifestFiles.filter((file) => objectsOf(readFileSync(join(ws.distDir, file), 'utf8')).length === 0);
 /** Synth's token Secret manifests for the clusters without sops, written to secrets/ for `kubectl apply -f`. */
 const secretFiles = listFiles(ws.secretsDir).filter((file) => file.endsWith('webhook-token-secret.yaml')).sort();
 
@@ -273,7 +330,12 @@ describe('server-side validation of every output', () => {
     expect(() => dryRun('a GitRepository with a misspelt field', { stdin: JSON.stringify(bad) })).toThrow(/intervall/);
   });
 
-  test.each(manifestFiles)('dist/%s is accepted by the API server', (file) => {
+  test('the files without objects are the apps.yaml of the clusters without apps, holding only the header', () => {
+    expect(emptyFiles).toEqual(Object.keys(CLUSTERS).filter((cluster) => cluster.endsWith('-plain')).sort().map((cluster) => `clusters/${cluster}/apps.yaml`));
+    for (const file of emptyFiles) expect(readFileSync(join(ws.distDir, file), 'utf8').trim()).toBe(GENERATED_HEADER);
+  });
+
+  test.each(manifestFiles.filter((file) => !emptyFiles.includes(file)))('dist/%s is accepted by the API server', (file) => {
     const path = join(ws.distDir, file);
     const accepted = dryRun(`dist/${file}`, { file: path });
     expect(namesOf(accepted)).toEqual(namesOf(objectsOf(readFileSync(path, 'utf8'))));
