@@ -7,6 +7,7 @@ import { sopsDecrypt } from '../lib/secrets/sops';
 import { encryptSecretFile, inspectEncryptedSecret, planEncryptedSecret } from '../lib/secrets/encrypted-secret';
 import { createAgeKey, rotateToken, run } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
+import { runScript } from './support/cli';
 import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
@@ -188,6 +189,15 @@ describe('npm run secrets', () => {
     expect(parse(readFileSync(ws.fleetFile, 'utf8')).clusters.staging.sops).toEqual({ ageRecipients: [result.recipient] });
     await expect(createAgeKey('staging', { ...ws })).rejects.toThrow(/age\.agekey exists already; it is kept/);
     await expect(createAgeKey('nope', { ...ws })).rejects.toThrow('cluster "nope" is not in');
+  });
+
+  test('age-key tells to create the sops-age Secret in the cluster\'s own Flux namespace', () => {
+    const document = parseDocument(BASE_FLEET);
+    document.setIn(['clusters', 'staging', 'namespace'], 'flux-ops');
+    const ws = workspace(document.toString());
+    const result = runScript(ws, 'secrets', ['age-key', 'staging']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain(`kubectl -n flux-ops create secret generic sops-age --from-file=age.agekey=${join(ws.secretsDir, 'staging', 'age.agekey')}\n`);
   });
 
   test('rotate-token makes a new token, keeps the old, re-encrypts, and gives the new Payload URL', async () => {

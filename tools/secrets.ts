@@ -15,7 +15,7 @@ import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store
 import { receiverTargets } from './webhook/context';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
-import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_NAMESPACE, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
+import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../lib/fleet/model';
 import { withRecoveredRepository } from '../lib/repository';
 import { exposureOf } from '../lib/constructs/exposures';
@@ -24,6 +24,8 @@ export interface AgeKeyResult {
   readonly recipient: string;
   readonly keyFile: string;
   readonly fleetUpdated: boolean;
+  /** The cluster's Flux namespace, where its sops-age Secret goes. */
+  readonly namespace: string;
 }
 
 export interface AgeKeyOptions extends CommandOptions {
@@ -62,7 +64,7 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
         throw new CommandError(`${keyFile} exists already; it is kept. To use another key, move it away first (the Secret in the cluster must change with it)`);
       }
       writeFleetWith(fleetFile, cluster, recipient, options.replaceRecipients ?? false);
-      return { recipient, keyFile, fleetUpdated: true };
+      return { recipient, keyFile, fleetUpdated: true, namespace: clusterNamespace(config) };
     }
     const identity = options.postQuantum ? await generateHybridIdentity() : await generateX25519Identity();
     const recipient = await identityToRecipient(identity);
@@ -72,7 +74,7 @@ export async function createAgeKey(cluster: string, options: AgeKeyOptions = {})
     store.writePrivate(keyFile, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, { overwrite: false });
     failpoint('age-key-written');
     if (fleetText !== undefined) writeFileAtomically(fleetFile, fleetText);
-    return { recipient, keyFile, fleetUpdated: fleetText !== undefined };
+    return { recipient, keyFile, fleetUpdated: fleetText !== undefined, namespace: clusterNamespace(config) };
   });
 }
 
@@ -265,7 +267,7 @@ export function buildProgram(): Command {
       const result = await createAgeKey(cluster, { context, ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
-      console.error(`  kubectl -n ${DEFAULT_NAMESPACE} create secret generic ${SOPS_AGE_SECRET} --from-file=${AGE_KEY_FILE}=${result.keyFile}`);
+      console.error(`  kubectl -n ${result.namespace} create secret generic ${SOPS_AGE_SECRET} --from-file=${AGE_KEY_FILE}=${result.keyFile}`);
       console.error(!result.fleetUpdated
         ? 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)'
         : flags.replaceRecipients
