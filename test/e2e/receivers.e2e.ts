@@ -1,5 +1,5 @@
 // What must be refused, and every Receiver type we write, against the real notification-controller:
-// a fleet of one cluster per type (namespaces e2e-<type>, NodePorts 31241-31247) and one for the
+// a fleet of one cluster per type (namespaces e2e-<cluster>, NodePorts 31241-31248) and one for the
 // refusals (e2e-refused, 31240), synthesized by our synth and applied by Flux from a fleet
 // repository as bootstrap would. Deliveries go to the controller's receiver address with the path
 // `webhook url` prints: from `webhook ping` where it can make them, raw (fetch) where it cannot.
@@ -38,6 +38,8 @@ const TYPES: readonly TypeCase[] = [
   // Server/Data Center, shaped otherwise and left unfiltered. The fleet names bitbucket.org; the
   // GitRepository Flux applies is pointed at the loopback copy, the only change to synth's output.
   { cluster: 'bitbucket', host: 'bitbucket', filtered: true, publicUrl: 'https://bitbucket.org/e2e-bitbucket/app' },
+  // A self-hosted Bitbucket (Server, Data Center): the bitbucket type checks it, with no filter (README, webhook hook).
+  { cluster: 'bitbucket-server', host: 'bitbucket', filtered: false },
   { cluster: 'generic-hmac', host: 'github', type: 'generic-hmac', filtered: false },
   { cluster: 'generic', host: 'gitlab', type: 'generic', filtered: false },
 ];
@@ -309,7 +311,7 @@ describe('Receivers against the real notification-controller', () => {
         expect(requestedAt(cluster)).toBe(before);
         expect(revision(cluster)).toBe(first);
       } else {
-        // README: a generic or generic-hmac Receiver gets no filter, so any push reconciles.
+        // README: a generic or generic-hmac Receiver, or a self-hosted Bitbucket's, gets no filter, so any push reconciles.
         expect(other.stdout).toMatch(/^ok app: accepted: .* and asked GitRepository app to reconcile$/);
         expect(requestedAt(cluster)).not.toBe(before);
       }
