@@ -60,7 +60,7 @@ test('lists each delivery of the cluster\'s hook, across pages, each status expl
     const explained = Object.fromEntries(result.deliveries.map((delivery) => [delivery.id, delivery.explanation]));
     expect(explained[6]).toMatch(/^accepted: Receiver instavote checked the signature/);
     expect(explained[5]).toMatch(/^Receiver instavote is not ready or is suspended \(503\): usually its Secret webhook-token is missing/);
-    expect(explained[4]).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\), or the event "push"/);
+    expect(explained[4]).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\); the event "push" is one the fleet file's Receiver takes/);
     expect(explained[3]).toMatch(/^no answer \(We couldn't deliver this payload: timed out\): a firewall or a NetworkPolicy drops outside traffic to the NodePort/);
     expect(explained[2]).toMatch(/^no Receiver at that path \(404\)/);
     expect(explained[7]).toMatch(/^answer 202 is none of a Receiver's: the URL probably reached notification-controller's events server/);

@@ -124,10 +124,24 @@ describe('ping', () => {
       const [tampered] = await ping('staging', { ...ws, env: ENV, url: otherKey.url });
       expect(tampered).toMatchObject({ accepted: false, status: 400 });
       expect(tampered.explanation).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match \(the cluster's webhook-token Secret holds another token than this one\)/);
+      // The fleet's Receiver takes push: only a Receiver in the cluster older than dist/ can refuse it for its event.
       const [event] = await ping('staging', { ...ws, env: ENV, event: 'push', url: pingOnly.url });
-      expect(event.explanation).toContain('the event "push" is not in the Receiver\'s events');
+      expect(event.explanation).toMatch(/; the event "push" is one the fleet file's Receiver takes, unless the Receiver in the cluster is older than dist\//);
     } finally {
       await Promise.all([otherKey.close(), pingOnly.close()]);
+    }
+  });
+
+  test('a 400 for an event the fleet\'s Receiver does not list is named as that, not as a wrong token', async () => {
+    // The real notification-controller answers a ping to a Receiver with events [push] with a bare 400 (test/e2e/receivers.e2e.ts).
+    const ws = workspace(fleetWith([[['clusters', 'staging', 'receivers', 0, 'events'], ['push']]]));
+    const pushOnly = await receiverServer({ ...receiverOptions, events: ['push'] });
+    try {
+      const [outcome] = await ping('staging', { ...ws, env: ENV, event: 'ping', url: pushOnly.url });
+      expect(outcome).toMatchObject({ accepted: false, status: 400 });
+      expect(outcome.explanation).toBe('rejected (400): the event "ping" is not in the Receiver\'s events (push): add it to the Receiver\'s events in the fleet file if it should be taken');
+    } finally {
+      await pushOnly.close();
     }
   });
 

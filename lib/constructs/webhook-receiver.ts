@@ -8,7 +8,7 @@ import { ISecretReference } from './secret-reference';
 import { webhookPath } from './webhook-path';
 import { DEFAULT_NAMESPACE } from '../layout';
 import { ReceiverType } from '../fleet/model';
-import { gitHostForType } from '../hosts';
+import { receiverEventsOf } from '../hosts';
 
 export interface WebhookReceiverProps {
   /**
@@ -64,7 +64,7 @@ export class WebhookReceiver extends Construct {
     this.name = props.name ?? id;
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     this.type = props.type ?? ReceiverType.GITHUB;
-    this.events = props.events ?? gitHostForType(this.type)?.defaultEvents ?? [];
+    this.events = receiverEventsOf(this.type, props.events);
     this.secret = props.secret;
     const owner = `WebhookReceiver ${this.name}`;
     assertObjectName(owner, 'name', this.name);

@@ -29,6 +29,11 @@ export function gitHostForType(type: `${ReceiverType}`): GitHost | undefined {
   return Object.values(HOSTS).find((host) => host.receiverType === type);
 }
 
+/** The events a Receiver of `type` takes: those given, else its host's push events; none listed means notification-controller takes all. */
+export function receiverEventsOf(type: `${ReceiverType}`, events?: readonly string[]): readonly string[] {
+  return events ?? gitHostForType(type)?.defaultEvents ?? [];
+}
+
 /** The host a source's pushes come from, for a Receiver of `type`: its own, else the type's. */
 export function sourceHost(source: { readonly url: string; readonly host?: GitHostKind }, type: `${ReceiverType}`): GitHost | undefined {
   return gitHostOf(source) ?? gitHostForType(type);

@@ -2,7 +2,7 @@
 // "Recent Deliveries" tab), each answer explained as ping explains it, and redelivery of the failed
 // ones (GitHub does not retry on its own and keeps deliveries for three days).
 import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet/model';
-import { fullName } from '../../lib/hosts';
+import { fullName, receiverEventsOf } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireToken } from './context';
@@ -66,7 +66,7 @@ function record(delivery: any, target: HookTarget, cluster: ClusterConfig, names
   // GitHub got no HTTP answer (status 0): its status text says why (a timeout, a refused connection, a TLS error).
   const outcome = statusCode === 0
     ? { accepted: false, explanation: `no answer (${String(delivery.status ?? 'unknown')}): ${hints.noAnswer}; or ${hints.refused}` }
-    : explainStatus({ status: statusCode, location: null, body: '' }, String(delivery.event ?? ''), type, target.receiver, 'its sources', hints);
+    : explainStatus({ status: statusCode, location: null, body: '' }, String(delivery.event ?? ''), type, target.receiver, 'its sources', hints, undefined, receiver ? receiverEventsOf(type, receiver.events) : undefined);
   return {
     id: Number(delivery.id), guid: String(delivery.guid ?? ''), deliveredAt: String(delivery.delivered_at ?? ''),
     event: String(delivery.event ?? ''), statusCode, duration: Number(delivery.duration ?? 0), redelivery: Boolean(delivery.redelivery),

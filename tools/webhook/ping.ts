@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHost, gitHostForType, knownGitHosts, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
+import { DeliveryEvent, gitHost, gitHostForType, knownGitHosts, receiverEventsOf, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
 import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
 import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
@@ -46,8 +46,23 @@ export interface Answer {
   readonly body: string;
 }
 
+/**
+ * A 400: the token (signature) or an event the Receiver does not list. With the events the fleet
+ * file gives the Receiver, which one is known: the real controller answers both with a bare 400.
+ */
+function explainRejected(eventName: string, type: `${ReceiverType}`, events: readonly string[] | undefined): string {
+  const signature = `${checkedBy(type)} does not match (the cluster's webhook-token Secret holds another token than this one)`;
+  // generic-hmac and generic Receivers check no event.
+  if (type === ReceiverType.GENERIC_HMAC || type === ReceiverType.GENERIC) return `rejected (400): ${signature}`;
+  if (events === undefined) return `rejected (400): ${signature}, or the event "${eventName}" is not in the Receiver's events`;
+  if (events.length > 0 && !events.some((event) => event.toLowerCase() === eventName.toLowerCase())) {
+    return `rejected (400): the event "${eventName}" is not in the Receiver's events (${events.join(', ')}): add it to the Receiver's events in the fleet file if it should be taken`;
+  }
+  return `rejected (400): ${signature}; the event "${eventName}" is one the fleet file's Receiver takes, unless the Receiver in the cluster is older than dist/ (kubectl get receiver -o yaml shows its events)`;
+}
+
 /** What each of notification-controller's answers means for the person debugging it (deliveries reads it for GitHub's records too). */
-export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources): DeliveryOutcome {
+export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources, events?: readonly string[]): DeliveryOutcome {
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
   }
@@ -65,7 +80,7 @@ export function explainStatus({ status, location, body }: Answer, eventName: str
         explanation: `accepted: Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')}${reconciling === '' ? '; its filters reconcile none of its sources for this delivery' : ` and asked ${reconciling} to reconcile`}`,
       };
     case 400:
-      return { accepted: false, status, explanation: `rejected (400): ${checkedBy(type)} does not match (the cluster's webhook-token Secret holds another token than this one)${type === ReceiverType.GENERIC_HMAC ? '' : `, or the event "${eventName}" is not in the Receiver's events`}` };
+      return { accepted: false, status, explanation: explainRejected(eventName, type, events) };
     case 404:
       return { accepted: false, status, explanation: `no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}` };
     case 413:
@@ -140,6 +155,8 @@ export interface DeliveryRequest {
   readonly resources: string;
   /** Those the Receiver's filters reconcile for this body (empty: none). @default resources */
   readonly reconciling?: string;
+  /** The events the fleet file gives the Receiver, to tell a 400's two causes apart. @default - unknown */
+  readonly events?: readonly string[];
 }
 
 /** Sends one signed delivery and explains the answer. */
@@ -163,7 +180,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port). The rest, if any, is not read.
     const answer = await readPrefix(response, 1024);
     const eventName = headers['X-GitHub-Event'] ?? headers['X-Gitlab-Event'] ?? headers['X-Event-Key'] ?? request.event;
-    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling);
+    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling, request.events);
   } catch (error) {
     return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'the fleet file\'s webhook block', request.hints, request.ca?.file);
   } finally {
@@ -287,6 +304,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
       receiver: target.receiver.name,
       resources: gitRepositories(target.sources.map(({ name }) => name)),
       reconciling: gitRepositories(decided.reconciled),
+      events: receiverEventsOf(type, target.receiver.events),
     });
     outcomes.push({ ...withFilters(outcome, decided), receiver: target.receiver.name, url, reconciled: decided.reconciled, skipped: decided.skipped });
   }
