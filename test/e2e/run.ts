@@ -3,7 +3,7 @@
 // stops and removes everything it started, on failure and on Ctrl-C too. With --keep the control
 // plane stays up after the scenarios, with its kubeconfig printed, until Ctrl-C.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildComponent, BuiltComponent, goProblem } from './build';
@@ -63,6 +63,8 @@ async function main(): Promise<number> {
     });
   }
   try {
+    const testTemp = join(dir, 'tmp');
+    mkdirSync(testTemp);
     log(`starting the control plane in ${dir}`);
     plane = await ControlPlane.start(dir, built, log);
     const versions = Object.values(built).map((item) => `${item.component.name} ${item.version}`).join(', ');
@@ -71,7 +73,9 @@ async function main(): Promise<number> {
       jest = spawn(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', join(ROOT, 'test', 'e2e', 'jest.config.js'), ...jestArgs], {
         cwd: ROOT,
         stdio: ['ignore', 'inherit', 'inherit'],
-        env: { ...process.env, FLUX_INFRA_E2E: join(dir, 'control-plane.json') },
+        // The scenarios' temporary files go below the run's folder too: a Ctrl-C that ends jest
+        // before its global teardown still leaves nothing behind once the folder is removed.
+        env: { ...process.env, FLUX_INFRA_E2E: join(dir, 'control-plane.json'), TMPDIR: testTemp },
       });
       jest.on('close', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
     });
