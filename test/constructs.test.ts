@@ -99,12 +99,12 @@ describe('AppDeployment', () => {
 });
 
 describe('WebhookTokenSecret', () => {
-  test('is webhook-token in flux-system with key token', () => {
+  test('is webhook-token in flux-system with key token, labelled so that notification-controller reconciles its Receivers when it changes', () => {
     const chart = Testing.chart();
     new WebhookTokenSecret(chart, 'token', { token: TOKEN });
     expect(objectOf(chart, 'Secret')).toEqual({
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: 'webhook-token', namespace: 'flux-system' },
+      metadata: { name: 'webhook-token', namespace: 'flux-system', labels: { 'reconcile.fluxcd.io/watch': 'Enabled' } },
       stringData: { token: TOKEN },
     });
   });

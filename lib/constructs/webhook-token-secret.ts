@@ -39,6 +39,12 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
   /** The data key notification-controller reads. */
   public static readonly TOKEN_KEY = 'token';
 
+  /**
+   * notification-controller (1.7+) reconciles a Receiver when its Secret changes only if the Secret
+   * carries this label; without it a rotated token's path waits for the Receiver's interval (10m).
+   */
+  public static readonly WATCH_LABEL = { 'reconcile.fluxcd.io/watch': 'Enabled' } as const;
+
   public readonly name: string;
   public readonly namespace: string;
   public readonly resource: k8s.KubeSecret;
@@ -57,6 +63,7 @@ export class WebhookTokenSecret extends Construct implements ISecretReference {
       metadata: {
         name: this.name,
         namespace: this.namespace,
+        labels: { ...WebhookTokenSecret.WATCH_LABEL },
         ...props.cluster === undefined ? {} : { annotations: { [CLUSTER_ANNOTATION]: props.cluster } },
       },
       type: 'Opaque',
