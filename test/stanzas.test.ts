@@ -268,7 +268,7 @@ describe('a file bound to its cluster', () => {
     const { ws, k1 } = await keysAndWorkspace();
     const { decryptSops } = await import('sops-age');
     const secret = await decryptSops(readFileSync(encryptedFile(ws), 'utf8'), { secretKey: k1.identity, fileType: 'yaml' }) as any;
-    expect(secret.metadata).toEqual({ annotations: { 'flux-infra.io/cluster': 'staging' }, name: 'webhook-token', namespace: 'flux-system' });
+    expect(secret.metadata).toEqual({ annotations: { 'flux-infra.io/cluster': 'staging' }, labels: { 'reconcile.fluxcd.io/watch': 'Enabled' }, name: 'webhook-token', namespace: 'flux-system' });
     expect(secret.stringData.token).toBe(readFileSync(tokenFile(ws), 'utf8'));
   });
 });
