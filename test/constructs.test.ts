@@ -99,7 +99,7 @@ describe('AppDeployment', () => {
 });
 
 describe('WebhookTokenSecret', () => {
-  test('is webhook-token in flux-system with key token', () => {
+  test('is webhook-token in flux-system with key token, labelled so that notification-controller reconciles its Receivers when it changes', () => {
     const chart = Testing.chart();
     new WebhookTokenSecret(chart, 'token', { token: TOKEN });
     expect(objectOf(chart, 'Secret')).toEqual({

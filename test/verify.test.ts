@@ -94,7 +94,8 @@ test('a stale revision, a Receiver at another path, a failing Kustomization: eac
     ...applied(),
     'receivers/instavote': { status: { ...ready('True'), webhookPath: webhookPath('another-token-0123456789abcdef0123456789abcdef', 'instavote', 'flux-system') } },
     'gitrepositories/instavote': { status: { ...ready('True'), artifact: { revision: `main@sha1:${OLD}` } } },
-    'kustomizations/vote-staging': { status: { ...ready('False', 'Deployment/vote/vote dry-run failed: spec.replicas: Invalid value'), lastAppliedRevision: `main@sha1:${OLD}` } },
+    // As kustomize-controller writes it: one line per failing object, ending in a newline.
+    'kustomizations/vote-staging': { status: { ...ready('False', 'Deployment/vote/vote dry-run failed: spec.replicas: Invalid value\nService/vote/vote dry-run failed: no matches for kind "Service" in version "v2"\n'), lastAppliedRevision: `main@sha1:${OLD}` } },
   });
   const servers = await standIns(stale);
   try {
@@ -102,8 +103,8 @@ test('a stale revision, a Receiver at another path, a failing Kustomization: eac
     expect(findings.map((finding) => finding.ok)).toEqual([false, false, false]);
     expect(findings[0].detail).toMatch(/^serves \/hook\/[0-9a-f]{64}, but the local token gives \/hook\/[0-9a-f]{64}: the cluster's Secret holds another token than the one the Git host signs with/);
     expect(findings[1].detail).toBe(`is at main@sha1:${OLD}, but the head is ${HEAD}: the push has not been fetched (a delivery that failed, a filter that skipped it, or polling not due yet)`);
-    // Still at the old revision, and failing: both said, with Flux's own message.
-    expect(findings[2].detail).toBe(`applied main@sha1:${OLD}, not ${HEAD}: Failed: Deployment/vote/vote dry-run failed: spec.replicas: Invalid value`);
+    // Still at the old revision, and failing: both said, with Flux's own message, on one line.
+    expect(findings[2].detail).toBe(`applied main@sha1:${OLD}, not ${HEAD}: Failed: Deployment/vote/vote dry-run failed: spec.replicas: Invalid value; Service/vote/vote dry-run failed: no matches for kind "Service" in version "v2"`);
   } finally {
     await servers.close();
   }

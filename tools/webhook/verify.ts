@@ -94,7 +94,9 @@ function ready(object: FluxObject): { ok: boolean; message: string; since?: stri
   }
   const condition = object.status?.conditions?.find((candidate) => candidate.type === 'Ready');
   if (condition === undefined) return { ok: false, message: 'not reconciled yet (no Ready condition)' };
-  return { ok: condition.status === 'True', message: `${condition.reason ?? ''}${condition.message ? `: ${condition.message}` : ''}`.replace(/^: /, ''), since: condition.lastTransitionTime };
+  // kustomize-controller ends its message with a newline, one line per failing object: one line here.
+  const message = condition.message?.trim().split(/\s*\n\s*/).join('; ');
+  return { ok: condition.status === 'True', message: `${condition.reason ?? ''}${message ? `: ${message}` : ''}`.replace(/^: /, ''), since: condition.lastTransitionTime };
 }
 
 /** The Kubernetes API as the user's kubeconfig reaches it, and where that is, for messages. */
