@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:https';
 import { testCa, TestCa } from '../support/certificates';
 import { BuiltComponent } from './build';
+import { crdsEstablished } from './support';
 
 /** What the tests need to reach the control plane; written as JSON for the test processes. */
 export interface ControlPlaneInfo {
@@ -178,7 +179,7 @@ export class ControlPlane {
       for (const folder of crdFolders) {
         plane.kubectl(['apply', '--server-side', ...readdirSync(folder).filter((file) => file.endsWith('.yaml')).flatMap((file) => ['-f', join(folder, file)])]);
       }
-      plane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+      await crdsEstablished(undefined, (args) => plane.kubectl(args));
       log(`installed the CRDs of ${crdFolders.length} controllers`);
 
       const controllerEnv = { KUBECONFIG: kubeconfig };

@@ -189,3 +189,17 @@ export function bootstrapFiles(options: { namespace: string; fleetUrl: string; c
 export function listFiles(folder: string, prefix = ''): string[] {
   return readdirSync(join(folder, prefix), { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? listFiles(folder, join(prefix, entry.name)) : [join(prefix, entry.name)]));
 }
+
+/**
+ * Waits until the CRDs are Established (all CRDs when `names` is omitted). Polled rather than
+ * `kubectl wait`: that fails at once on a CRD whose status has no conditions yet.
+ */
+export async function crdsEstablished(names?: string[], run: (args: string[]) => string = kubectl): Promise<void> {
+  const pending = () => {
+    const answer = JSON.parse(run(['get', 'crd', ...(names ?? []), '-o', 'json']));
+    return (answer.kind === 'List' || answer.kind === 'CustomResourceDefinitionList' ? answer.items : [answer])
+      .filter((crd: any) => !crd.status?.conditions?.some((condition: any) => condition.type === 'Established' && condition.status === 'True'))
+      .map((crd: any) => crd.metadata.name as string);
+  };
+  await waitFor(`CRDs to be Established`, () => (pending().length === 0 ? true : undefined), { describe: () => `not yet: ${pending().join(', ')}`, timeoutMs: 60_000 });
+}

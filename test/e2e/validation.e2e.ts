@@ -14,7 +14,7 @@ import { sopsDecrypt } from '../../lib/secrets/sops';
 import { identitiesIn } from '../../lib/secrets/age-identities';
 import { runScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { bootstrapFiles, controlPlane, kubectl, listFiles } from './support';
+import { bootstrapFiles, controlPlane, crdsEstablished, kubectl, listFiles } from './support';
 
 /** Each exposure with every option, then again with its defaults and plain HTTP: cluster -> its Flux namespace. */
 const CLUSTERS = {
@@ -298,9 +298,9 @@ const emptyFiles = manifestFiles.filter((file) => objectsOf(readFileSync(join(ws
 const secretFiles = listFiles(ws.secretsDir).filter((file) => file.endsWith('webhook-token-secret.yaml')).sort();
 
 describe('server-side validation of every output', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', GATEWAY_API_CRDS]);
-    kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/httproutes.gateway.networking.k8s.io']);
+    await crdsEstablished(['httproutes.gateway.networking.k8s.io']);
     for (const namespace of Object.values(CLUSTERS)) {
       kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }));
     }
