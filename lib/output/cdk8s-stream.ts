@@ -1,0 +1,34 @@
+// What `cdk8s synth` gets from this app in its output folder. The CLI prints every .yaml file of that
+// folder to stdout (`--stdout`) by piping them all at once, with nothing between them: two files
+// would run together (no `---`, "Map keys must be unique"), chunks of files over 64 KiB would
+// interleave, and eleven pipes on stdout trip Node's MaxListenersExceededWarning. So the app hands
+// it one file: the Kubernetes objects of every cluster, each file's documents after a `---`.
+import { OutputFile } from './dist-writer';
+import { CLUSTER_FILES, GENERATED_HEADER } from '../layout';
+
+/** The one file main.ts writes into the folder `cdk8s synth` names (CDK8S_OUTDIR). */
+export const CDK8S_STREAM_FILE = 'fleet.k8s.yaml';
+
+/** A cluster's files no API server takes: kustomize's own file, and the Secret only Flux can decrypt. */
+const NOT_OBJECTS = new Set<string>([CLUSTER_FILES.fluxSystemKustomization, CLUSTER_FILES.encryptedTokenSecret]);
+
+/** Whether a file of dist/ (relative to it) holds objects for `kubectl apply`. */
+function holdsObjects(path: string): boolean {
+  const inCluster = /^clusters\/[^/]+\/(.+)$/.exec(path)?.[1];
+  return inCluster !== undefined && inCluster.endsWith('.yaml') && !NOT_OBJECTS.has(inCluster);
+}
+
+/**
+ * The multi-document YAML of every object in `files` (dist/'s generated files, relative to
+ * `distDir`), in their order: each file's documents start with `---` and a comment naming the file.
+ */
+export function cdk8sStream(files: readonly OutputFile[], distDir: string): string {
+  const parts = [`${GENERATED_HEADER}\n# The objects of every cluster in ${distDir}/clusters/, for kubectl; Flux reads ${distDir}/ itself.\n`];
+  for (const file of files) {
+    if (!holdsObjects(file.path)) continue;
+    const body = file.content.startsWith(`${GENERATED_HEADER}\n`) ? file.content.slice(GENERATED_HEADER.length + 1) : file.content;
+    if (body.trim() === '') continue;
+    parts.push(`---\n# ${distDir}/${file.path}\n${body.endsWith('\n') ? body : `${body}\n`}`);
+  }
+  return parts.join('');
+}
