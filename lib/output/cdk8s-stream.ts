@@ -9,13 +9,14 @@ import { CLUSTER_FILES, GENERATED_HEADER } from '../layout';
 /** The one file main.ts writes into the folder `cdk8s synth` names (CDK8S_OUTDIR). */
 export const CDK8S_STREAM_FILE = 'fleet.k8s.yaml';
 
-/** A cluster's files no API server takes: kustomize's own file, and the Secret only Flux can decrypt. */
-const NOT_OBJECTS = new Set<string>([CLUSTER_FILES.fluxSystemKustomization, CLUSTER_FILES.encryptedTokenSecret]);
-
-/** Whether a file of dist/ (relative to it) holds objects for `kubectl apply`. */
+/**
+ * Whether a file of dist/ (relative to it) holds objects for `kubectl apply`: a cluster's own
+ * manifests, not its flux-system folder (kustomize's input, built over bootstrap's files) nor the
+ * Secret only Flux can decrypt.
+ */
 function holdsObjects(path: string): boolean {
-  const inCluster = /^clusters\/[^/]+\/(.+)$/.exec(path)?.[1];
-  return inCluster !== undefined && inCluster.endsWith('.yaml') && !NOT_OBJECTS.has(inCluster);
+  const inCluster = /^clusters\/[^/]+\/([^/]+\.yaml)$/.exec(path)?.[1];
+  return inCluster !== undefined && inCluster !== CLUSTER_FILES.encryptedTokenSecret;
 }
 
 /**
@@ -23,7 +24,7 @@ function holdsObjects(path: string): boolean {
  * `distDir`), in their order: each file's documents start with `---` and a comment naming the file.
  */
 export function cdk8sStream(files: readonly OutputFile[], distDir: string): string {
-  const parts = [`${GENERATED_HEADER}\n# The objects of every cluster in ${distDir}/clusters/, for kubectl; Flux reads ${distDir}/ itself.\n`];
+  const parts = [`${GENERATED_HEADER}\n# The objects of every cluster in ${distDir}/clusters/, for kubectl. Flux reads ${distDir}/ itself, with its\n# flux-system folders (built over bootstrap's files) and the SOPS-encrypted Secrets, which are not here.\n`];
   for (const file of files) {
     if (!holdsObjects(file.path)) continue;
     const body = file.content.startsWith(`${GENERATED_HEADER}\n`) ? file.content.slice(GENERATED_HEADER.length + 1) : file.content;
