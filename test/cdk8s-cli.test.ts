@@ -47,7 +47,7 @@ function cdk8s(args: string[]) {
 
 /** Lines on stderr that are not synth's own report: warnings, stack traces, the CLI's banners. */
 function foreignLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line !== '' && !/^(dist: |note: |  removed )/.test(line));
+  return stderr.split('\n').filter((line) => line !== '' && !/^(dist: |note: |apply the token Secret yourself: |new webhook token: |  (removed|encrypted) )/.test(line));
 }
 
 test('cdk8s.yaml runs the app npm run synth runs', () => {
