@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // One problem, one line; a fleet file with several mistakes lists them below the headline.
     const message = (error as Error).message;
-    const headline = failureHeadline(error);
+    const headline = options.check ? 'synth --check failed, nothing written' : failureHeadline(error);
     console.error(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
     return 1;
   }

@@ -190,15 +190,16 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
 
 /**
  * What a synth with `options` would change in dist/ and the sops config, one entry per file
- * (`dist/clusters/a/apps.yaml (changed)`), writing nothing: [] when both are up to date. Holds the
+ * (`dist/clusters/a/apps.yaml (changed)`), writing nothing: [] when both are up to date; throws
+ * when a killed synth left dist/ half-written (the next synth puts it right first). Holds the
  * repository lock, so a synth running now is waited for rather than read half-way.
  */
 export async function checkSynth(options: SynthOptions = {}): Promise<string[]> {
   const paths = resolvePaths(options);
   return withLock(lockFileFor(paths.distDir), async () => {
-    // A killed synth's leftovers are put right by the next synth, which so would change dist/.
+    // A killed synth's leftovers are put right by the next synth, before it compares anything.
     const interrupted = interruptedWriteProblem(paths.distDir);
-    if (interrupted !== undefined) return [interrupted];
+    if (interrupted !== undefined) throw new Error(interrupted);
     const plan = await planSynth(options);
     const tree = plannedTreeChange(paths.distDir, plan.files);
     const added = new Set(tree.added);

@@ -100,9 +100,18 @@ describe('npm run synth -- --check', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  test('a wrong fleet file fails as synth does (exit 1), writing nothing', () => {
+  test('a wrong fleet file: exit 1, one line naming the mistake, nothing written', () => {
     const run = runWritingNothing(freshWorkspace(BASE_FLEET.replace('interval: 1h', 'interval: soon')), ['--check'], NO_SECRETS);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^synth failed, dist\/ is unchanged: .*fleet\.yaml:\d+:\d+: .*interval/);
+    expect(run.stderr).toMatch(/^synth --check failed, nothing written: .*fleet\.yaml:\d+:\d+: .*interval[^\n]*\n$/);
+  });
+
+  test('a synth killed half-way left dist/ to be put right: exit 1, one line saying what to run, nothing written', () => {
+    const ws = freshWorkspace();
+    expect(runScript(ws, 'synth', [], NO_SECRETS).status).toBe(0);
+    writeFile(join(ws.root, '.dist.old', 'clusters', 'staging', 'apps.yaml'), `${GENERATED_HEADER}\n{}\n`);
+    const run = runWritingNothing(ws, ['--check'], NO_SECRETS);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^synth --check failed, nothing written: a synth was interrupted \(.*\.dist\.old left beside .*\): run npm run synth, [^\n]*\n$/);
   });
 });
