@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { Construct } from 'constructs';
-import { hasGeneratedFiles, OutputFile, TreeChange, writeGeneratedTree } from './output/dist-writer';
+import { hasGeneratedFiles, interruptedWriteProblem, OutputFile, plannedTreeChange, TreeChange, writeGeneratedTree } from './output/dist-writer';
 import { planEncryptedSecret } from './secrets/encrypted-secret';
 import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
 import { failpoint } from './io/failpoint';
@@ -17,11 +17,12 @@ import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-c
 import { clusterReadme } from './output/cluster-readme';
 import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
-import { CLUSTER_FILES, clusterDir, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
+import { CLUSTER_FILES, clusterDir, lockFileFor, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
 import { RenderCache } from './output/render-cache';
 import { constructIdOf } from './constructs/prototype-names';
 import { clusterNamespace, Fleet } from './fleet/model';
 import { withRecoveredRepository } from './repository';
+import { withLock } from './io/repository-lock';
 
 export interface SynthOptions extends PathsOptions {
   /** The fleet, when the caller has parsed the fleet file already. @default - read and parsed here */
@@ -185,6 +186,33 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     }
   }
   return { fleet, files: distFiles, secretManifests, sopsConfig, newTokens, encrypted, notes, committedTokens, renderCache: cache };
+}
+
+/**
+ * What a synth with `options` would change in dist/ and the sops config, one entry per file
+ * (`dist/clusters/a/apps.yaml (changed)`), writing nothing: [] when both are up to date; throws
+ * when a killed synth left dist/ half-written (the next synth puts it right first). Holds the
+ * repository lock, so a synth running now is waited for rather than read half-way.
+ */
+export async function checkSynth(options: SynthOptions = {}): Promise<string[]> {
+  const paths = resolvePaths(options);
+  return withLock(lockFileFor(paths.distDir), async () => {
+    // A killed synth's leftovers are put right by the next synth, before it compares anything.
+    const interrupted = interruptedWriteProblem(paths.distDir);
+    if (interrupted !== undefined) throw new Error(interrupted);
+    const plan = await planSynth(options);
+    const tree = plannedTreeChange(paths.distDir, plan.files);
+    const added = new Set(tree.added);
+    const changes = [
+      ...tree.written.map((path) => `${join(paths.distDir, path)} (${added.has(path) ? 'new' : 'changed'})`),
+      ...tree.removed.map((path) => `${join(paths.distDir, path)} (removed)`),
+    ];
+    const sopsConfig = readRegularFile(plan.sopsConfig.file);
+    if (sopsConfig !== plan.sopsConfig.content) {
+      changes.push(`${plan.sopsConfig.file} (${plan.sopsConfig.content === undefined ? 'removed' : sopsConfig === undefined ? 'new' : 'changed'})`);
+    }
+    return changes;
+  });
 }
 
 /** The token Secret's manifest alone, for a cluster whose other files come from the render cache. */

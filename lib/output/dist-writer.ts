@@ -342,6 +342,30 @@ function writeNewTree(folder: string, files: readonly OutputFile[]): void {
 export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChange {
   // The caller holds the repository lock and has run recoverInterruptedWrite (lib/repository.ts).
   const trees = refuseLinkedTrees(root);
+  const { written, removed, kept, generated, toWrite } = compareTree(root, files);
+  if (written.length === 0 && removed.length === 0) {
+    return { written, removed, kept, changed: false };
+  }
+  if (!existsSync(root)) {
+    writeWholeTree(root, trees.next, toWrite);
+  } else {
+    writeInPlace(root, trees, toWrite, removed, generated);
+  }
+  return { written, removed, kept, changed: true };
+}
+
+/**
+ * What `writeGeneratedTree` would write to and remove from `root`, reading only: `added` are the
+ * written files not there yet. Throws as it does when a file of someone else's is in the way.
+ */
+export function plannedTreeChange(root: string, files: OutputFile[]): TreeChange & { added: string[] } {
+  refuseLinkedTrees(root);
+  const { written, removed, kept, existing } = compareTree(root, files);
+  return { written, removed, kept, changed: written.length + removed.length > 0, added: written.filter((path) => !existing.includes(path)) };
+}
+
+/** `root`'s generated files against `files`: what changes, what is kept, and what stands in the way. */
+function compareTree(root: string, files: OutputFile[]) {
   const wanted = new Map(files.map((file) => [file.path, file.content]));
   const onDisk = new Set(files.filter((file) => file.onDisk).map((file) => file.path));
   const existing = listFiles(root);
@@ -370,16 +394,7 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
     throw new Error(conflicts.map((path) => `${join(root, path)} was not written by flux-infra, but synth generates that file: move it away (or merge it into the fleet file), then synth again`).join('\n'));
   }
   const toWrite = files.filter((file) => !unchanged.has(file.path));
-  const written = toWrite.map((file) => file.path);
-  if (written.length === 0 && removed.length === 0) {
-    return { written, removed, kept, changed: false };
-  }
-  if (!existsSync(root)) {
-    writeWholeTree(root, trees.next, toWrite);
-  } else {
-    writeInPlace(root, trees, toWrite, removed, generated);
-  }
-  return { written, removed, kept, changed: true };
+  return { written: toWrite.map((file) => file.path), removed, kept, generated, toWrite, existing };
 }
 
 /** The first synth: the tree is built beside `root` and moved in with one rename. */

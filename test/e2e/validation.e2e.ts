@@ -2,7 +2,8 @@
 // every Receiver type the fleet accepts, SOPS, and every app and source option, synthesized as a
 // user does; then each file synth writes is dry-run applied with strict field validation by the
 // real kube-apiserver, the Gateway API CRDs installed first, and each cluster's flux-system folder
-// built with kustomize over bootstrap's files, as the flux-system Kustomization builds it.
+// built with kustomize over bootstrap's files, as the flux-system Kustomization builds it. The real
+// cdk8s CLI's `--stdout` is piped to `kubectl apply --dry-run=client -f -`, as cdk8s users do.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { ReceiverType } from '../../lib/fleet/model';
 import { GENERATED_HEADER } from '../../lib/layout';
 import { sopsDecrypt } from '../../lib/secrets/sops';
 import { identitiesIn } from '../../lib/secrets/age-identities';
-import { runScript } from '../support/cli';
+import { environment, runScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { bootstrapFiles, controlPlane, crdsEstablished, kubectl, listFiles } from './support';
 
@@ -339,6 +340,18 @@ describe('server-side validation of every output', () => {
     const path = join(ws.distDir, file);
     const accepted = dryRun(`dist/${file}`, { file: path });
     expect(namesOf(accepted)).toEqual(namesOf(objectsOf(readFileSync(path, 'utf8'))));
+  });
+
+  test('cdk8s synth --stdout (the real CLI, this project\'s app) piped to kubectl apply --dry-run=client -f -: every manifest accepted, no warning', () => {
+    const root = join(__dirname, '..', '..');
+    const app = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.synth.replace('tools/launch.cjs', join(root, 'tools', 'launch.cjs'));
+    const cli = spawnSync(process.execPath, [join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--stdout', '--no-check-upgrade', '--app', app], { cwd: ws.root, env: environment(ws, {}), encoding: 'utf8' });
+    expect({ status: cli.status, foreign: cli.stderr.split('\n').filter((line) => line !== '' && !/^(dist: |note: |apply the token Secret yourself: |new webhook token: |  (removed|encrypted) )/.test(line)) }).toEqual({ status: 0, foreign: [] });
+    const applied = spawnSync('kubectl', ['apply', '--dry-run=client', '-o', 'json', '-f', '-'], { env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig }, input: cli.stdout, encoding: 'utf8' });
+    expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
+    const answer = JSON.parse(applied.stdout);
+    const expected = manifestFiles.flatMap((file) => objectsOf(readFileSync(join(ws.distDir, file), 'utf8')));
+    expect(namesOf(answer.kind === 'List' ? answer.items : [answer]).sort()).toEqual(namesOf(expected).sort());
   });
 
   test.each(secretFiles)('secrets/%s (the token Secret for kubectl apply) is accepted by the API server', (file) => {
