@@ -47,7 +47,7 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .addOption(new Option('--event <event>', 'the event to send (default: the host\'s own test delivery, ping on GitHub, a push elsewhere)').choices(['ping', 'push']))
-    .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: the source\'s branch or tag)')
+    .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: each source\'s own branch or tag, one push each); a push that reconciles none of the Receiver\'s sources fails')
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser((value) => timeoutMilliseconds(value)).default(10_000, '10'))
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
       const { ping } = await import('./webhook/ping.js');
       const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, ref: flags.ref, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
-      print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
+      print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}${outcome.delivered ? ` (${outcome.delivered.ref} of ${outcome.delivered.repository})` : ''}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });
 
