@@ -147,12 +147,14 @@ export function buildProgram(): Command {
     });
 
   program.command('doctor')
-    .description('report every problem visible before a push, offline, one line each')
+    .description('report every problem visible before a push, offline, one line each; --online also asks the Git hosts that each source\'s repository exists and its branch, tag or semver range resolves')
     .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--online', 'also read each source\'s refs: through its host\'s API where its token variable is set (GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN, FLUX_INFRA_TOKEN_<HOST>), else with git ls-remote and your git credentials')
+    .addOption(timeoutOption('with --online: stop after this long, every request and git ls-remote included'))
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { json?: boolean }) => {
+    .action(async (cluster: string, flags: { online?: boolean; timeout: number; json?: boolean }) => {
       const { doctor } = await import('./webhook/doctor.js');
-      const report = await doctor(cluster, { context });
+      const report = await doctor(cluster, { context, online: flags.online, timeoutMs: flags.timeout });
       print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
     });
