@@ -94,12 +94,13 @@ test.each([
   }
 });
 
-test('a push of another branch is accepted, and the filters reconcile nothing: what the controller would do', async () => {
+test('a push of another branch is accepted, but reconciles nothing: a failure that names the filter and the branch it wants', async () => {
   const receiver = await receiverFor('gitlab', 'gitlab', ['Push Hook']);
   try {
     const [outcome] = await ping('staging', { ...workspace(FLEET), env: ENV, receiver: 'gitlab', url: receiver.url, event: 'push', ref: 'refs/heads/feature' });
-    expect(outcome).toMatchObject({ accepted: true, reconciled: [], skipped: ['app-gitlab'] });
-    expect(outcome.explanation).toBe('accepted: Receiver gitlab checked the X-Gitlab-Token header; its filters reconcile none of its sources for this delivery (skipped: GitRepository app-gitlab)');
+    expect(outcome).toMatchObject({ accepted: false, status: 200, reconciled: [], skipped: ['app-gitlab'] });
+    expect(outcome.explanation).toBe('this push reconciles nothing: answered 200: Receiver gitlab checked the X-Gitlab-Token header, but its filters refuse every source: '
+      + 'the filter of GitRepository app-gitlab wants branch main (refs/heads/main), the delivery pushed refs/heads/feature: if feature is what you push to, set branch: feature for source app-gitlab in the fleet file (npm run webhook -- doctor --online checks that each ref exists)');
     expect(receiver.deliveries[0].body.ref).toBe('refs/heads/feature');
   } finally {
     await receiver.close();

@@ -7,7 +7,9 @@ import { synthesize } from '../lib/synth';
 import { run } from '../tools/webhook';
 import { doctor } from '../tools/webhook/doctor';
 import { MASK, syncGithubHooks } from '../tools/webhook/hook';
-import { ping } from '../tools/webhook/ping';
+import { ping, sendDelivery } from '../tools/webhook/ping';
+import { gitHost } from '../lib/hosts';
+import { exposureOf } from '../lib/constructs/exposures';
 import { payloadUrls } from '../tools/webhook/url';
 import { ageKeygen } from './support/age';
 import { BASE_FLEET } from './support/fleet';
@@ -174,6 +176,113 @@ describe('ping', () => {
       expect((await ping('staging', { ...ws, env: ENV, url: missing.url }))[0].explanation).toMatch(/\(500\): one of GitRepository instavote does not exist/);
     } finally {
       await Promise.all([silent, events, notReady, missing].map((server) => server.close()));
+    }
+  });
+});
+
+describe('ping: no silent no-op, and only what it saw', () => {
+  const receiverOptions = { token: TOKEN, name: 'instavote', namespace: 'flux-system', events: ['ping', 'push'] };
+
+  /** Runs the command line with the workspace's paths; its exit code and what it printed. */
+  async function cli(ws: Workspace, args: string[]): Promise<{ code: number; out: string }> {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const saved = { ...process.env };
+    Object.assign(process.env, { FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, ...ENV });
+    try {
+      const code = await run(args);
+      return { code, out: log.mock.calls.map((call) => String(call[0])).join('\n') };
+    } finally {
+      process.env = saved;
+      log.mockRestore();
+    }
+  }
+
+  test('a branch the pushes do not go to: the push of main is taken but reconciles nothing, which fails (exit 1) naming the filter and the branch', async () => {
+    // The issue's reproduction: branch mian in the fleet file, a push to main.
+    const ws = workspace(BASE_FLEET.replace('branch: main', 'branch: mian'));
+    const receiver = await receiverServer(receiverOptions);
+    try {
+      const { code, out } = await cli(ws, ['ping', 'staging', '--event', 'push', '--ref', 'refs/heads/main', '--url', receiver.url]);
+      expect(code).toBe(1);
+      expect(out).toBe('FAILED instavote: this push reconciles nothing: answered 200: Receiver instavote checked the signature, but its filters refuse every source: '
+        + 'the filter of GitRepository instavote wants branch mian (refs/heads/mian), the delivery pushed refs/heads/main: if main is what you push to, set branch: main for source instavote in the fleet file (npm run webhook -- doctor --online checks that each ref exists)');
+      expect(receiver.deliveries).toHaveLength(1);
+      // Without --ref, a push names the source's own branch, which its filter takes.
+      expect(await cli(ws, ['ping', 'staging', '--event', 'push', '--url', receiver.url])).toEqual({ code: 0, out: 'ok instavote: accepted: Receiver instavote checked the signature and asked GitRepository instavote to reconcile' });
+      expect(receiver.deliveries[1].body.ref).toBe('refs/heads/mian');
+      // A ping names no ref: nothing to reconcile is what it is for, not a failure.
+      expect((await cli(ws, ['ping', 'staging', '--url', receiver.url])).code).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a push from another repository is refused by the filter for its repository', async () => {
+    const ws = workspace(fleetWith([[['clusters', 'staging', 'sources', 1], { name: 'other', url: 'https://github.com/lfs269/other', tag: 'v1.0.0' }], [['clusters', 'staging', 'receivers', 0, 'sources'], ['other', 'instavote']]]));
+    const receiver = await receiverServer(receiverOptions);
+    try {
+      // --ref takes the first source's repository: other's, at a ref instavote's filter does not take either.
+      const [outcome] = await ping('staging', { ...ws, env: ENV, event: 'push', ref: 'refs/heads/feature', url: receiver.url });
+      expect(outcome).toMatchObject({ accepted: false, reconciled: [], skipped: ['other', 'instavote'] });
+      expect(outcome.explanation).toContain('the filter of GitRepository other wants tag v1.0.0 (refs/tags/v1.0.0), the delivery pushed refs/heads/feature');
+      expect(outcome.explanation).toContain('; the filter of GitRepository instavote wants pushes to lfs269/instavote, the delivery came from lfs269/other');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a push goes once for each source\'s own repository and ref, each reconciling its source', async () => {
+    const ws = workspace(fleetWith([[['clusters', 'staging', 'sources', 1], { name: 'other', url: 'https://github.com/lfs269/other', tag: 'v1.0.0' }], [['clusters', 'staging', 'receivers', 0, 'sources'], ['instavote', 'other']]]));
+    const receiver = await receiverServer(receiverOptions);
+    try {
+      const { code, out } = await cli(ws, ['ping', 'staging', '--event', 'push', '--url', receiver.url]);
+      expect([code, out.split('\n')]).toEqual([0, [
+        'ok instavote (refs/heads/main of lfs269/instavote): accepted: Receiver instavote checked the signature and asked GitRepository instavote to reconcile; its filters skip GitRepository other',
+        'ok instavote (refs/tags/v1.0.0 of lfs269/other): accepted: Receiver instavote checked the signature and asked GitRepository other to reconcile; its filters skip GitRepository instavote',
+      ]]);
+      expect(receiver.deliveries.map(({ body }) => [body.repository.full_name, body.ref])).toEqual([['lfs269/instavote', 'refs/heads/main'], ['lfs269/other', 'refs/tags/v1.0.0']]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a 200 or a 404 that is not notification-controller\'s answer is said as seen, never as a Receiver\'s check or a wrong token', async () => {
+    const ws = workspace(BASE_FLEET);
+    // A listener that answers 200 to anything, as Python's http.server does: a Server header and a body.
+    const anything = await listen((_request, response) => response.writeHead(200, { server: 'BaseHTTP/0.6 Python/3.12.3', 'content-type': 'text/plain' }).end('ok\n'));
+    // A web server with no such path: nginx's 404 page.
+    const nginx = await listen((_request, response) => response.writeHead(404, { server: 'nginx/1.27.0', 'content-type': 'text/html' }).end('<html><head><title>404 Not Found</title></head></html>'));
+    // Only a Server header, through --url: a tunnel in front may add it, so the answer is hedged, not refused.
+    const tunnel = await listen((_request, response) => response.writeHead(200, { server: 'tunnel' }).end());
+    try {
+      const { code, out } = await cli(ws, ['ping', 'staging', '--event', 'push', '--url', anything.url]);
+      expect(code).toBe(1);
+      expect(out).toBe(`FAILED instavote: HTTP 200 from ${anything.url}, which is not notification-controller's answer (it has a body, "ok"; the controller answers with a status alone): `
+        + 'a Receiver answers 200 only once the signature (X-Hub-Signature-256) checks out, but this server may answer so to anything: nothing shows that Receiver instavote got the delivery; check that the NodePort patch targets webhook-receiver (fluxcd/flux2#1115)');
+      expect(out).not.toContain('checked the signature and');
+      const [notFound] = await ping('staging', { ...ws, env: ENV, url: nginx.url });
+      expect(notFound).toMatchObject({ accepted: false, status: 404 });
+      expect(notFound.explanation).toMatch(/^HTTP 404 from http:\/\/127\.0\.0\.1:\d+, which is not notification-controller's answer \(it has a body, "<html><head><title>404 Not Found.*: the delivery did not reach a Receiver, so this says nothing about the token/);
+      expect(notFound.explanation).not.toMatch(/token in the cluster differs/);
+      const [hedged] = await ping('staging', { ...ws, env: ENV, event: 'push', url: tunnel.url });
+      expect(hedged).toMatchObject({ accepted: true, status: 200 });
+      expect(hedged.explanation).toBe(`accepted (HTTP 200 from ${tunnel.url}; its Server header says "tunnel": a proxy in front, or a server that is not notification-controller): as notification-controller answers when Receiver instavote checked the signature and asked GitRepository instavote to reconcile`);
+    } finally {
+      await Promise.all([anything.close(), nginx.close(), tunnel.close()]);
+    }
+  });
+
+  test('on a NodePort (no proxy in front), a Server header alone shows the answer is not notification-controller\'s', async () => {
+    const server = await listen((_request, response) => response.writeHead(200, { server: 'nginx' }).end());
+    try {
+      // The fleet's own URL is sent as is: no --url, so no tunnel that could add the header.
+      const delivery = await gitHost('github').delivery('push', { host: 'github.com', owner: 'lfs269', name: 'instavote' }, 'refs/heads/main', server.url, TOKEN);
+      const hints = exposureOf({ nodePort: 31234, address: '127.0.0.1' } as never).deliveryHints('flux-system');
+      const outcome = await sendDelivery({ url: server.url, event: 'push', delivery, hints, receiver: 'instavote', type: 'github', resources: 'GitRepository instavote' });
+      expect(outcome).toMatchObject({ accepted: false, status: 200 });
+      expect(outcome.explanation).toMatch(/^HTTP 200 from http:\/\/127\.0\.0\.1:\d+, which is not notification-controller's answer \(its Server header says "nginx"; /);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -47,7 +47,7 @@ export function buildProgram(): Command {
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
     .addOption(new Option('--event <event>', 'the event to send (default: the host\'s own test delivery, ping on GitHub, a push elsewhere)').choices(['ping', 'push']))
-    .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: the source\'s branch or tag)')
+    .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: each source\'s own branch or tag, one push each); a push that reconciles none of the Receiver\'s sources fails')
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser((value) => timeoutMilliseconds(value)).default(10_000, '10'))
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {
       const { ping } = await import('./webhook/ping.js');
       const outcomes = await ping(cluster, { context, receiver: flags.receiver, event: flags.event, ref: flags.ref, url: flags.url, timeoutMs: flags.timeout, caFile: flags.caFile });
-      print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}: ${outcome.explanation}`).join('\n'));
+      print(flags.json, outcomes, outcomes.map((outcome) => `${outcome.accepted ? 'ok' : 'FAILED'} ${outcome.receiver}${outcome.delivered ? ` (${outcome.delivered.ref} of ${outcome.delivered.repository})` : ''}: ${outcome.explanation}`).join('\n'));
       if (outcomes.some((outcome) => !outcome.accepted)) throw new ExitCode(1);
     });
 
@@ -147,12 +147,14 @@ export function buildProgram(): Command {
     });
 
   program.command('doctor')
-    .description('report every problem visible before a push, offline, one line each')
+    .description('report every problem visible before a push, offline, one line each; --online also asks the Git hosts that each source\'s repository exists and its branch, tag or semver range resolves')
     .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--online', 'also read each source\'s refs: through its host\'s API where its token variable is set (GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN, FLUX_INFRA_TOKEN_<HOST>), else with git ls-remote and your git credentials')
+    .addOption(timeoutOption('with --online: stop after this long, every request and git ls-remote included'))
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { json?: boolean }) => {
+    .action(async (cluster: string, flags: { online?: boolean; timeout: number; json?: boolean }) => {
       const { doctor } = await import('./webhook/doctor.js');
-      const report = await doctor(cluster, { context });
+      const report = await doctor(cluster, { context, online: flags.online, timeoutMs: flags.timeout });
       print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
     });

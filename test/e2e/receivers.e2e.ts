@@ -12,7 +12,7 @@ import { runScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { gitHost } from '../../lib/hosts';
 import { GitHostKind } from '../../lib/fleet/model';
-import { explainStatus } from '../../tools/webhook/ping';
+import { explainStatus, foreignAnswer } from '../../tools/webhook/ping';
 import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
 
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
@@ -196,10 +196,18 @@ describe('Receivers against the real notification-controller', () => {
     return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
   }
 
-  /** A raw POST to the controller; its status and the body it answered. */
+  /**
+   * A raw POST to the controller; its status and the body it answered. Every answer is checked to
+   * have the shape ping tells the controller by (tools/webhook/ping.ts foreignAnswer): a status
+   * alone, with no body, no Server header and no Content-Type.
+   */
   async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
     const response = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
-    return { status: response.status, body: await response.text() };
+    const answer = { status: response.status, body: await response.text() };
+    expect([answer.body, response.headers.get('server'), response.headers.get('content-type')]).toEqual(['', null, null]);
+    const seen = { origin: new URL(url).origin, server: response.headers.get('server'), contentType: response.headers.get('content-type'), proxied: false };
+    expect(foreignAnswer({ ...answer, location: null, seen })).toBeUndefined();
+    return answer;
   }
 
   /** GitHub's push for `full_name` owner/name and `ref`, signed with the refused cluster's token. */
@@ -249,11 +257,12 @@ describe('Receivers against the real notification-controller', () => {
       expect(requestedAt(REFUSED)).toBe(before);
     });
 
-    test('a push to another branch: 200 from the controller, but our filter keeps the source from reconciling', async () => {
+    test('a push to another branch: 200 from the controller, but our filter keeps the source from reconciling, which ping reports as a failure', async () => {
       const before = requestedAt(REFUSED);
       const result = ping(REFUSED, 'app', ['--event', 'push', '--ref', 'refs/heads/feature']);
-      expect([result.status, result.stderr]).toEqual([0, '']);
-      expect(result.stdout).toBe('ok app: accepted: Receiver app checked the signature; its filters reconcile none of its sources for this delivery (skipped: GitRepository app)');
+      expect([result.status, result.stderr]).toEqual([1, '']);
+      expect(result.stdout).toBe('FAILED app: this push reconciles nothing: answered 200: Receiver app checked the signature, but its filters refuse every source: the filter of GitRepository app wants branch main (refs/heads/main), the delivery pushed refs/heads/feature: '
+        + 'if feature is what you push to, set branch: feature for source app in the fleet file (npm run webhook -- doctor --online checks that each ref exists)');
       // The controller annotates before it answers: unchanged now means it was not asked.
       expect(requestedAt(REFUSED)).toBe(before);
     });
@@ -305,9 +314,9 @@ describe('Receivers against the real notification-controller', () => {
       const pushed = repo.commit({ 'README.md': `${cluster} pushed\n` }, 'pushed');
       const before = requestedAt(cluster);
       const other = ping(cluster, 'app', ['--event', 'push', '--ref', 'refs/heads/feature']);
-      expect([other.status, other.stderr]).toEqual([0, '']);
+      expect([other.status, other.stderr]).toEqual([entry.filtered ? 1 : 0, '']);
       if (entry.filtered) {
-        expect(other.stdout).toMatch(/^ok app: accepted: .*its filters reconcile none of its sources for this delivery \(skipped: GitRepository app\)$/);
+        expect(other.stdout).toMatch(/^FAILED app: this push reconciles nothing: answered 200: .*, but its filters refuse every source: the filter of GitRepository app wants branch main \(refs\/heads\/main\), the delivery pushed refs\/heads\/feature: /);
         expect(requestedAt(cluster)).toBe(before);
         expect(revision(cluster)).toBe(first);
       } else {

@@ -1,4 +1,5 @@
-// `webhook doctor <cluster>`: every problem visible offline before a push, one line each.
+// `webhook doctor <cluster>`: every problem visible offline before a push, one line each; with
+// --online also what only the Git hosts know: each source's repository and ref (source-refs.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -13,6 +14,8 @@ import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-st
 import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
 import { clusterDir } from '../../lib/layout';
+import { requestBounds } from './bounded-fetch';
+import { sourceRefProblems } from './source-refs';
 import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostForType, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
@@ -135,10 +138,19 @@ async function distProblems(cluster: ClusterConfig, options: ContextOptions): Pr
   }
 }
 
-/** Runs every offline check of one cluster. A broken fleet file is itself the report. */
-export async function doctor(clusterName: string, options: ContextOptions = {}): Promise<DoctorReport> {
-  const context = CommandContext.of(options);
-  options = { context };
+export interface DoctorOptions extends ContextOptions {
+  /** Also ask each source's Git host that its repository exists and its ref resolves (--online). @default false */
+  readonly online?: boolean;
+  /** The deadline of the online checks, every request and git ls-remote included (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
+}
+
+/** Runs every offline check of one cluster, and with `online` the Git hosts' too. A broken fleet file is itself the report. */
+export async function doctor(clusterName: string, doctorOptions: DoctorOptions = {}): Promise<DoctorReport> {
+  // The deadline starts with the command, before anything is read.
+  const bounds = doctorOptions.online ? requestBounds(doctorOptions.timeoutMs) : undefined;
+  const context = CommandContext.of(doctorOptions);
+  const options: ContextOptions = { context };
   let cluster: ClusterConfig;
   try {
     cluster = context.cluster(clusterName);
@@ -155,6 +167,7 @@ export async function doctor(clusterName: string, options: ContextOptions = {}):
     ...exposureProblems(cluster),
     ...secretProblems(cluster, context.paths.distDir),
     ...await distProblems(cluster, options),
+    ...(bounds ? await sourceRefProblems(cluster, context.env, bounds) : []),
   ];
   // The same broken file can stop more than one check: say it once.
   return { cluster: clusterName, problems: [...new Set(problems)] };

@@ -8,7 +8,7 @@ import { redact } from '../redact';
 import { isTokenVariable } from './host-tokens';
 import { RequestBounds } from './bounded-fetch';
 
-/** A listing of one ref (and its peeled tag) is two lines: far under this. */
+/** A listing of one ref (and its peeled tag) is two lines, of every branch and tag some thousand: far under this. */
 export const MAX_LS_REMOTE_BYTES = 1024 * 1024;
 /** What is kept of git's stderr, for its first error line. */
 const MAX_STDERR_BYTES = 64 * 1024;
@@ -64,12 +64,12 @@ function lsRemote(url: string, refs: string[], env: NodeJS.ProcessEnv, bounds: R
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       bounds.signal.removeEventListener('abort', onAbort);
-      reject(new CommandError(error.code === 'ENOENT' ? 'git is not on PATH: --heads git reads each head with git ls-remote; install git, or use --heads api' : `cannot run git ls-remote: ${error.message}`));
+      reject(new CommandError(error.code === 'ENOENT' ? 'git is not on PATH: verify --heads git and doctor --online (where no host token is set) read refs with git ls-remote; install git, or use verify --heads api or a host token' : `cannot run git ls-remote: ${error.message}`));
     });
     child.on('close', (code) => {
       bounds.signal.removeEventListener('abort', onAbort);
       if (stopped === 'deadline') reject(deadline());
-      else if (stopped === 'size') resolve({ failed: `git ls-remote ${redact(url)} listed over ${MAX_LS_REMOTE_BYTES / 1024 / 1024} MiB for one ref: not read further (is this a Git server?)` });
+      else if (stopped === 'size') resolve({ failed: `git ls-remote ${redact(url)} listed over ${MAX_LS_REMOTE_BYTES / 1024 / 1024} MiB: not read further (is this a Git server?)` });
       else if (code !== 0) resolve({ failed: `git ls-remote ${redact(url)} failed: ${firstErrorLine(Buffer.concat(stderr).toString('utf8'))}` });
       else resolve({ stdout: Buffer.concat(stdout).toString('utf8') });
     });
@@ -93,4 +93,19 @@ export async function gitHead(url: string, ref: { kind: 'branch' | 'tag'; name: 
   }
   const sha = listed.get(`${full}^{}`) ?? listed.get(full);
   return sha === undefined ? { skipped: `${ref.kind} ${ref.name} is not on ${redact(url)}`, failed: true } : { sha };
+}
+
+/** Every branch and tag of `url` (tags by name, peeled or not), or a one-line failure: git's error. `doctor --online` reads them. */
+export async function gitRefs(url: string, env: NodeJS.ProcessEnv, bounds: RequestBounds): Promise<{ branches: string[]; tags: string[] } | { failed: string }> {
+  const outcome = await lsRemote(url, ['refs/heads/*', 'refs/tags/*'], env, bounds);
+  if ('failed' in outcome) return outcome;
+  const branches = new Set<string>();
+  const tags = new Set<string>();
+  for (const line of outcome.stdout.split('\n')) {
+    const name = line.trim().split('\t')[1];
+    // A pattern matches a ref's tail (refs/remotes/x/refs/heads/main too): only refs/heads/ and refs/tags/ count.
+    if (name?.startsWith('refs/heads/')) branches.add(name.slice('refs/heads/'.length));
+    else if (name?.startsWith('refs/tags/')) tags.add(name.slice('refs/tags/'.length).replace(/\^\{\}$/, ''));
+  }
+  return { branches: [...branches], tags: [...tags] };
 }

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
-import { DeliveryEvent, gitHost, gitHostForType, knownGitHosts, receiverEventsOf, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
+import { DeliveryEvent, fullName, gitHost, gitHostForType, knownGitHosts, receiverEventsOf, refMatchOf, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
 import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
 import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
@@ -13,6 +13,7 @@ import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
 import { checkedTimeout, readPrefix } from './bounded-fetch';
 import { readRegularFile } from '../../lib/io/safe-read';
+import { redact } from '../redact';
 
 /** notification-controller refuses bodies over this with 413. */
 export const RECEIVER_BODY_LIMIT = 3 * 1024 * 1024;
@@ -44,6 +45,39 @@ export interface Answer {
   readonly status: number;
   readonly location: string | null;
   readonly body: string;
+  /**
+   * Where it came from and the headers that tell notification-controller from another server; only
+   * for an answer ping saw itself (GitHub's records of deliveries keep none of it).
+   */
+  readonly seen?: { readonly origin: string; readonly server: string | null; readonly contentType: string | null; readonly proxied: boolean };
+}
+
+/**
+ * What in an answer notification-controller never sends, or undefined when it has the controller's
+ * shape. Its receiver server answers every delivery with a status alone (WriteHeader, no body), from
+ * Go's net/http: no Server header, no Content-Type (test/e2e/receivers.e2e.ts checks this against
+ * the real controller). A proxy in front (a gateway, an ingress, a TLS load balancer, or whatever
+ * --url goes through) may add its own Server header, so there that header alone proves nothing.
+ */
+export function foreignAnswer(answer: Answer): { readonly reason: string; readonly certain: boolean } | undefined {
+  const { seen } = answer;
+  if (seen === undefined) return undefined;
+  const body = answer.body.replace(/\s+/g, ' ').trim();
+  if (body !== '') return { reason: `it has a body, "${redact(body.length > 80 ? `${body.slice(0, 80)}...` : body)}"`, certain: true };
+  if (seen.server !== null) return { reason: `its Server header says "${redact(seen.server.slice(0, 80))}"`, certain: !seen.proxied };
+  if (seen.contentType !== null) return { reason: `it has a Content-Type (${redact(seen.contentType.slice(0, 80))})`, certain: !seen.proxied };
+  return undefined;
+}
+
+/** The words for an answer that is not notification-controller's: what was seen, and what it usually means. */
+function explainForeign(answer: Answer, foreign: { reason: string }, receiver: string, type: `${ReceiverType}`, hints: DeliveryHints): DeliveryOutcome {
+  const seen = `HTTP ${answer.status} from ${answer.seen!.origin}, which is not notification-controller's answer (${foreign.reason}; the controller answers with a status alone)`;
+  const meaning = answer.status >= 200 && answer.status < 300
+    ? `a Receiver answers ${answer.status === 200 ? '200' : 'no 2xx but 200'} only once ${checkedBy(type)} checks out, but this server may answer so to anything: nothing shows that Receiver ${receiver} got the delivery`
+    : answer.status === 404
+    ? 'the delivery did not reach a Receiver, so this says nothing about the token: another server answers at that address, or a proxy has no route for the path'
+    : 'the delivery did not reach a Receiver: another server answers at that address, or a proxy in front answered itself';
+  return { accepted: false, status: answer.status, explanation: `${seen}: ${meaning}; ${hints.notReceiver}` };
 }
 
 /**
@@ -62,7 +96,8 @@ function explainRejected(eventName: string, type: `${ReceiverType}`, events: rea
 }
 
 /** What each of notification-controller's answers means for the person debugging it (deliveries reads it for GitHub's records too). */
-export function explainStatus({ status, location, body }: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources, events?: readonly string[]): DeliveryOutcome {
+export function explainStatus(answer: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources, events?: readonly string[]): DeliveryOutcome {
+  const { status, location, body } = answer;
   if (status === 400 && PLAIN_HTTP_TO_HTTPS.test(body)) {
     return { accepted: false, status, explanation: 'rejected (400) by a TLS server that was sent plain HTTP: this port serves HTTPS, so the URL must start with https:// (webhook.loadBalancer.tls, or tls of the gateway or ingress)' };
   }
@@ -72,17 +107,21 @@ export function explainStatus({ status, location, body }: Answer, eventName: str
   if ([301, 302, 303, 307, 308].includes(status)) {
     return { accepted: false, status, explanation: `redirected (${status}) to ${location ?? 'an unnamed place'}: Git hosts do not follow redirects, so the delivery ends here; make the Payload URL the one redirected to (typically https:// where an ingress or gateway redirects HTTP)` };
   }
+  const foreign = foreignAnswer(answer);
+  if (foreign?.certain) return explainForeign(answer, foreign, receiver, type, hints);
+  // Through a proxy that names itself, the answer may be the controller's or the proxy's own: said as seen.
+  const through = foreign === undefined ? '' : ` (HTTP ${status} from ${answer.seen!.origin}; ${foreign.reason}: a proxy in front, or a server that is not notification-controller)`;
   switch (status) {
     case 200:
       return {
         accepted: true,
         status,
-        explanation: `accepted: Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')}${reconciling === '' ? '; its filters reconcile none of its sources for this delivery' : ` and asked ${reconciling} to reconcile`}`,
+        explanation: `accepted${through}: ${through ? 'as notification-controller answers when ' : ''}Receiver ${receiver} checked ${checkedBy(type).replace(/ \(.*\)$/, '')}${reconciling === '' ? '; its filters reconcile none of its sources for this delivery' : ` and asked ${reconciling} to reconcile`}`,
       };
     case 400:
-      return { accepted: false, status, explanation: explainRejected(eventName, type, events) };
+      return { accepted: false, status, explanation: `${explainRejected(eventName, type, events)}${through}` };
     case 404:
-      return { accepted: false, status, explanation: `no Receiver at that path (404): the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}` };
+      return { accepted: false, status, explanation: `no Receiver at that path (404)${through}: the token in the cluster differs from the local one (the path is derived from it), the receiver name or namespace differs, or the Receiver has not reconciled yet; ${hints.notFound}${through ? '; or the proxy has no route for the path' : ''}` };
     case 413:
       return { accepted: false, status, explanation: 'rejected (413): the body is over notification-controller\'s 3 MiB limit' };
     case 500:
@@ -157,6 +196,8 @@ export interface DeliveryRequest {
   readonly reconciling?: string;
   /** The events the fleet file gives the Receiver, to tell a 400's two causes apart. @default - unknown */
   readonly events?: readonly string[];
+  /** Whether the URL may go through a proxy or tunnel the exposure does not know (--url), which may name itself in a Server header. @default false */
+  readonly proxied?: boolean;
 }
 
 /** Sends one signed delivery and explains the answer. */
@@ -180,7 +221,8 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
     // A Receiver's answers are short; a 400's body may say why (plain HTTP to an HTTPS port). The rest, if any, is not read.
     const answer = await readPrefix(response, 1024);
     const eventName = headers['X-GitHub-Event'] ?? headers['X-Gitlab-Event'] ?? headers['X-Event-Key'] ?? request.event;
-    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling, request.events);
+    const seen = { origin: new URL(request.url).origin, server: response.headers.get('server'), contentType: response.headers.get('content-type'), proxied: request.proxied === true || request.hints.proxyFailure !== undefined };
+    return explainStatus({ status: response.status, location: response.headers.get('location'), body: answer, seen }, eventName, request.type, request.receiver, request.resources, request.hints, request.reconciling, request.events);
   } catch (error) {
     return explainFailure(error, request.url, timeoutMs, request.urlSource ?? 'the fleet file\'s webhook block', request.hints, request.ca?.file);
   } finally {
@@ -278,8 +320,32 @@ async function filtered(sources: readonly GitSourceConfig[], filters: Map<string
   return { reconciled, skipped };
 }
 
+/** Where a delivery went, for a Receiver that gets more than one (a push of each source's own ref). */
+export interface DeliveredRef {
+  readonly repository: string;
+  readonly ref: string;
+}
+
+export type PingOutcome = DeliveryOutcome & { receiver: string; url: string; reconciled?: string[]; skipped?: string[]; delivered?: DeliveredRef };
+
+/**
+ * The sources a Receiver's deliveries are made for: one, unless a push is sent without --ref, which
+ * goes once for each repository and ref among its sources (each source's own ref), so that a Receiver
+ * of two branches is tried with both. A pinned source takes no push: it gets none unless all are.
+ */
+function deliverySources(sources: readonly GitSourceConfig[], event: DeliveryEvent, ref: string | undefined): GitSourceConfig[] {
+  if (event !== 'push' || ref !== undefined) return [sources[0]];
+  const pushable = sources.filter((source) => refMatchOf(source).kind !== 'none');
+  const chosen = new Map<string, GitSourceConfig>();
+  for (const source of pushable.length === 0 ? [sources[0]] : pushable) {
+    const key = `${source.url.toLowerCase().replace(/(\.git)?\/*$/, '')} ${testRefOf(source)}`;
+    if (!chosen.has(key)) chosen.set(key, source);
+  }
+  return [...chosen.values()];
+}
+
 /** Sends a test delivery to each of the cluster's Receivers (or the one named). */
-export async function ping(clusterName: string, options: PingOptions = {}): Promise<(DeliveryOutcome & { receiver: string; url: string; reconciled?: string[]; skipped?: string[] })[]> {
+export async function ping(clusterName: string, options: PingOptions = {}): Promise<PingOutcome[]> {
   if (options.timeoutMs !== undefined) checkedTimeout(options.timeoutMs);
   const ca = options.caFile === undefined ? undefined : readCaFile(options.caFile);
   if (options.ref !== undefined && !/^refs\/(heads|tags)\/./.test(options.ref)) throw new UsageError(`--ref "${options.ref}" must be refs/heads/<branch> or refs/tags/<tag>`);
@@ -287,26 +353,36 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
   const fleetFile = context.paths.fleetFile;
   const cluster: ClusterConfig = context.cluster(clusterName);
   const { token } = await requireToken(cluster, { context });
-  const outcomes = [];
+  const outcomes: PingOutcome[] = [];
   for (const target of receiverTargets(cluster, token, options.receiver)) {
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
-    const [source] = target.sources;
-    if (!source) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
+    if (target.sources.length === 0) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const type = receiverTypeOf(target.receiver);
-    const event = options.event ?? (sourceHost(source, type) ?? gitHost('github')).testEvents[0];
-    const delivery = await deliveryFor(type, source, event, options.ref ?? testRefOf(source), url, token, target.receiver.name);
-    const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
-    const outcome = await sendDelivery({
-      url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
-      delivery,
-      type,
-      hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
-      receiver: target.receiver.name,
-      resources: gitRepositories(target.sources.map(({ name }) => name)),
-      reconciling: gitRepositories(decided.reconciled),
-      events: receiverEventsOf(type, target.receiver.events),
-    });
-    outcomes.push({ ...withFilters(outcome, decided), receiver: target.receiver.name, url, reconciled: decided.reconciled, skipped: decided.skipped });
+    const event = options.event ?? (sourceHost(target.sources[0], type) ?? gitHost('github')).testEvents[0];
+    const chosen = deliverySources(target.sources, event, options.ref);
+    for (const source of chosen) {
+      const ref = options.ref ?? testRefOf(source);
+      const delivery = await deliveryFor(type, source, event, ref, url, token, target.receiver.name);
+      const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
+      const outcome = await sendDelivery({
+        url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
+        delivery,
+        type,
+        hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
+        receiver: target.receiver.name,
+        resources: gitRepositories(target.sources.map(({ name }) => name)),
+        reconciling: gitRepositories(decided.reconciled),
+        events: receiverEventsOf(type, target.receiver.events),
+        proxied: options.url !== undefined,
+      });
+      const sent = { repository: repositoryWords(source, type), ref };
+      const refusals = event === 'push' ? decided.skipped.map((name) => refusal(target.sources.find((candidate) => candidate.name === name)!, type, sent)) : [];
+      outcomes.push({
+        ...withFilters(outcome, decided, refusals),
+        receiver: target.receiver.name, url, reconciled: decided.reconciled, skipped: decided.skipped,
+        ...(chosen.length > 1 ? { delivered: sent } : {}),
+      });
+    }
   }
   return outcomes;
 }
@@ -315,13 +391,47 @@ function gitRepositories(names: readonly string[]): string {
   return names.map((name) => `GitRepository ${name}`).join(', ');
 }
 
-/** An answer's explanation, with what the Receiver's filters made of the body: the sources they skip, or the 500 they cause. */
-function withFilters(outcome: DeliveryOutcome, decided: { reconciled: string[]; skipped: string[]; error?: string }): DeliveryOutcome {
+/** owner/name of a source's repository as its host's payload names it, or its URL where it names none. */
+function repositoryWords(source: GitSourceConfig, type: `${ReceiverType}`): string {
+  try {
+    return fullName((sourceHost(source, type) ?? gitHost('github')).repositoryOf(source.url));
+  } catch {
+    return source.url;
+  }
+}
+
+/** Why a source's filter refused a push of `sent`: what it wants against what the delivery named. */
+function refusal(source: GitSourceConfig, type: `${ReceiverType}`, sent: DeliveredRef): string {
+  const match = refMatchOf(source);
+  const name = `GitRepository ${source.name}`;
+  if (match.kind === 'none') return `${name} pins commit ${source.commit}: no push reconciles it`;
+  const wanted = repositoryWords(source, type);
+  if (wanted.toLowerCase() !== sent.repository.toLowerCase()) return `the filter of ${name} wants pushes to ${wanted}, the delivery came from ${sent.repository}`;
+  if (match.kind === 'anyTag') {
+    return sent.ref.startsWith('refs/tags/') ? `the filter of ${name} is false for this body` : `the filter of ${name} wants a tag (semver ${source.semver}), the delivery pushed ${sent.ref}`;
+  }
+  const wantedRef = testRefOf(source);
+  if (wantedRef !== sent.ref) {
+    return `the filter of ${name} wants ${match.kind} ${match.name} (${wantedRef}), the delivery pushed ${sent.ref}: if ${sent.ref.replace(/^refs\/(heads|tags)\//, '')} is what you push to, set ${match.kind}: ${sent.ref.replace(/^refs\/(heads|tags)\//, '')} for source ${source.name} in the fleet file (npm run webhook -- doctor --online checks that each ref exists)`;
+  }
+  return `the filter of ${name} is false for this body`;
+}
+
+/**
+ * An answer's explanation, with what the Receiver's filters made of the body: the sources they skip,
+ * or the 500 they cause. A push that reconciles none of the sources is a failure: it is the silent
+ * no-op of a wrong branch, and `refusals` says which filter refused and why.
+ */
+function withFilters(outcome: DeliveryOutcome, decided: { reconciled: string[]; skipped: string[]; error?: string }, refusals: readonly string[]): DeliveryOutcome {
   // The controller's 500 for a filter that fails on the body is this, not a missing resource.
   if (outcome.status === 500 && decided.error) return { ...outcome, explanation: `the Receiver answered 500: ${decided.error}` };
   if (!outcome.accepted) return outcome;
   if (decided.error) return { ...outcome, explanation: `${outcome.explanation}; but ${decided.error}` };
   if (decided.skipped.length === 0) return outcome;
   const skipped = gitRepositories(decided.skipped);
+  if (decided.reconciled.length === 0 && refusals.length > 0) {
+    const taken = outcome.explanation.replace(/^accepted/, `answered ${outcome.status}`).replace(/; its filters reconcile none of its sources for this delivery$/, '');
+    return { ...outcome, accepted: false, explanation: `this push reconciles nothing: ${taken}, but its filters refuse every source: ${refusals.join('; ')}` };
+  }
   return { ...outcome, explanation: decided.reconciled.length === 0 ? `${outcome.explanation} (skipped: ${skipped})` : `${outcome.explanation}; its filters skip ${skipped}` };
 }

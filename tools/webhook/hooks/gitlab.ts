@@ -19,7 +19,7 @@ function gitlabMessage(message: unknown): string {
 }
 
 /** gitbeaker's request handler, on a fetch that stays on the API's origin; `received` counts each GET (gitbeaker's own pagination follows Link: next). */
-function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
+export function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
   return async (endpoint: string, options?: Record<string, unknown>) => {
     const { prefixUrl, searchParams, method, headers, body } = (options ?? {}) as { prefixUrl?: string; searchParams?: string; method?: string; headers?: Record<string, string>; body?: string };
     const url = new URL(endpoint, prefixUrl?.endsWith('/') ? prefixUrl : `${prefixUrl}/`);
