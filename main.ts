@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathsFromEnvironment } from './lib/layout';
 import { TreeNotRestoredError } from './lib/output/dist-writer';
 import { AfterDistWriteError, synthesize } from './lib/synth';
+import { maskSecretShapes } from './lib/secrets/secret-shapes';
 
 /** The bundle tools/launch.cjs runs this from, which keys the render cache; undefined when run otherwise (from TypeScript). */
 function launcherBuild(): string | undefined {
@@ -24,6 +25,11 @@ function failureHeadline(error: unknown): string {
   return 'synth failed, dist/ is unchanged';
 }
 
+/** Every line synth prints: an age secret key or a 64-hex token pasted into the fleet file is never echoed. */
+function say(text: string): void {
+  console.error(maskSecretShapes(text));
+}
+
 async function main(argv: string[]): Promise<number> {
   // Without secrets (CI, or a machine that must not hold tokens): no token is read or made.
   const secrets = !argv.includes('--no-secrets') && process.env.FLUX_INFRA_NO_SECRETS !== '1';
@@ -32,14 +38,14 @@ async function main(argv: string[]): Promise<number> {
     const keepChanged = argv.includes('--keep-changed');
     const result = await synthesize({ ...pathsFromEnvironment(), secrets, build: launcherBuild(), keepChanged });
     const { written, removed } = result.dist;
-    console.error(result.dist.changed
+    say(result.dist.changed
       ? `dist: ${written.length} file(s) written, ${removed.length} stale file(s) removed`
       : 'dist: up to date');
-    for (const path of removed) console.error(`  removed ${path}`);
-    for (const file of result.encrypted) console.error(`  encrypted ${file}`);
-    for (const note of result.notes) console.error(`note: ${note}`);
-    for (const file of result.generatedTokens) console.error(`new webhook token: ${file} (keep it; the Git host's webhook needs the same value)`);
-    for (const file of result.secretFiles) console.error(`apply the token Secret yourself: kubectl apply -f ${file}`);
+    for (const path of removed) say(`  removed ${path}`);
+    for (const file of result.encrypted) say(`  encrypted ${file}`);
+    for (const note of result.notes) say(`note: ${note}`);
+    for (const file of result.generatedTokens) say(`new webhook token: ${file} (keep it; the Git host's webhook needs the same value)`);
+    for (const file of result.secretFiles) say(`apply the token Secret yourself: kubectl apply -f ${file}`);
     // The cdk8s CLI expects its output folder and lists the manifests in it; give it a copy.
     const cdk8sOut = process.env.CDK8S_OUTDIR;
     for (const file of cdk8sOut ? result.files : []) {
@@ -52,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     // One problem, one line; a fleet file with several mistakes lists them below the headline.
     const message = (error as Error).message;
     const headline = failureHeadline(error);
-    console.error(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
+    say(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
     return 1;
   }
 }

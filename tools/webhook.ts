@@ -139,7 +139,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { allowlist } = await import('./webhook/allowlist.js');
       const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
-      for (const warning of result.warnings) console.error(`warning: ${warning}`);
+      for (const warning of result.warnings) console.error(redact(`warning: ${warning}`));
       const fields = result.fields.join(' and ');
       print(flags.json, result, flags.writeFleet
         ? (result.written ? `wrote GitHub's ${result.ranges.length} webhook ranges into ${fields} of ${context.paths.fleetFile}: run npm run synth and commit` : `${fields} already hold GitHub's ${result.ranges.length} webhook ranges: nothing to write`)

@@ -12,6 +12,7 @@ import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
 import { DEFAULT_PATHS } from '../layout';
+import { maskSecretShapes } from '../secrets/secret-shapes';
 
 /**
  * The largest fleet file read: the bench's 1000-cluster fleet (tools/bench.ts) is about 1.1 MB, so
@@ -22,10 +23,17 @@ export const FLEET_FILE_LIMIT_BYTES = 16 * 1024 * 1024;
 /** The longest value (or key) in the fleet file: names, URLs, paths, annotations and .sourceignore rules are far shorter. */
 export const FLEET_VALUE_LIMIT_CHARS = 64 * 1024;
 
-/** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
+/**
+ * A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place.
+ * Messages quote values: one that looks like an age secret key or a token is masked here, once for all.
+ */
 export class FleetError extends Error {
-  public constructor(public readonly problems: string[]) {
-    super(problems.join('\n'));
+  public readonly problems: string[];
+
+  public constructor(problems: string[]) {
+    const masked = problems.map((line) => maskSecretShapes(line));
+    super(masked.join('\n'));
+    this.problems = masked;
     this.name = 'FleetError';
   }
 }
