@@ -101,7 +101,7 @@ describe('two clones of one repository', () => {
     rmSync(join(keyless.secretsDir, 'staging', 'age.agekey'));
     await expect(payloadUrls('staging', { ...keyless, env: {} })).rejects.toThrow(/webhook-token may be stale: .* changed since this token was checked against it \(a rotation or a re-encryption pulled\?\)/);
 
-    const url = runScript(b, 'webhook', ['url', 'staging']);
+    const url = runScript(b, 'webhook', ['url', 'staging', '--receiver', 'instavote']);
     expect(url.status).toBe(0);
     expect(url.stdout.trim()).toBe(`http://203.0.113.10:31234${hookPath(rotated)}`);
     // The old token offered through the environment is refused, not encrypted.

@@ -60,7 +60,10 @@ describe('url', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { FLUX_INFRA_FLEET: ws.fleetFile, FLUX_INFRA_DIST: ws.distDir, FLUX_INFRA_SECRETS: ws.secretsDir, ...ENV });
     try {
+      // Each line names its Receiver, however many there are; --receiver prints the URL alone, for $(...).
       expect(await run(['url', 'staging'])).toBe(0);
+      expect(log).toHaveBeenLastCalledWith(`instavote: http://203.0.113.10:31234${VECTOR_PATH}`);
+      expect(await run(['url', 'staging', '--receiver', 'instavote'])).toBe(0);
       expect(log).toHaveBeenLastCalledWith(`http://203.0.113.10:31234${VECTOR_PATH}`);
       expect(await run(['url', 'staging', '--json'])).toBe(0);
       expect(JSON.parse(log.mock.calls.at(-1)![0]).receivers[0].path).toBe(VECTOR_PATH);

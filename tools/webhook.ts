@@ -34,12 +34,14 @@ export function buildProgram(): Command {
   program.command('url')
     .description('print the Payload URL to paste into GitHub (offline: no cluster is contacted)')
     .argument('<cluster>', 'a cluster of the fleet file')
-    .option('--receiver <name>', 'only this Receiver')
+    .option('--receiver <name>', 'only this Receiver, its URL alone on the line (for $(...) in scripts)')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; json?: boolean }) => {
       const { payloadUrls } = await import('./webhook/url.js');
       const result = await payloadUrls(cluster, { context, receiver: flags.receiver });
-      print(flags.json, result, result.receivers.map((receiver) => result.receivers.length === 1 ? receiver.url : `${receiver.name}: ${receiver.url}`).join('\n'));
+      // The shape depends on what was asked, never on how many Receivers the fleet has: a second
+      // Receiver added later does not change what a script reading one line gets.
+      print(flags.json, result, result.receivers.map((receiver) => flags.receiver === undefined ? `${receiver.name}: ${receiver.url}` : receiver.url).join('\n'));
     });
 
   program.command('ping')

@@ -1,4 +1,5 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, YAMLError, YAMLMap, Node as YamlNode } from 'yaml';
+import leven from 'leven';
 import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
@@ -254,7 +255,7 @@ export function parseFleetText(text: string, fileName = DEFAULT_PATHS.fleetFile)
   }
   const parsed = fleetSchema.safeParse(data ?? {}, { reportInput: true });
   if (!parsed.success) {
-    throw new FleetError(parsed.error.issues.flatMap((issue) => issueLines(issue, problem)));
+    throw new FleetError(withoutConsequences(parsed.error.issues).flatMap((issue) => issueLines(issue, problem)));
   }
 
   const problems: string[] = [];
@@ -384,11 +385,59 @@ function firstAliasOffset(document: Document.Parsed): number | undefined {
   return offset;
 }
 
+/** The fields a mapping at `path` of the fleet file may have: its object schema's keys, found through arrays, records, unions and wrappers. */
+function knownKeysAt(path: Path): string[] {
+  const unwrap = (schema: z.ZodType): z.ZodType[] => {
+    const def = (schema as any).def;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') return unwrap(def.innerType);
+    if (def.type === 'pipe') return unwrap(def.out);
+    if (def.type === 'union') return def.options.flatMap(unwrap);
+    return [schema];
+  };
+  let schemas = unwrap(fleetSchema);
+  for (const segment of path) {
+    schemas = schemas.flatMap((schema) => {
+      const def = (schema as any).def;
+      if (def.type === 'object') return Object.hasOwn(def.shape, segment) ? unwrap(def.shape[segment]) : [];
+      if (def.type === 'record') return unwrap(def.valueType);
+      if (def.type === 'array') return unwrap(def.element);
+      return [];
+    });
+  }
+  return [...new Set(schemas.flatMap((schema) => ((schema as any).def.type === 'object' ? Object.keys((schema as any).def.shape) : [])))];
+}
+
+/** The known field `key` most likely misspells (case aside, at most a third of its letters off), if one does. */
+function likelyField(key: string, known: string[]): string | undefined {
+  const scored = known.map((field) => ({ field, distance: leven(key.toLowerCase(), field.toLowerCase()) }))
+    .filter(({ distance }) => distance <= Math.max(1, Math.floor(key.length / 3)))
+    .sort((a, b) => a.distance - b.distance);
+  return scored[0]?.field;
+}
+
+/**
+ * The issues without what a misspelt field alone causes: a mapping's own complaint that names the
+ * field the misspelling stands for (`nodeport:` makes the webhook "choose no exposure: add one of
+ * nodePort, ...") is the same mistake, said once, by the misspelling's line.
+ */
+function withoutConsequences(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const meant = issues.flatMap((issue) => issue.code !== 'unrecognized_keys' ? [] : issue.keys.flatMap((key) => {
+    const field = likelyField(key, knownKeysAt(issue.path as Path));
+    return field === undefined ? [] : [{ at: JSON.stringify(issue.path), field }];
+  }));
+  return issues.filter((issue) => issue.code !== 'custom' || !meant.some(({ at, field }) => at === JSON.stringify(issue.path) && new RegExp(`\\b${field}\\b`).test(issue.message)));
+}
+
 function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string, target?: 'key' | 'value') => string): string[] {
   const path = issue.path as Path;
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")', 'key'));
+    case 'unrecognized_keys': {
+      const known = knownKeysAt(path);
+      return issue.keys.map((key) => {
+        const field = likelyField(key, known);
+        return problem([...path, key], `is not a known field: ${field === undefined ? 'check its spelling and place' : `did you mean ${field}?`} (see README, "The fleet file")`, 'key');
+      });
+    }
     case 'invalid_type':
       return [problem(path, issue.input === undefined ? `is required (${yamlWord(issue.expected)})` : `must be ${article(yamlWord(issue.expected))}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':
