@@ -416,16 +416,21 @@ function likelyField(key: string, known: string[]): string | undefined {
 }
 
 /**
- * The issues without what a misspelt field alone causes: a mapping's own complaint that names the
- * field the misspelling stands for (`nodeport:` makes the webhook "choose no exposure: add one of
- * nodePort, ...") is the same mistake, said once, by the misspelling's line.
+ * The issues without what a misspelt field alone causes: the field it stands for reported missing
+ * (`hostnme:` for a required `hostname:`), or the mapping's own complaint naming that field
+ * (`nodeport:` makes the webhook "choose no exposure: add one of nodePort, ..."). That is the same
+ * mistake, said once, by the misspelling's line.
  */
 function withoutConsequences(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   const meant = issues.flatMap((issue) => issue.code !== 'unrecognized_keys' ? [] : issue.keys.flatMap((key) => {
     const field = likelyField(key, knownKeysAt(issue.path as Path));
     return field === undefined ? [] : [{ at: JSON.stringify(issue.path), field }];
   }));
-  return issues.filter((issue) => issue.code !== 'custom' || !meant.some(({ at, field }) => at === JSON.stringify(issue.path) && new RegExp(`\\b${field}\\b`).test(issue.message)));
+  const missing = (issue: z.core.$ZodIssue) => issue.code === 'invalid_type' && issue.input === undefined
+    && meant.some(({ at, field }) => at === JSON.stringify(issue.path.slice(0, -1)) && issue.path.at(-1) === field);
+  const namesIt = (issue: z.core.$ZodIssue) => issue.code === 'custom'
+    && meant.some(({ at, field }) => at === JSON.stringify(issue.path) && new RegExp(`\\b${field}\\b`).test(issue.message));
+  return issues.filter((issue) => !missing(issue) && !namesIt(issue));
 }
 
 function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string, target?: 'key' | 'value') => string): string[] {
