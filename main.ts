@@ -7,6 +7,7 @@ import { pathsFromEnvironment } from './lib/layout';
 import { CDK8S_STREAM_FILE, cdk8sStream } from './lib/output/cdk8s-stream';
 import { TreeNotRestoredError } from './lib/output/dist-writer';
 import { AfterDistWriteError, checkSynth, synthesize } from './lib/synth';
+import { maskSecretShapes } from './lib/secrets/secret-shapes';
 
 const USAGE = `Usage: npm run synth [-- <options>]
 
@@ -65,13 +66,18 @@ function failureHeadline(error: unknown): string {
   return 'synth failed, dist/ is unchanged';
 }
 
+/** Every line synth prints: an age secret key or a 64-hex token pasted into the fleet file is never echoed. */
+function say(text: string): void {
+  console.error(maskSecretShapes(text));
+}
+
 async function main(argv: string[]): Promise<number> {
   let options: Options;
   try {
     options = parseOptions(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(error.message);
+    say(error.message);
     return 2;
   }
   if (options.help) {
@@ -84,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (options.check) {
       const changes = await checkSynth({ ...paths, secrets, build: launcherBuild() });
-      console.error(changes.length === 0
+      say(changes.length === 0
         ? `dist: up to date (${paths.distDir}/ and ${paths.sopsConfigFile} are what synth makes)`
         : `synth would change ${changes.length} file(s): ${changes.join(', ')}; run npm run synth and commit the result`);
       return changes.length === 0 ? 0 : 1;
@@ -93,14 +99,14 @@ async function main(argv: string[]): Promise<number> {
     const keepChanged = options['keep-changed'] === true;
     const result = await synthesize({ ...paths, secrets, build: launcherBuild(), keepChanged });
     const { written, removed } = result.dist;
-    console.error(result.dist.changed
+    say(result.dist.changed
       ? `dist: ${written.length} file(s) written, ${removed.length} stale file(s) removed`
       : 'dist: up to date');
-    for (const path of removed) console.error(`  removed ${path}`);
-    for (const file of result.encrypted) console.error(`  encrypted ${file}`);
-    for (const note of result.notes) console.error(`note: ${note}`);
-    for (const file of result.generatedTokens) console.error(`new webhook token: ${file} (keep it; the Git host's webhook needs the same value)`);
-    for (const file of result.secretFiles) console.error(`apply the token Secret yourself: kubectl apply -f ${file}`);
+    for (const path of removed) say(`  removed ${path}`);
+    for (const file of result.encrypted) say(`  encrypted ${file}`);
+    for (const note of result.notes) say(`note: ${note}`);
+    for (const file of result.generatedTokens) say(`new webhook token: ${file} (keep it; the Git host's webhook needs the same value)`);
+    for (const file of result.secretFiles) say(`apply the token Secret yourself: kubectl apply -f ${file}`);
     // Under `cdk8s synth`: the CLI lists (or, with --stdout, prints) the .yaml files of its output folder.
     const cdk8sOut = process.env.CDK8S_OUTDIR;
     if (cdk8sOut) {
@@ -112,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     // One problem, one line; a fleet file with several mistakes lists them below the headline.
     const message = (error as Error).message;
     const headline = options.check ? 'synth --check failed, nothing written' : failureHeadline(error);
-    console.error(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
+    say(message.includes('\n') ? `${headline}:\n${message}` : `${headline}: ${message}`);
     return 1;
   }
 }

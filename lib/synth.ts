@@ -5,7 +5,7 @@ import { App } from 'cdk8s';
 import { Construct } from 'constructs';
 import { hasGeneratedFiles, interruptedWriteProblem, OutputFile, plannedTreeChange, TreeChange, writeGeneratedTree } from './output/dist-writer';
 import { planEncryptedSecret } from './secrets/encrypted-secret';
-import { encryptedSecretFile, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
+import { encryptedSecretFile, missingTokenFix, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
 import { failpoint } from './io/failpoint';
 import { withSignalsDeferred } from './io/signals';
 import { recoveryNotes } from './secrets/token-rotation';
@@ -15,7 +15,7 @@ import { FluxCluster } from './constructs/flux-cluster';
 import { renderManifestFiles } from './output/render';
 import { planSopsConfig, SopsConfigPlan, writeSopsConfig } from './output/sops-config';
 import { clusterReadme } from './output/cluster-readme';
-import { tokenEnvironmentVariable, TokenStore } from './secrets/token-store';
+import { TokenStore } from './secrets/token-store';
 import { generateWebhookToken } from './fleet/webhook-token';
 import { CLUSTER_FILES, clusterDir, lockFileFor, PathsOptions, renderCacheFileFor, resolvePaths } from './layout';
 import { RenderCache } from './output/render-cache';
@@ -136,10 +136,10 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     let token = rotated ?? resolved.token;
     if (token === undefined && withSecrets) {
       if (resolved.committed !== undefined) {
-        notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here); kept as it is`);
+        notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here), kept as it is; to use it here, ${missingTokenFix(config, { distDir, secretsDir, env })}`);
       } else if (hasGeneratedFiles(distDir, join(distDir, treeDir))) {
         // An existing cluster has a token elsewhere: a new one here would not match GitHub's.
-        notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; set ${tokenEnvironmentVariable(config.name)} or put the token in ${store.tokenFile(config.name)}, or give it a new one: npm run secrets -- rotate-token ${config.name}`);
+        notes.push(`${config.name}: no webhook token here (the cluster exists, so its token is elsewhere), and its Secret manifest is not written; ${missingTokenFix(config, { distDir, secretsDir, env })}`);
       } else {
         token = generateWebhookToken();
         newTokens.push({ cluster: config.name, token });
@@ -176,6 +176,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
         namespace,
         cluster: config.name,
         keyFile: store.ageKeyFile(config.name),
+        missingTokenFix: () => missingTokenFix(config, { distDir, secretsDir, env }),
         now,
       });
       if (plan.rewritten) encrypted.push(`${treeDir}/${CLUSTER_FILES.encryptedTokenSecret} (${plan.rewritten})`);

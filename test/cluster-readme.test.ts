@@ -4,6 +4,7 @@ import { FluxCluster } from '../lib/constructs/flux-cluster';
 
 import { TOKEN } from './support/synth';
 import { GENERATED_MARKDOWN_HEADER } from '../lib/layout';
+import { ClusterConfig, ReceiverType } from '../lib/fleet/model';
 
 function readmeOf(sops: boolean): string {
   const cluster = new FluxCluster(new App(), 'staging', {
@@ -58,4 +59,46 @@ test('holds no secret and no webhook path, and the checklist fits how the token 
     expect(readme).toContain(sops ? 'create secret generic sops-age' : 'kubectl apply -f secrets/staging/webhook-token-secret.yaml');
     expect(readme).toContain('npm run webhook -- ping staging');
   }
+});
+
+describe('the setup checklist', () => {
+  const clusterWith = (fleetRepository?: ClusterConfig['fleetRepository'], urls = ['https://github.com/lfs269/instavote']) => new FluxCluster(new App(), 'staging', {
+    webhookToken: TOKEN,
+    config: {
+      name: 'staging',
+      webhook: { nodePort: 31234, address: '203.0.113.10' },
+      sources: urls.map((url, index) => ({ name: `app${index}`, url })),
+      apps: [],
+      receivers: urls.map((url, index) => ({ name: `app${index}`, sources: [`app${index}`], type: url.includes('gitlab') ? ReceiverType.GITLAB : ReceiverType.GITHUB })),
+      fleetRepository,
+    },
+  });
+
+  test.each([
+    ['no repository: placeholders, and how to fill them', undefined,
+      'flux bootstrap github --owner=<owner> --repository=<the fleet repository> --branch=main --path=dist/clusters/staging'],
+    ['a GitHub repository', { url: 'https://github.com/acme/fleet' },
+      'flux bootstrap github --owner=acme --repository=fleet --branch=main --path=dist/clusters/staging'],
+    ['another branch, and .git', { url: 'https://github.com/acme/fleet.git', branch: 'prod' },
+      'flux bootstrap github --owner=acme --repository=fleet --branch=prod --path=dist/clusters/staging'],
+    ['a self-hosted GitLab with nested groups', { url: 'https://git.example.org/platform/infra/fleet', host: 'gitlab' as const },
+      'flux bootstrap gitlab --hostname=git.example.org --owner=platform/infra --repository=fleet --branch=main --path=dist/clusters/staging'],
+    ['Codeberg (Forgejo)', { url: 'https://codeberg.org/acme/fleet' },
+      'flux bootstrap gitea --hostname=codeberg.org --owner=acme --repository=fleet --branch=main --path=dist/clusters/staging'],
+    ['Bitbucket, which has no subcommand of its own', { url: 'https://bitbucket.org/acme/fleet' },
+      'flux bootstrap git --url=https://bitbucket.org/acme/fleet --branch=main --path=dist/clusters/staging'],
+    ['a host the fleet does not name', { url: 'ssh://git@git.example.org/acme/fleet.git' },
+      'flux bootstrap git --url=ssh://git@git.example.org/acme/fleet.git --branch=main --path=dist/clusters/staging'],
+  ])('bootstraps on the fleet repository: %s', (_what, repository, command) => {
+    const readme = clusterReadme(clusterWith(repository));
+    expect(readme).toContain(`bootstrap Flux on this directory: \`${command}\``);
+    expect(readme.includes('set the fleet\'s `repository:`')).toBe(repository === undefined);
+  });
+
+  test('names the secret field and the events in each host\'s words, with nothing doubled', () => {
+    expect(clusterReadme(clusterWith())).toContain('content type `application/json`, the token in the "Secret" field, and "Just the push event" for the events.');
+    const both = clusterReadme(clusterWith(undefined, ['https://github.com/acme/app', 'https://gitlab.com/acme/lib']));
+    expect(both).toContain('on GitHub, the token in the "Secret" field, and "Just the push event" for the events; on GitLab, the token in the "Secret token" field, and "Push events and Tag push events" for the events.');
+    expect(both).not.toMatch(/GitHub: Secret|GitHub: Just/);
+  });
 });

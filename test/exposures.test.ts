@@ -233,7 +233,7 @@ describe('the cluster README', () => {
     expect(gateway).toContain('exposure1["HTTPRoute webhook-receiver<br/>PathPrefix /hook/"]');
     expect(gateway).toMatch(/Gateway `gateway-system\/public` must admit routes from namespace `flux-system`/);
     // The CRDs come before bootstrap: without them the HTTPRoute stops flux-system itself.
-    expect(gateway).toMatch(/\n1\. Install the Gateway API CRDs \(v1\.x, standard channel\) first: .*\n2\. Bootstrap Flux on this directory/);
+    expect(gateway).toMatch(/\n1\. Install the Gateway API CRDs \(v1\.x, standard channel\) first: .*\n2\. Commit and push `dist\/`, then bootstrap Flux on this directory/);
     const onPort = readmeOf({ gateway: { parentRef: { name: 'public', port: 8443 }, hostname: 'hooks.example.com' } });
     expect(onPort).toContain('"push: POST https://hooks.example.com:8443/hook/..."');
     expect(onPort).toContain('<br/>port 8443<br/>https://hooks.example.com:8443"]');
@@ -244,6 +244,6 @@ describe('the cluster README', () => {
     expect(nodePort).toContain('repo_0 -->|"push: POST :31234/hook/..."| svc');
     expect(nodePort).toContain('only nodes running notification-controller answer');
     expect(nodePort).toContain('GitHub\'s: `npm run webhook -- allowlist staging`');
-    expect(nodePort).toMatch(/\n1\. Bootstrap Flux on this directory/);
+    expect(nodePort).toMatch(/\n1\. Commit and push `dist\/`, then bootstrap Flux on this directory/);
   });
 });

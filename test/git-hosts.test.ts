@@ -87,7 +87,7 @@ describe('the fleet file', () => {
       'fleet.yaml:17:16: clusters.staging.receivers[2].name: "flux-system" is the Receiver of the fleet repository (repository:): choose another name',
     ]);
     expect(problemsOf(EVERY_HOST.replace('repository: https://github.com/acme/fleet', 'repository: {url: "https://github.com/acme/fleet", brnach: main}'))).toEqual([
-      'fleet.yaml:1:52: repository.brnach: is not a known field: check its spelling and place (see README, "The fleet file")',
+      'fleet.yaml:1:52: repository.brnach: is not a known field: did you mean branch? (see README, "The fleet file")',
     ]);
   });
 });
@@ -124,7 +124,7 @@ describe('synth of a source on every host and the fleet repository', () => {
       expect(readme).toContain(line);
     }
     expect(readme).toContain('Add the webhook on GitHub, Gitea, Forgejo, GitLab, Bitbucket: `npm run webhook -- hook staging`');
-    expect(readme).toContain('the token as GitHub: Secret; Gitea: Secret; Forgejo: Secret; GitLab: Secret token; Bitbucket: Secret, events GitHub: Just the push event;');
+    expect(readme).toContain('on GitHub, the token in the "Secret" field, and "Just the push event" for the events; on Gitea, the token in the "Secret" field, and "Push events" for the events; on Forgejo, the token in the "Secret" field, and "Push events" for the events; on GitLab, the token in the "Secret token" field, and "Push events and Tag push events" for the events; on Bitbucket, the token in the "Secret" field, and "Repository push" for the events.');
     const urls = await payloadUrls('staging', { ...ws, env: ENV });
     expect(urls.receivers.map((receiver) => receiver.name)).toEqual(['github', 'gitlab', 'bitbucket', 'any', 'flux-system']);
   });
@@ -219,7 +219,7 @@ clusters:
 `);
   await synthesize({ ...ws, env: ENV });
   const readme = readFileSync(join(ws.distDir, 'clusters', 'staging', 'README.md'), 'utf8');
-  expect(readme).toContain('Bootstrap Flux on this directory: `flux bootstrap gitlab ... --path=dist/clusters/staging`.');
+  expect(readme).toContain('bootstrap Flux on this directory: `flux bootstrap gitlab --owner=acme --repository=fleet --branch=main --path=dist/clusters/staging`.');
   // The Bitbucket repository is called through a generic-hmac Receiver: no hook is made there, only on the fleet repository.
   expect(readme).toContain('Add the webhook on GitLab: `npm run webhook -- hook staging`');
   expect(readme).toContain('Bitbucket repository<br/>https://bitbucket.org/acme/app');

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -31,6 +31,17 @@ testWith('kubectl', 'kubectl kustomize builds flux-system with webhook-receiver 
   expect(find('Service', 'notification-controller').spec.type).toBe('ClusterIP');
   expect(find('NetworkPolicy', 'allow-webhooks')).toBeDefined();
   expect(find('Kustomization', 'flux-system').spec.path).toBe('./dist/clusters/staging');
+});
+
+testWith('kubectl', 'kubectl kustomize of flux-system fails before bootstrap has written its gotk files, as README says, and builds once they are there', async () => {
+  const ws = workspace(BASE_FLEET);
+  await synthesize({ ...ws, secrets: false });
+  const fluxSystem = join(ws.distDir, 'clusters', 'staging', 'flux-system');
+  const before = spawnSync('kubectl', ['kustomize', fluxSystem], { encoding: 'utf8' });
+  expect(before.status).not.toBe(0);
+  expect(before.stderr).toContain('gotk-components.yaml');
+  for (const file of ['gotk-components.yaml', 'gotk-sync.yaml']) copyFileSync(join(__dirname, 'fixtures', file), join(fluxSystem, file));
+  expect(spawnSync('kubectl', ['kustomize', fluxSystem], { encoding: 'utf8' }).status).toBe(0);
 });
 
 /** Synthesizes `fleet`, adds bootstrap's files to staging's flux-system, and builds it with kubectl kustomize. */

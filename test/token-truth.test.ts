@@ -101,7 +101,7 @@ describe('two clones of one repository', () => {
     rmSync(join(keyless.secretsDir, 'staging', 'age.agekey'));
     await expect(payloadUrls('staging', { ...keyless, env: {} })).rejects.toThrow(/webhook-token may be stale: .* changed since this token was checked against it \(a rotation or a re-encryption pulled\?\)/);
 
-    const url = runScript(b, 'webhook', ['url', 'staging']);
+    const url = runScript(b, 'webhook', ['url', 'staging', '--receiver', 'instavote']);
     expect(url.status).toBe(0);
     expect(url.stdout.trim()).toBe(`http://203.0.113.10:31234${hookPath(rotated)}`);
     // The old token offered through the environment is refused, not encrypted.
@@ -347,7 +347,7 @@ describe('a cluster made your own', () => {
     roots.push(ws.root);
     cpSync(join(__dirname, '..', 'dist'), ws.distDir, { recursive: true });
     copyFileSync(join(__dirname, '..', '.sops.yaml'), ws.sopsConfigFile);
-    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/^no webhook token for staging here: .*; get the age key from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token staging \(after age-key --replace-recipients if none of its keys is yours\)$/);
+    await expect(payloadUrls('staging', { ...ws, env: {} })).rejects.toThrow(/^no webhook token for staging here: .*; put an age key that opens .*webhook-token-secret\.sops\.yaml in .*secrets\/staging\/age\.agekey or SOPS_AGE_KEY_FILE \(whoever set up the cluster has one\), or give the cluster a new token encrypted for your key: npm run secrets -- age-key staging --replace-recipients, then npm run secrets -- rotate-token staging$/);
 
     const fleetBefore = readFileSync(ws.fleetFile, 'utf8');
     const ageKey = runScript(ws, 'secrets', ['age-key', 'staging', '--replace-recipients']);

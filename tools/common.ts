@@ -1,6 +1,6 @@
 // What the command-line tools share: the command context, the error types, and exit codes.
 import { Command, CommanderError } from 'commander';
-import { redact } from './redact';
+import { holdSecretShapes, redact } from './redact';
 import { readFleet } from '../lib/synth';
 import { ClusterConfig, Fleet } from '../lib/fleet/model';
 import { PathsOptions, RepositoryPaths, resolvePaths } from '../lib/layout';
@@ -49,7 +49,11 @@ export class CommandContext {
 
   /** The fleet file, parsed once; a CommandError when it cannot be read, a FleetError when it is wrong. */
   public fleet(): Fleet {
-    this.loaded ??= readFleet(this.paths.fleetFile);
+    if (this.loaded === undefined) {
+      this.loaded = readFleet(this.paths.fleetFile);
+      // A token or key pasted into a field the parser accepts (events, a path) is never echoed.
+      holdSecretShapes(JSON.stringify(this.loaded));
+    }
     return this.loaded;
   }
 
@@ -70,9 +74,13 @@ export interface ProgramOutput {
 /** Runs a commander program; returns the exit code: 0 ok, 1 failed, 2 bad usage. */
 export async function runProgram(program: Command, argv: string[], output?: ProgramOutput): Promise<number> {
   // Set on every command: subcommands made before this call do not inherit it.
+  // An argument may be a secret pasted in the wrong place: commander's own errors quote it.
+  for (const argument of argv) holdSecretShapes(argument);
+  const out = output ?? { writeOut: (text: string) => process.stdout.write(text), writeErr: (text: string) => process.stderr.write(text) };
+  const masked = { writeOut: (text: string) => out.writeOut(redact(text)), writeErr: (text: string) => out.writeErr(redact(text)) };
   const configure = (command: Command): void => {
     command.exitOverride().showHelpAfterError();
-    if (output) command.configureOutput(output);
+    command.configureOutput(masked);
     command.commands.forEach(configure);
   };
   configure(program);

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { planSynth, readFleetText, SynthResult, writeSynthPlan } from '../lib/synth';
 import { identitiesIn } from '../lib/secrets/age-identities';
 import { writeFileAtomically } from '../lib/io/atomic-file';
-import { encryptedSecretFile, readCommittedSecret, recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
+import { encryptedSecretFile, missingTokenFix, readCommittedSecret, recordCommittedToken, resolveClusterToken } from '../lib/secrets/cluster-token';
 import { failpoint } from '../lib/io/failpoint';
 import { beginRotation, contentDigest, finishRotation, recoveryNotes, undoRotation } from '../lib/secrets/token-rotation';
 import { listAt, withList } from '../lib/fleet/edit';
@@ -14,6 +14,7 @@ import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { receiverTargets } from './webhook/context';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
+import { redact } from './redact';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
 import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_PATHS, SOPS_AGE_SECRET } from '../lib/layout';
 import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../lib/fleet/model';
@@ -182,7 +183,7 @@ export async function takeToken(cluster: string, options: CommandOptions = {}): 
     const resolved = await resolveClusterToken(config, { distDir, secretsDir, env: { ...context.env, [tokenEnvironmentVariable(cluster)]: undefined } });
     if (!resolved.verified || resolved.token === undefined) {
       throw new CommandError(resolved.committed === undefined
-        ? `${cluster} has no committed encrypted Secret to take the token from: get the token from whoever has it into ${store.tokenFile(cluster)}, or rotate it`
+        ? `${cluster} has no committed encrypted Secret to take the token from: ${missingTokenFix(config, { distDir, secretsDir, env: context.env })}`
         : `no age key here opens ${resolved.committed.file} (recipients: ${resolved.committed.state.recipients.join(', ')}): put one in ${store.ageKeyFile(cluster)} or SOPS_AGE_KEY_FILE`);
     }
     const tokenFile = store.tokenFile(cluster);
@@ -224,6 +225,11 @@ export async function bindSecret(cluster: string, options: CommandOptions & { no
     await writeSynthPlan(await planSynth(synthOptions), synthOptions);
     return { file, changed: true };
   });
+}
+
+/** The cluster as the fleet file now says, after age-key wrote it (the context holds the file as it was). */
+function writtenCluster(context: CommandContext, cluster: string): ClusterConfig {
+  return new CommandContext({ ...context.paths, env: context.env }).cluster(cluster);
 }
 
 function rotationReport(result: RotationResult): string {
@@ -272,15 +278,15 @@ export function buildProgram(): Command {
         ? 'add it to the cluster\'s sops.ageRecipients (or run again with --write-fleet)'
         : flags.replaceRecipients
           ? `it is now the only recipient in the fleet file; give the cluster a token encrypted for it: npm run secrets -- rotate-token ${cluster}`
-          : 'added to the fleet file; now run npm run synth where a key opens the committed Secret (or rotate the token)');
+          : `added to the fleet file; next, ${missingTokenFix(writtenCluster(context, cluster), { ...context.paths, env: context.env })}`);
     });
   program.command('rotate-token')
     .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update on the Git hosts')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
       const result = await rotateToken(cluster, { context });
-      for (const note of result.synth.notes) console.error(`note: ${note}`);
-      console.log(rotationReport(result));
+      for (const note of result.synth.notes) console.error(redact(`note: ${note}`));
+      console.log(redact(rotationReport(result)));
     });
   program.command('bind')
     .description('bind the committed encrypted Secret an older version wrote to its cluster (re-encrypted with the same token; needs its age key)')

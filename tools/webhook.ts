@@ -34,12 +34,14 @@ export function buildProgram(): Command {
   program.command('url')
     .description('print the Payload URL to paste into GitHub (offline: no cluster is contacted)')
     .argument('<cluster>', 'a cluster of the fleet file')
-    .option('--receiver <name>', 'only this Receiver')
+    .option('--receiver <name>', 'only this Receiver, its URL alone on the line (for $(...) in scripts)')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; json?: boolean }) => {
       const { payloadUrls } = await import('./webhook/url.js');
       const result = await payloadUrls(cluster, { context, receiver: flags.receiver });
-      print(flags.json, result, result.receivers.map((receiver) => result.receivers.length === 1 ? receiver.url : `${receiver.name}: ${receiver.url}`).join('\n'));
+      // The shape depends on what was asked, never on how many Receivers the fleet has: a second
+      // Receiver added later does not change what a script reading one line gets.
+      print(flags.json, result, result.receivers.map((receiver) => flags.receiver === undefined ? `${receiver.name}: ${receiver.url}` : receiver.url).join('\n'));
     });
 
   program.command('ping')
@@ -139,7 +141,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { allowlist } = await import('./webhook/allowlist.js');
       const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
-      for (const warning of result.warnings) console.error(`warning: ${warning}`);
+      for (const warning of result.warnings) console.error(redact(`warning: ${warning}`));
       const fields = result.fields.join(' and ');
       print(flags.json, result, flags.writeFleet
         ? (result.written ? `wrote GitHub's ${result.ranges.length} webhook ranges into ${fields} of ${context.paths.fleetFile}: run npm run synth and commit` : `${fields} already hold GitHub's ${result.ranges.length} webhook ranges: nothing to write`)

@@ -24,6 +24,10 @@ function decodesAsAgeRecipient(recipient: string): boolean {
 
 /** Why `recipient` cannot be used, or undefined when it is an age X25519 or hybrid recipient. */
 export function ageRecipientProblem(recipient: string): string | undefined {
+  if (/^AGE-SECRET-KEY-/i.test(recipient.trim())) {
+    // Never quoted: the message lands in CI logs.
+    return 'an age secret key (AGE-SECRET-KEY-..., not shown) is not a recipient: put its public key (age1..., age-keygen -y prints it) here, keep the secret key out of the fleet file, and make a new key if this one was committed or pushed';
+  }
   if (!/^age1/.test(recipient)) {
     return `"${recipient}" is not an age recipient: it must start with age1 (the public key age-keygen prints, not the AGE-SECRET-KEY)`;
   }

@@ -1,4 +1,5 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, YAMLError, YAMLMap, Node as YamlNode } from 'yaml';
+import leven from 'leven';
 import { z } from 'zod';
 
 import { goDurationProblem } from './durations';
@@ -12,6 +13,7 @@ import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
 import { DEFAULT_PATHS } from '../layout';
+import { maskSecretShapes } from '../secrets/secret-shapes';
 
 /**
  * The largest fleet file read: the bench's 1000-cluster fleet (tools/bench.ts) is about 1.1 MB, so
@@ -22,10 +24,17 @@ export const FLEET_FILE_LIMIT_BYTES = 16 * 1024 * 1024;
 /** The longest value (or key) in the fleet file: names, URLs, paths, annotations and .sourceignore rules are far shorter. */
 export const FLEET_VALUE_LIMIT_CHARS = 64 * 1024;
 
-/** A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place. */
+/**
+ * A fleet file that cannot be used; `problems` holds one line per mistake, each naming its place.
+ * Messages quote values: one that looks like an age secret key or a token is masked here, once for all.
+ */
 export class FleetError extends Error {
-  public constructor(public readonly problems: string[]) {
-    super(problems.join('\n'));
+  public readonly problems: string[];
+
+  public constructor(problems: string[]) {
+    const masked = problems.map((line) => maskSecretShapes(line));
+    super(masked.join('\n'));
+    this.problems = masked;
     this.name = 'FleetError';
   }
 }
@@ -246,7 +255,7 @@ export function parseFleetText(text: string, fileName = DEFAULT_PATHS.fleetFile)
   }
   const parsed = fleetSchema.safeParse(data ?? {}, { reportInput: true });
   if (!parsed.success) {
-    throw new FleetError(parsed.error.issues.flatMap((issue) => issueLines(issue, problem)));
+    throw new FleetError(withoutConsequences(parsed.error.issues).flatMap((issue) => issueLines(issue, problem)));
   }
 
   const problems: string[] = [];
@@ -376,11 +385,64 @@ function firstAliasOffset(document: Document.Parsed): number | undefined {
   return offset;
 }
 
+/** The fields a mapping at `path` of the fleet file may have: its object schema's keys, found through arrays, records, unions and wrappers. */
+function knownKeysAt(path: Path): string[] {
+  const unwrap = (schema: z.ZodType): z.ZodType[] => {
+    const def = (schema as any).def;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') return unwrap(def.innerType);
+    if (def.type === 'pipe') return unwrap(def.out);
+    if (def.type === 'union') return def.options.flatMap(unwrap);
+    return [schema];
+  };
+  let schemas = unwrap(fleetSchema);
+  for (const segment of path) {
+    schemas = schemas.flatMap((schema) => {
+      const def = (schema as any).def;
+      if (def.type === 'object') return Object.hasOwn(def.shape, segment) ? unwrap(def.shape[segment]) : [];
+      if (def.type === 'record') return unwrap(def.valueType);
+      if (def.type === 'array') return unwrap(def.element);
+      return [];
+    });
+  }
+  return [...new Set(schemas.flatMap((schema) => ((schema as any).def.type === 'object' ? Object.keys((schema as any).def.shape) : [])))];
+}
+
+/** The known field `key` most likely misspells (case aside, at most a third of its letters off), if one does. */
+function likelyField(key: string, known: string[]): string | undefined {
+  const scored = known.map((field) => ({ field, distance: leven(key.toLowerCase(), field.toLowerCase()) }))
+    .filter(({ distance }) => distance <= Math.max(1, Math.floor(key.length / 3)))
+    .sort((a, b) => a.distance - b.distance);
+  return scored[0]?.field;
+}
+
+/**
+ * The issues without what a misspelt field alone causes: the field it stands for reported missing
+ * (`hostnme:` for a required `hostname:`), or the mapping's own complaint naming that field
+ * (`nodeport:` makes the webhook "choose no exposure: add one of nodePort, ..."). That is the same
+ * mistake, said once, by the misspelling's line.
+ */
+function withoutConsequences(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const meant = issues.flatMap((issue) => issue.code !== 'unrecognized_keys' ? [] : issue.keys.flatMap((key) => {
+    const field = likelyField(key, knownKeysAt(issue.path as Path));
+    return field === undefined ? [] : [{ at: JSON.stringify(issue.path), field }];
+  }));
+  const missing = (issue: z.core.$ZodIssue) => issue.code === 'invalid_type' && issue.input === undefined
+    && meant.some(({ at, field }) => at === JSON.stringify(issue.path.slice(0, -1)) && issue.path.at(-1) === field);
+  const namesIt = (issue: z.core.$ZodIssue) => issue.code === 'custom'
+    && meant.some(({ at, field }) => at === JSON.stringify(issue.path) && new RegExp(`\\b${field}\\b`).test(issue.message));
+  return issues.filter((issue) => !missing(issue) && !namesIt(issue));
+}
+
 function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: string, target?: 'key' | 'value') => string): string[] {
   const path = issue.path as Path;
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => problem([...path, key], 'is not a known field: check its spelling and place (see README, "The fleet file")', 'key'));
+    case 'unrecognized_keys': {
+      const known = knownKeysAt(path);
+      return issue.keys.map((key) => {
+        const field = likelyField(key, known);
+        return problem([...path, key], `is not a known field: ${field === undefined ? 'check its spelling and place' : `did you mean ${field}?`} (see README, "The fleet file")`, 'key');
+      });
+    }
     case 'invalid_type':
       return [problem(path, issue.input === undefined ? `is required (${yamlWord(issue.expected)})` : `must be ${article(yamlWord(issue.expected))}, not ${JSON.stringify(issue.input)}`)];
     case 'invalid_key':

@@ -3,12 +3,13 @@
 import { AppDeployment } from '../constructs/app-deployment';
 import { FluxCluster } from '../constructs/flux-cluster';
 import { toGoDuration } from '../fleet/durations';
-import { clusterReceivers, fleetRepositorySource } from '../fleet/git-hosts';
-import { receiverTypeOf } from '../fleet/model';
+import { clusterReceivers, fleetRepositorySource, hostKindOf } from '../fleet/git-hosts';
+import { repositoryOf } from '../hosts/repository';
+import { ClusterConfig, GitHostKind, receiverTypeOf } from '../fleet/model';
 import { GitHost, gitHostOf, sourceHost } from '../hosts';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
-import { AGE_KEY_FILE, CLUSTER_FILES, DEFAULT_PATHS, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
+import { AGE_KEY_FILE, CLUSTER_FILES, clusterDir, DEFAULT_PATHS, GENERATED_MARKDOWN_HEADER, SOPS_AGE_SECRET } from '../layout';
 
 /** Mermaid node text: quotes and angle brackets would end or break the label. */
 function label(...lines: string[]): string {
@@ -44,14 +45,36 @@ function hostsOf(cluster: FluxCluster): { byUrl: Map<string, GitHost>; hooked: G
   return { byUrl: hosts, hooked: [...hooked] };
 }
 
-/** `flux bootstrap`'s subcommand for the fleet repository's host (the walkthrough's github when the fleet does not say). */
-const BOOTSTRAP_COMMANDS: Record<string, string> = { github: 'github', gitlab: 'gitlab', gitea: 'gitea', forgejo: 'gitea', bitbucket: 'git' };
+/** `flux bootstrap`'s subcommand for the fleet repository's host; Bitbucket has none of its own for bitbucket.org, so plain git. */
+const BOOTSTRAP_COMMANDS: Record<GitHostKind, string> = { github: 'github', gitlab: 'gitlab', gitea: 'gitea', forgejo: 'gitea', bitbucket: 'git' };
 
-/** The hook settings step: where, and in each host's words for the secret and the events. */
+/** The public host each bootstrap subcommand assumes when it is given no --hostname. */
+const BOOTSTRAP_DEFAULT_HOSTS: Record<string, string> = { github: 'github.com', gitlab: 'gitlab.com' };
+
+/**
+ * `flux bootstrap` for this cluster's path, on the fleet repository (`repository:`) where the fleet
+ * names it: its host's subcommand, owner, name and branch; placeholders where it does not.
+ */
+export function bootstrapCommand(config: ClusterConfig): string {
+  const path = `--path=${DEFAULT_PATHS.distDir}/${clusterDir(config.name)}`;
+  const repository = fleetRepositorySource(config);
+  if (repository === undefined) return `flux bootstrap github --owner=<owner> --repository=<the fleet repository> --branch=main ${path}`;
+  const kind = hostKindOf(repository);
+  const command = kind === undefined ? 'git' : BOOTSTRAP_COMMANDS[kind];
+  if (command === 'git') return `flux bootstrap git --url=${repository.url} --branch=${repository.branch} ${path}`;
+  const { host, owner, name } = repositoryOf(repository.url, kind === 'gitlab');
+  const hostname = BOOTSTRAP_DEFAULT_HOSTS[command] === host ? '' : ` --hostname=${host}`;
+  return `flux bootstrap ${command}${hostname} --owner=${owner} --repository=${name} --branch=${repository.branch} ${path}`;
+}
+
+/** The hook settings step: where, and in each host's words for the secret field and the events to pick. */
 function hookStep(cluster: string, hosts: readonly GitHost[]): string {
+  const fields = (host: GitHost) => `the token in the "${host.secretLabel}" field, and "${host.hookEvents}" for the events`;
+  const settings = hosts.length <= 1
+    ? (hosts.length === 0 ? 'the token as its secret, and push events' : fields(hosts[0]))
+    : hosts.map((host) => `on ${host.name}, ${fields(host)}`).join('; ');
   const names = hosts.map((host) => host.name).join(', ') || 'the Git host';
-  const per = (field: (host: GitHost) => string) => hosts.map((host) => `${host.name}: ${field(host)}`).join('; ');
-  return `Add the webhook on ${names}: \`npm run webhook -- hook ${cluster}\`, or by hand with the Payload URL from \`npm run webhook -- url ${cluster}\`, content type \`application/json\`, the token as ${per((host) => host.secretLabel)}, events ${per((host) => host.hookEvents)}.`;
+  return `Add the webhook on ${names}: \`npm run webhook -- hook ${cluster}\`, or by hand with the Payload URL from \`npm run webhook -- url ${cluster}\`, content type \`application/json\`, ${settings}.`;
 }
 
 /** The README of one cluster's tree. */
@@ -68,8 +91,6 @@ export function clusterReadme(cluster: FluxCluster): string {
     if (!repos.has(source.url)) repos.set(source.url, id('repo', String(repos.size)));
   }
   const { byUrl: hostByUrl, hooked: hosts } = hostsOf(cluster);
-  const fleetRepository = fleetRepositorySource(config);
-  const bootstrap = BOOTSTRAP_COMMANDS[fleetRepository ? gitHostOf(fleetRepository)?.kind ?? 'github' : 'github'];
   for (const [url, node] of repos) lines.push(`  ${node}[${label(`${hostByUrl.get(url)?.name ?? 'Git'} repository`, url)}]`);
   // From the Git host's side to the Service: the first node takes the push, the last is `svc`.
   const chain = readme.nodes.map((_node, index) => (index === readme.nodes.length - 1 ? 'svc' : `exposure${index}`));
@@ -119,7 +140,7 @@ export function clusterReadme(cluster: FluxCluster): string {
     '',
     ...[
       ...(readme.prerequisite === undefined ? [] : [readme.prerequisite]),
-      `Bootstrap Flux on this directory: \`flux bootstrap ${bootstrap} ... --path=dist/clusters/${config.name}\`.`,
+      `Commit and push \`${DEFAULT_PATHS.distDir}/\`, then bootstrap Flux on this directory: \`${bootstrapCommand(config)}\`${fleetRepositorySource(config) === undefined ? ' (set the fleet\'s `repository:` and this line names it)' : ''}.`,
       secretStep,
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
       readme.openStep,

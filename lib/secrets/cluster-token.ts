@@ -5,6 +5,8 @@
 // one of its age keys reads the token from it, and a local copy that differs is stale (a rotation
 // made in another clone). Without a key, the local token is used as it is, unverified.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hasGeneratedFiles } from '../output/dist-writer';
 import { readRegularFile } from '../io/safe-read';
 import { join } from 'node:path';
 import { AgeIdentity, ageIdentitiesFor } from './age-identities';
@@ -191,4 +193,35 @@ export async function resolveClusterToken(cluster: ClusterConfig, options: Clust
     warnings.push(`${local.origin} is stale: the committed ${committed.file} holds another token (rotated in another clone?), and that one is used; to replace the local copy run npm run secrets -- take-token ${cluster.name}`);
   }
   return { token: opened.token, origin, verified: true, committed, warnings };
+}
+
+/**
+ * The one fix every message about a missing token suggests (synth's notes and failures, url, ping,
+ * hook, doctor, take-token, age-key), so that they never disagree. A token this clone holds but a
+ * plan without secrets did not read (doctor's) is encrypted by synth; a cluster synth has not
+ * written yet gets a new token from synth. One written before has its token elsewhere: whoever set
+ * it up has it (or a key that opens the committed Secret), or a new token replaces it; for a cluster
+ * with SOPS and no age key here (a default cluster made one's own), a key of one's own comes first.
+ */
+export function missingTokenFix(cluster: ClusterConfig, paths: { distDir: string; secretsDir: string; env: NodeJS.ProcessEnv }): string {
+  const name = cluster.name;
+  const store = new TokenStore(paths.secretsDir);
+  if (paths.env[tokenEnvironmentVariable(name)] || existsSync(store.tokenFile(name))) {
+    return 'run npm run synth, which uses the token this clone holds';
+  }
+  if (!hasGeneratedFiles(paths.distDir, join(paths.distDir, clusterDir(name)))) {
+    return 'run npm run synth, which makes a token for a cluster new to the fleet';
+  }
+  const holder = `set ${tokenEnvironmentVariable(name)} or put the token in ${store.tokenFile(name)} (whoever set up the webhook has it)`;
+  const committed = encryptedSecretFile(paths.distDir, name);
+  const ask = cluster.sops && existsSync(committed) ? `put an age key that opens ${committed} in ${store.ageKeyFile(name)} or SOPS_AGE_KEY_FILE (whoever set up the cluster has one)` : holder;
+  return `${ask}, or ${newTokenFix(cluster, paths.secretsDir)}`;
+}
+
+/** The second half of missingTokenFix: a new token, for a cluster with SOPS encrypted for a key of one's own (made first if there is none here). */
+export function newTokenFix(cluster: ClusterConfig, secretsDir: string): string {
+  const rotate = `npm run secrets -- rotate-token ${cluster.name}`;
+  if (!cluster.sops) return `give the cluster a new one: ${rotate}`;
+  const ownKey = existsSync(new TokenStore(secretsDir).ageKeyFile(cluster.name));
+  return `give the cluster a new token encrypted for your key: ${ownKey ? rotate : `npm run secrets -- age-key ${cluster.name} --replace-recipients, then ${rotate}`}`;
 }

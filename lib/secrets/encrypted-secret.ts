@@ -9,7 +9,6 @@ import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap } from 'yaml
 import { AgeIdentity } from './age-identities';
 
 import { ageEntriesProblem, KUBERNETES_ENCRYPTED_REGEX, sopsDecryptWithDataKey, sopsEncrypt, SopsOpened, sopsOpen } from './sops';
-import { tokenEnvironmentVariable } from './token-store';
 import { webhookTokenProblem } from '../fleet/webhook-token';
 import { ageRecipientProblem } from '../fleet/age-recipients';
 import { CLUSTER_ANNOTATION, GENERATED_HEADER, WATCH_LABEL } from '../layout';
@@ -191,6 +190,8 @@ export interface EncryptedSecretRequest {
   readonly namespace: string;
   /** The cluster's own age key file, for messages. */
   readonly keyFile: string;
+  /** What to do when no token is here (lib/secrets/cluster-token.ts's missingTokenFix); made only for the message. */
+  readonly missingTokenFix: () => string;
   readonly now: Date;
 }
 
@@ -217,7 +218,7 @@ export async function planEncryptedSecret(request: EncryptedSecretRequest): Prom
   if (request.rotated && request.plaintext !== undefined) return encrypt('token rotated');
   if (committed === undefined) {
     if (request.plaintext === undefined) {
-      throw new Error(`${request.file} does not exist yet and there is no webhook token here to encrypt: set ${tokenEnvironmentVariable(request.cluster)}, or run npm run secrets -- rotate-token ${request.cluster}`);
+      throw new Error(`${request.file} does not exist yet and there is no webhook token here to encrypt: ${request.missingTokenFix()}`);
     }
     return encrypt('new');
   }

@@ -84,7 +84,7 @@ describe('the walkthrough, staging', () => {
     run(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
     run(ws, 'synth', []);
     const token = readFileSync(join(ws.secretsDir, 'staging', 'webhook-token'), 'utf8').trim();
-    const url = run(ws, 'webhook', ['url', 'staging']).trim();
+    const url = run(ws, 'webhook', ['url', 'staging', '--receiver', 'instavote']).trim();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:31234\/hook\/[0-9a-f]{64}$/);
     const path = new URL(url).pathname;
 

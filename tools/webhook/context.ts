@@ -1,15 +1,13 @@
 // What every webhook command needs: the cluster from the fleet file, its token, its Receivers' URLs.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { resolveClusterToken } from '../../lib/secrets/cluster-token';
-import { hasGeneratedFiles, interruptedWriteProblem } from '../../lib/output/dist-writer';
+import { missingTokenFix, resolveClusterToken } from '../../lib/secrets/cluster-token';
+import { interruptedWriteProblem } from '../../lib/output/dist-writer';
 
 import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
-import { holdSecret } from '../redact';
+import { holdSecret, redact } from '../redact';
 import { webhookPath } from '../../lib/constructs/webhook-path';
 
 import { CommandContext, CommandError, CommandOptions } from '../common';
-import { clusterDir } from '../../lib/layout';
 import { ClusterConfig, clusterNamespace, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
@@ -56,16 +54,13 @@ export async function findToken(cluster: ClusterConfig, options: ContextOptions 
 export async function requireToken(cluster: ClusterConfig, options: ContextOptions = {}): Promise<FoundToken> {
   const found = await findToken(cluster, options);
   if (found) {
-    for (const warning of found.warnings) console.error(`warning: ${warning}`);
+    for (const warning of found.warnings) console.error(redact(`warning: ${warning}`));
     return found;
   }
-  const { distDir: dist, secretsDir } = CommandContext.of(options).paths;
-  const store = new TokenStore(secretsDir);
+  const context = CommandContext.of(options);
+  const store = new TokenStore(context.paths.secretsDir);
   const where = `not in ${tokenEnvironmentVariable(cluster.name)}, not in ${store.tokenFile(cluster.name)}${cluster.sops ? `, and no age key (${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY) opens the committed one` : ''}`;
-  const exists = hasGeneratedFiles(dist, join(dist, clusterDir(cluster.name)));
-  throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${exists
-    ? `get the ${cluster.sops ? 'age key' : 'token'} from whoever has it, or give the cluster a new token: npm run secrets -- rotate-token ${cluster.name}${cluster.sops ? ' (after age-key --replace-recipients if none of its keys is yours)' : ''}`
-    : 'run npm run synth, which makes one for a cluster new to the fleet'}`);
+  throw new CommandError(`no webhook token for ${cluster.name} here: ${where}; ${missingTokenFix(cluster, { ...context.paths, env: context.env })}`);
 }
 
 export interface ReceiverTarget {

@@ -4,19 +4,20 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { planSynth } from '../../lib/synth';
-import { encryptedSecretFile, readCommittedSecret } from '../../lib/secrets/cluster-token';
+import { encryptedSecretFile, missingTokenFix, newTokenFix, readCommittedSecret } from '../../lib/secrets/cluster-token';
+import { openEncryptedSecret } from '../../lib/secrets/encrypted-secret';
+import { ageIdentitiesFor } from '../../lib/secrets/age-identities';
+import { TokenStore } from '../../lib/secrets/token-store';
 import { interruptedWriteProblem } from '../../lib/output/dist-writer';
-import { reencryptionReason } from '../../lib/secrets/encrypted-secret';
 import { FleetError } from '../../lib/fleet/parse';
 import { readRegularFile } from '../../lib/io/safe-read';
 
-import { tokenEnvironmentVariable, TokenStore } from '../../lib/secrets/token-store';
 import { CommandContext } from '../common';
 import { ContextOptions, findToken } from './context';
 import { clusterDir } from '../../lib/layout';
 import { requestBounds } from './bounded-fetch';
 import { sourceRefProblems } from './source-refs';
-import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet/model';
+import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { gitHostForType, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
@@ -38,12 +39,27 @@ function filesBelow(directory: string): string[] {
 async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
   try {
     const found = await findToken(cluster, options);
-    if (found) return found.stale;
-    const store = new TokenStore(CommandContext.of(options).paths.secretsDir);
-    return [`no webhook token here for ${cluster.name}: url, ping and hook need it (${cluster.sops ? `put an age key that opens the committed Secret in ${store.ageKeyFile(cluster.name)} or SOPS_AGE_KEY_FILE` : `set ${tokenEnvironmentVariable(cluster.name)} or put it in ${store.tokenFile(cluster.name)}`}, or rotate it)`];
+    if (found) return [...found.stale, ...await keyProblems(cluster, options)];
+    const context = CommandContext.of(options);
+    return [`no webhook token here for ${cluster.name}: url, ping and hook need it; ${missingTokenFix(cluster, { ...context.paths, env: context.env })}`];
   } catch (error) {
     return [(error as Error).message];
   }
+}
+
+/**
+ * A token file that a key once showed to be the committed token (its record says so), but no age key
+ * here that opens the committed Secret any more: the token file goes on working, yet re-encrypting for new
+ * recipients, taking a pulled rotation, and a copy of Flux's sops-age Secret all need the key.
+ */
+async function keyProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
+  const { paths, env } = CommandContext.of(options);
+  const committed = cluster.sops ? readCommittedSecret(cluster, paths.distDir) : undefined;
+  if (committed === undefined) return [];
+  const store = new TokenStore(paths.secretsDir);
+  if (!existsSync(store.committedRecordFile(cluster.name))) return [];
+  if (await openEncryptedSecret(committed.text, await ageIdentitiesFor(cluster.name, store, env)) !== undefined) return [];
+  return [`no age key here opens ${committed.file} (not ${store.ageKeyFile(cluster.name)}, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or sops' keys.txt): the token file goes on working, but taking a pulled rotation, re-encrypting for new recipients and Flux's sops-age Secret need one; put it back from where you keep it, or ${newTokenFix(cluster, paths.secretsDir)}`];
 }
 
 function receiverProblems(cluster: ClusterConfig): string[] {
@@ -92,10 +108,8 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   }
   if (!cluster.sops) return problems;
   const encrypted = encryptedSecretFile(distDir, cluster.name);
-  if (!existsSync(encrypted)) {
-    problems.push(`${encrypted} is missing, but the cluster has sops.ageRecipients: run npm run synth where the token is`);
-    return problems;
-  }
+  // A missing file, and one that must be re-encrypted, are distProblems' lines (synth's own, with the fix).
+  if (!existsSync(encrypted)) return problems;
   // A malformed or edited file is reported by tokenProblems, which reads it first.
   let committed;
   try {
@@ -103,8 +117,6 @@ function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
   } catch {
     return problems;
   }
-  const reason = committed && reencryptionReason(committed.state, cluster.sops.ageRecipients, clusterNamespace(cluster));
-  if (reason) problems.push(`${encrypted} must be re-encrypted (${reason}): run npm run synth where a key opens it, or rotate the token`);
   if (committed?.state.legacyFingerprint) problems.push(`${encrypted} carries the plaintext fingerprint older versions wrote, which lets weak tokens be guessed offline: run npm run synth where its key is, or rotate the token`);
   return problems;
 }
