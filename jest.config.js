@@ -7,6 +7,8 @@ module.exports = {
   // Temporary files of the whole run live in one folder, removed at the end (see global-setup.js).
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  // After jest's summary, the skipped tests and what each needs (`7 skipped` alone says neither).
+  reporters: ['default', '<rootDir>/test/support/skipped-reporter.js'],
   cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   // SWC strips types only: `npm test` type-checks with tsc first, so jest stays fast.
   // Packages compiled from ES modules get no source maps: a map per file doubles what each test file

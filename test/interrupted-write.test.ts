@@ -10,6 +10,7 @@ import { CLUSTER_FILES } from '../lib/layout';
 import { doctor } from '../tools/webhook/doctor';
 import { ageKeygen, AgeKey } from './support/age';
 import { environment, runScript } from './support/cli';
+import { testNeeding } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { LAUNCH } from './support/synth';
 import { readTree, workspace, Workspace, writeFile } from './support/tree';
@@ -260,7 +261,7 @@ describe('a failure after the dist/ write says dist/ was written, and what is le
   // A real full disk: secrets/ on a 64 KiB tmpfs, filled, in a mount namespace of the synth's own
   // (unshare: no privilege needed where user namespaces are allowed).
   const namespaces = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'true']).status === 0;
-  (namespaces ? test : test.skip)('no space left on the device of secrets/', () => {
+  testNeeding(namespaces, 'unprivileged user namespaces (unshare --user --mount)', 'no space left on the device of secrets/', () => {
     const ws = tracked(workspace(BASE_FLEET));
     expect(runScript(ws, 'synth').status).toBe(0);
     const manifest = join(ws.secretsDir, 'staging', CLUSTER_FILES.tokenSecret);

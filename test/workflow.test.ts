@@ -6,6 +6,7 @@ import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as semver from 'semver';
 import { parse, parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { runScript } from './support/cli';
@@ -101,6 +102,20 @@ describe('the workflow', () => {
     const lines = WORKFLOW_TEXT.split('\n').filter((line) => /^\s*(?:-\s+)?uses:/.test(line));
     expect(lines).toHaveLength(uses.length);
     for (const line of lines.filter((line) => /@[0-9a-f]{40}\b/.test(line))) expect(line).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+  });
+
+  test('tests on Node 20, 22 and 24, each admitted by package.json\'s engines, and so is the Node running this', () => {
+    const engines: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node;
+    const [job] = jobs;
+    expect(jobs).toHaveLength(1);
+    expect(job.strategy).toEqual({ 'fail-fast': false, matrix: { node: [20, 22, 24] } });
+    const setupNode = steps.find((step) => step.uses?.startsWith('actions/setup-node@')) as Step & { with?: Record<string, unknown> };
+    expect(setupNode?.with?.['node-version']).toBe('${{ matrix.node }}');
+    // setup-node takes each line's newest release: the engines range must admit it, and refuse the
+    // lines nobody tests (18, the odd ones) and a release below its line's floor.
+    for (const line of job.strategy.matrix.node as number[]) expect(semver.satisfies(`${line}.999.0`, engines)).toBe(true);
+    expect(semver.satisfies(process.version, engines)).toBe(true);
+    for (const untested of ['18.20.0', '20.18.0', '21.7.0', '22.11.0', '23.11.0']) expect(semver.satisfies(untested, engines)).toBe(false);
   });
 
   test('cancels superseded runs and has a time limit', () => {
