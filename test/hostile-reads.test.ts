@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PROCESS_TEST_TIMEOUT, runScript, runScriptWithin } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
-import { readTree, workspace, Workspace } from './support/tree';
+import { git } from './support/git';
+import { readTree, workspace, Workspace, workspaceAt } from './support/tree';
 
 /** Far above what a refusal takes: only a hang reaches it, and then the process is killed, not waited for. */
 const BOUND_MS = 20_000;
@@ -119,14 +120,9 @@ describe('the fleet file', () => {
   }, PROCESS_TEST_TIMEOUT * 2);
 });
 
-/** git, with an identity, failing the test on any error. */
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 function clone(remote: string, into: string): Workspace {
   git(join(into, '..'), 'clone', '--quiet', remote, into);
-  return { root: into, fleetFile: join(into, 'fleet.yaml'), distDir: join(into, 'dist'), secretsDir: join(into, 'secrets'), sopsConfigFile: join(into, '.sops.yaml') };
+  return workspaceAt(into);
 }
 
 test('a link committed in place of a generated file arrives with git pull and is refused by synth and doctor in one line', () => {

@@ -1,7 +1,7 @@
 // An interrupted dist/ write as a team meets it: a synth killed (SIGKILL) or stopped (SIGINT,
 // SIGTERM) mid-write, then a teammate's change pulled over it through a bare remote; and what synth
 // says when a step after the dist/ write fails.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -13,7 +13,8 @@ import { environment, runScript } from './support/cli';
 import { testNeeding } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
 import { LAUNCH } from './support/synth';
-import { readTree, workspace, Workspace, writeFile } from './support/tree';
+import { git } from './support/git';
+import { readTree, workspace, Workspace, workspaceAt, writeFile } from './support/tree';
 
 // Each test starts real processes (about a second each on a small machine).
 jest.setTimeout(60_000);
@@ -28,14 +29,6 @@ function tracked(ws: Workspace): Workspace {
   return ws;
 }
 
-/** The workspace layout of a checkout at `root`. */
-function at(root: string): Workspace {
-  return { root, fleetFile: join(root, 'fleet.yaml'), distDir: join(root, 'dist'), secretsDir: join(root, 'secrets'), sopsConfigFile: join(root, '.sops.yaml') };
-}
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
-}
 
 function sopsFleet(recipients: string[]): string {
   const document = parseDocument(BASE_FLEET);
@@ -69,7 +62,7 @@ async function twoClones(): Promise<{ a: Workspace; b: Workspace; key: AgeKey }>
   git(a.root, 'remote', 'add', 'origin', remote);
   git(a.root, 'fetch', '-q', 'origin');
   git(a.root, 'branch', '-q', '--set-upstream-to=origin/main');
-  const b = at(`${a.root}-b`);
+  const b = workspaceAt(`${a.root}-b`);
   roots.push(b.root);
   git(a.root, 'clone', '-q', remote, b.root);
   cpSync(a.secretsDir, b.secretsDir, { recursive: true });

@@ -1,15 +1,14 @@
 // README's "No command prints a secret", for secrets pasted where they do not belong: an age secret
 // key and a 64-hex token in every field of the fleet file and in every argument of every command.
 // Each runs as a process, as a user (or CI) runs it; stdout and stderr must hold neither.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { parseDocument, visit } from 'yaml';
 import { parseFleet } from '../lib/fleet/parse';
 import { buildProgram as webhookProgram } from '../tools/webhook';
 import { buildProgram as secretsProgram } from '../tools/secrets';
-import { environment, SCRIPTS } from './support/cli';
-import { LAUNCH, TOKEN } from './support/synth';
+import { SCRIPTS, startScript } from './support/cli';
+import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
 
 /** An age X25519 identity's shape (bech32 upper case), and a token as flux-infra makes them. */
@@ -97,12 +96,9 @@ function variants(secret: string, { keys = true } = {}): { fleet: string; at: st
 interface Ran { readonly what: string; readonly status: number | null; readonly output: string }
 
 /** A command as a process, killed after `boundMs` (none should need it: the network parts fail at once, on loopback). */
-function run(ws: Workspace, script: keyof typeof SCRIPTS, args: string[], env: NodeJS.ProcessEnv = {}, boundMs = 20_000): Promise<Ran> {
-  const child = spawn(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), timeout: boundMs, killSignal: 'SIGKILL' });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ what: `${script} ${args.join(' ')}`, status, output })));
+async function run(ws: Workspace, script: keyof typeof SCRIPTS, args: string[], env: NodeJS.ProcessEnv = {}, boundMs = 20_000): Promise<Ran> {
+  const { status, stdout, stderr } = await startScript(ws, script, args, env, boundMs);
+  return { what: `${script} ${args.join(' ')}`, status, output: `${stdout}${stderr}` };
 }
 
 /** Runs `jobs` a few at a time (most of each is waiting on a process start), results in order. */

@@ -1,6 +1,5 @@
 // The webhook token as a team lives with it: two clones, a rotation pulled, a tampered committed
 // file, a synth or rotation killed for real (SIGKILL), commands started together.
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,7 +16,8 @@ import { ageKeygen, AgeKey } from './support/age';
 import { runScript, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
-import { readTree, workspace, Workspace, writeFile } from './support/tree';
+import { git } from './support/git';
+import { readTree, workspace, Workspace, workspaceAt, writeFile } from './support/tree';
 
 // Each test starts real processes (about a second each on a small machine).
 jest.setTimeout(30_000);
@@ -58,10 +58,6 @@ function hookPath(token: string): string {
   return `/hook/${createHash('sha256').update(`${token}instavoteflux-system`).digest('hex')}`;
 }
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
-}
-
 describe('two clones of one repository', () => {
   test('a rotation pulled into the other clone is never encrypted back, and its url prints the new path', async () => {
     const { ws: a, key } = await sopsWorkspace();
@@ -70,8 +66,7 @@ describe('two clones of one repository', () => {
     git(a.root, 'init', '-q');
     git(a.root, 'add', '-A');
     git(a.root, 'commit', '-qm', 'fleet');
-    const b = { ...a, root: `${a.root}-b` };
-    Object.assign(b, { fleetFile: join(b.root, 'fleet.yaml'), distDir: join(b.root, 'dist'), secretsDir: join(b.root, 'secrets'), sopsConfigFile: join(b.root, '.sops.yaml') });
+    const b = workspaceAt(`${a.root}-b`);
     roots.push(b.root);
     git(a.root, 'clone', '-q', a.root, b.root);
     // The second operator has the same key and the same (soon old) token.

@@ -7,7 +7,7 @@ import { GIT_HOST_KINDS, GitHostKind } from '../lib/fleet/model';
 import { goDurationProblem, parseGoDuration } from '../lib/fleet/durations';
 import { redact } from './redact';
 import type { DeliveryEvent } from './webhook/ping';
-import { DEFAULT_TIMEOUT_SECONDS, timeoutMilliseconds } from './webhook/bounded-fetch';
+import { DEFAULT_TIMEOUT_SECONDS, PING_TIMEOUT_MS, timeoutMilliseconds } from './webhook/bounded-fetch';
 
 /** --wait's Go-style duration (90s, 2m, 1m30s) in milliseconds. */
 function waitMilliseconds(value: string): number {
@@ -17,8 +17,8 @@ function waitMilliseconds(value: string): number {
 }
 
 /** --timeout of a command that talks to servers: the deadline of the whole run, every request and answer included. */
-function timeoutOption(what = 'stop after this long, every request to a server included'): Option {
-  return new Option('--timeout <seconds>', what).argParser((value) => timeoutMilliseconds(value)).default(DEFAULT_TIMEOUT_SECONDS * 1000, String(DEFAULT_TIMEOUT_SECONDS));
+function timeoutOption(what = 'stop after this long, every request to a server included', defaultMs = DEFAULT_TIMEOUT_SECONDS * 1000): Option {
+  return new Option('--timeout <seconds>', what).argParser((value) => timeoutMilliseconds(value)).default(defaultMs, String(defaultMs / 1000));
 }
 
 function print(json: boolean | undefined, data: unknown, text: string): void {
@@ -51,7 +51,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--event <event>', 'the event to send (default: the host\'s own test delivery, ping on GitHub, a push elsewhere)').choices(['ping', 'push']))
     .option('--ref <ref>', 'the ref a push names, e.g. refs/heads/feature to see a push the filters skip (default: each source\'s own branch or tag, one push each); a push that reconciles none of the Receiver\'s sources fails')
     .option('--url <url>', 'send here instead (a tunnel, a port-forward); the path is added when it has none')
-    .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').argParser((value) => timeoutMilliseconds(value)).default(10_000, '10'))
+    .addOption(timeoutOption('how long to wait for an answer', PING_TIMEOUT_MS))
     .option('--ca-file <file>', 'trust the CA certificates of this PEM file instead of the system\'s (a private CA); certificates are always verified')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; event?: DeliveryEvent; ref?: string; url?: string; timeout: number; caFile?: string; json?: boolean }) => {

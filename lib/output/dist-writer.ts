@@ -361,7 +361,8 @@ export function writeGeneratedTree(root: string, files: OutputFile[]): TreeChang
 export function plannedTreeChange(root: string, files: OutputFile[]): TreeChange & { added: string[] } {
   refuseLinkedTrees(root);
   const { written, removed, kept, existing } = compareTree(root, files);
-  return { written, removed, kept, changed: written.length + removed.length > 0, added: written.filter((path) => !existing.includes(path)) };
+  const there = new Set(existing);
+  return { written, removed, kept, changed: written.length + removed.length > 0, added: written.filter((path) => !there.has(path)) };
 }
 
 /** `root`'s generated files against `files`: what changes, what is kept, and what stands in the way. */

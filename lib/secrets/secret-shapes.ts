@@ -12,11 +12,6 @@ const HEX_TOKEN = /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/gi;
 export const MASKED_AGE_KEY = '<an age secret key, not shown>';
 export const MASKED_TOKEN = '<a 64-hex token, not shown>';
 
-/** Whether `value` holds an age secret key or a 64-hex token. */
-export function looksSecret(value: string): boolean {
-  return new RegExp(AGE_SECRET_KEY.source, 'i').test(value) || new RegExp(HEX_TOKEN.source, 'i').test(value);
-}
-
 /** Every age secret key and 64-hex token in `text`, for tools/redact.ts to hold. */
 export function secretShapesIn(text: string): string[] {
   return [...text.matchAll(AGE_SECRET_KEY), ...text.matchAll(HEX_TOKEN)].map((match) => match[0]);

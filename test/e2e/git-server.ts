@@ -2,8 +2,9 @@
 // https:// and ssh:// sources): git's own `git http-backend` CGI behind a small Node server, so
 // source-controller's go-git clones from real Git. Repositories are bare folders under `root`.
 import { spawn } from 'node:child_process';
-import { createServer, Server } from 'node:https';
 import { AddressInfo } from 'node:net';
+import { Certificate } from '../support/certificates';
+import { listen } from '../support/servers';
 
 export interface GitServer {
   /** https://127.0.0.1:<port>: a repository `name` is at `${url}/${name}.git`. */
@@ -36,9 +37,9 @@ function parseCgi(output: Buffer): { status: number; headers: Record<string, str
 }
 
 /** Starts the server on 127.0.0.1 (a free port), serving the bare repositories in `root` read-only. */
-export async function startGitServer(root: string, tls: { cert: string; key: string }): Promise<GitServer> {
+export async function startGitServer(root: string, tls: Certificate): Promise<GitServer> {
   const requests: string[] = [];
-  const server: Server = createServer(tls, (request, response) => {
+  const { server, close } = await listen((request, response) => {
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     requests.push(`${request.method} ${url.pathname}${url.search}`);
     const child = spawn('git', ['http-backend'], {
@@ -67,18 +68,8 @@ export async function startGitServer(root: string, tls: { cert: string; key: str
       response.writeHead(status, headers).end(body);
     });
     child.on('error', (error) => response.writeHead(500).end(`${error.message}\n`));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
+  }, tls);
+  // By address, not listen's https://localhost: the suite's certificate names 127.0.0.1.
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: `https://127.0.0.1:${port}`, requests, close };
 }

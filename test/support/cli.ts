@@ -25,9 +25,9 @@ export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: str
   return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
 }
 
-/** The same, started without waiting: resolves with its exit status and output. */
-export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env) });
+/** The same, started without waiting: resolves with its exit status and output. With `boundMs`, SIGKILLed if it runs longer. */
+export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}, boundMs?: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  const child = spawn(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), timeout: boundMs, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));

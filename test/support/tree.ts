@@ -33,9 +33,14 @@ export interface Workspace {
   readonly sopsConfigFile: string;
 }
 
+/** The layout of a checkout at `root` (a clone, a second operator's copy). */
+export function workspaceAt(root: string): Workspace {
+  return { root, fleetFile: join(root, 'fleet.yaml'), distDir: join(root, 'dist'), secretsDir: join(root, 'secrets'), sopsConfigFile: join(root, '.sops.yaml') };
+}
+
 /** A fresh folder laid out like a checkout: fleet.yaml, dist/, secrets/, .sops.yaml. Pass it whole to synthesize(). */
 export function workspace(fleet: string): Workspace {
-  const root = mkdtempSync(join(tmpdir(), 'flux-infra-'));
-  writeFile(join(root, 'fleet.yaml'), fleet);
-  return { root, fleetFile: join(root, 'fleet.yaml'), distDir: join(root, 'dist'), secretsDir: join(root, 'secrets'), sopsConfigFile: join(root, '.sops.yaml') };
+  const ws = workspaceAt(mkdtempSync(join(tmpdir(), 'flux-infra-')));
+  writeFile(ws.fleetFile, fleet);
+  return ws;
 }

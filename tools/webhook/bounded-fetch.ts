@@ -12,6 +12,8 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Pages of 100 hooks (Gitea: 50): far more than any repository has. */
 export const MAX_PAGES = 20;
 export const DEFAULT_TIMEOUT_SECONDS = 60;
+/** ping's one request to a Receiver, which answers at once or not at all. */
+export const PING_TIMEOUT_MS = 10_000;
 const TIMEOUT_RANGE = { min: 0.1, max: 3600 } as const;
 
 /** A bound a request ran into; its message is one line for the user. */

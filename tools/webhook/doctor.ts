@@ -18,7 +18,7 @@ import { clusterDir } from '../../lib/layout';
 import { requestBounds } from './bounded-fetch';
 import { sourceRefProblems } from './source-refs';
 import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
-import { gitHostForType, sourceHost } from '../../lib/hosts';
+import { receiverEventsOf, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
@@ -72,7 +72,7 @@ function receiverProblems(cluster: ClusterConfig): string[] {
     const type = receiverTypeOf(receiver);
     // The hosts its sources are on, each with the push event it sends.
     const hosts = [...new Set(sources.map((source) => sourceHost(source, type)).filter((host) => host !== undefined && host.receiverType === type))];
-    const events = receiver.events ?? gitHostForType(type)?.defaultEvents ?? [];
+    const events = receiverEventsOf(type, receiver.events);
     for (const host of hosts) {
       if (host && events.length > 0 && !events.some((event) => event.toLowerCase() === host.pushEvent)) {
         problems.push(`Receiver ${receiver.name} does not accept ${host.pushEvent} events (events: ${events.join(', ')}): ${host.name}'s pushes get 400`);

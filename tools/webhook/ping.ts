@@ -11,7 +11,7 @@ import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
 import { ClusterConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverType, receiverTypeOf } from '../../lib/fleet/model';
 import { DeliveryHints, exposureOf } from '../../lib/constructs/exposures';
 import { WebhookReceiverService } from '../../lib/constructs/webhook-receiver-service';
-import { checkedTimeout, readPrefix } from './bounded-fetch';
+import { checkedTimeout, PING_TIMEOUT_MS, readPrefix } from './bounded-fetch';
 import { readRegularFile } from '../../lib/io/safe-read';
 import { redact } from '../redact';
 
@@ -180,7 +180,7 @@ export interface DeliveryRequest {
   readonly event: DeliveryEvent;
   /** The body and headers, signed as the Git host signs them. */
   readonly delivery: SignedDelivery;
-  /** @default 10000 */
+  /** @default PING_TIMEOUT_MS */
   readonly timeoutMs?: number;
   /** For messages: where the URL's host came from. @default "the fleet file's webhook block" */
   readonly urlSource?: string;
@@ -206,7 +206,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<DeliveryOu
   if (Buffer.byteLength(body) > RECEIVER_BODY_LIMIT) {
     return { accepted: false, explanation: 'the body is over notification-controller\'s 3 MiB limit; it would get 413' };
   }
-  const timeoutMs = request.timeoutMs ?? 10_000;
+  const timeoutMs = request.timeoutMs ?? PING_TIMEOUT_MS;
   // Certificates are always verified; --ca-file only changes whom to trust.
   const dispatcher = request.ca === undefined ? undefined : new Agent({ connect: { ca: request.ca.pem } });
   try {

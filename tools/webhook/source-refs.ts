@@ -6,6 +6,7 @@
 import { Branches, Tags } from '@gitbeaker/core';
 import { createRequesterFn } from '@gitbeaker/requester-utils';
 import { giteaApi } from 'gitea-js';
+import leven from 'leven';
 import { satisfies, valid } from 'semver';
 import { fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
@@ -114,16 +115,7 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
 
 /** The names closest to `wanted` first (edit distance), at most `count`: what a misspelt ref was meant to be. */
 export function closest(wanted: string, candidates: readonly string[], count = 5): string[] {
-  const distance = (a: string, b: string): number => {
-    let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-    for (let i = 1; i <= a.length; i++) {
-      const current = [i];
-      for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-    return previous[b.length];
-  };
-  return [...candidates].map((name) => ({ name, score: distance(wanted.toLowerCase(), name.toLowerCase()) })).sort((a, b) => a.score - b.score || a.name.localeCompare(b.name)).slice(0, count).map(({ name }) => name);
+  return [...candidates].map((name) => ({ name, score: leven(wanted.toLowerCase(), name.toLowerCase()) })).sort((a, b) => a.score - b.score || a.name.localeCompare(b.name)).slice(0, count).map(({ name }) => name);
 }
 
 /** The problem with a source's ref among the repository's refs, in one line, or undefined when it resolves. */
