@@ -45,7 +45,7 @@ test.each([
   ['an out-of-range nodePort', ['clusters', 'staging', 'webhook', 'nodePort'], 32768,
     'fleet.yaml:4:17: clusters.staging.webhook.nodePort: 32768 is outside 30000-32767'],
   ['an unknown key', ['clusters', 'staging', 'webhook', 'nodeport'], 31000,
-    'fleet.yaml:5:7: clusters.staging.webhook.nodeport: is not a known field: did you mean nodePort? (see README, "The fleet file")'],
+    'fleet.yaml:5:7: clusters.staging.webhook.nodeport: is not a known field: did you mean nodePort? (see docs/fleet-file.md)'],
   ['a wrong type', ['clusters', 'staging', 'apps', 0, 'prune'], 'yes',
     'fleet.yaml:15:16: clusters.staging.apps[0].prune: must be a boolean, not "yes"'],
   ['a bad duration', ['clusters', 'staging', 'sources', 0, 'interval'], '1 hour',

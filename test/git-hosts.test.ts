@@ -87,7 +87,7 @@ describe('the fleet file', () => {
       'fleet.yaml:17:16: clusters.staging.receivers[2].name: "flux-system" is the Receiver of the fleet repository (repository:): choose another name',
     ]);
     expect(problemsOf(EVERY_HOST.replace('repository: https://github.com/acme/fleet', 'repository: {url: "https://github.com/acme/fleet", brnach: main}'))).toEqual([
-      'fleet.yaml:1:52: repository.brnach: is not a known field: did you mean branch? (see README, "The fleet file")',
+      'fleet.yaml:1:52: repository.brnach: is not a known field: did you mean branch? (see docs/fleet-file.md)',
     ]);
   });
 });

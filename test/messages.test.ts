@@ -36,7 +36,7 @@ function nextCommand(stderr: string): { script: 'synth' | 'secrets'; args: strin
   return { script: command[1] as 'synth' | 'secrets', args: command[2]?.split(' ') ?? [] };
 }
 
-/** README's "Set up a cluster once", followed literally: age-key --write-fleet, then what its last line says. */
+/** docs/secrets.md's "Set up a cluster once", followed literally: age-key --write-fleet, then what its last line says. */
 function setUpOnce(ws: Workspace, cluster: string): { ageKey: string; next: string } {
   const ageKey = runScript(ws, 'secrets', ['age-key', cluster, '--write-fleet']);
   expect(ageKey.status).toBe(0);

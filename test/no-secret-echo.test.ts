@@ -1,4 +1,4 @@
-// README's "No command prints a secret", for secrets pasted where they do not belong: an age secret
+// docs/commands.md's "No command prints a secret", for secrets pasted where they do not belong: an age secret
 // key and a 64-hex token in every field of the fleet file and in every argument of every command.
 // Each runs as a process, as a user (or CI) runs it; stdout and stderr must hold neither.
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 // Runs a command of this project (`npm run synth`, `secrets`, `webhook`, `bench`) from one JavaScript
 // bundle per command, built with esbuild only when a file it was built from has changed, and from
-// V8's code cache of that bundle. See README, "Performance", for the numbers behind this.
+// V8's code cache of that bundle. See docs/performance.md for the numbers behind this.
 //
 //   node --conditions=import tools/launch.cjs <entry> [args...]   entry: main, tools/secrets, ...
 //   node tools/launch.cjs --build [--force]                        builds every stale (or every) bundle now

@@ -125,7 +125,7 @@ export function allowFromIsNarrowed(webhook: WebhookExposureConfig): boolean {
 export function exposureChoiceProblems(webhook: Record<string, unknown>): { path: string[]; message: string }[] {
   const chosen = chosenKinds(webhook);
   if (chosen.length === 0) {
-    return [{ path: [], message: `chooses no exposure: add one of ${EXPOSURE_KINDS.join(', ')} (see README, "Exposure")` }];
+    return [{ path: [], message: `chooses no exposure: add one of ${EXPOSURE_KINDS.join(', ')} (see docs/exposure.md)` }];
   }
   if (chosen.length > 1) {
     return [{ path: [chosen[1]], message: `${chosen.join(' and ')} are both given, but a cluster's Receivers are reached one way: keep one` }];

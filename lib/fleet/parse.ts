@@ -440,7 +440,7 @@ function issueLines(issue: z.core.$ZodIssue, problem: (path: Path, message: stri
       const known = knownKeysAt(path);
       return issue.keys.map((key) => {
         const field = likelyField(key, known);
-        return problem([...path, key], `is not a known field: ${field === undefined ? 'check its spelling and place' : `did you mean ${field}?`} (see README, "The fleet file")`, 'key');
+        return problem([...path, key], `is not a known field: ${field === undefined ? 'check its spelling and place' : `did you mean ${field}?`} (see docs/fleet-file.md)`, 'key');
       });
     }
     case 'invalid_type':

@@ -204,7 +204,7 @@ describe('rotation', () => {
     const { ws, app, namespace } = scenario;
     const first = app.commit({ 'deploy/settings.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${namespace}\ndata:\n  colour: blue\n` }, 'settings');
 
-    // As README's "Secrets in git" tells a user: the cluster's own age key, then synth encrypts the token.
+    // As docs/secrets.md ("Secrets in git") tells a user: the cluster's own age key, then synth encrypts the token.
     const recipient = run(ws, 'secrets', ['age-key', 'rotation', '--write-fleet']).split('\n')[0].trim();
     run(ws, 'synth', []);
     // The committed Secret as flux-infra wrote it before it carried the watch label, pulled where its

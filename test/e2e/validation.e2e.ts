@@ -45,7 +45,7 @@ const EXPOSED_SERVICE: Record<Cluster, object> = {
 /** The registry and event Receiver types (harbor ... cdevents): the fleet accepts them for a source whose host it cannot tell (git.corp.example). */
 const HOSTLESS_TYPES = Object.values(ReceiverType).filter((type) => ![ReceiverType.GITHUB, ReceiverType.GITLAB, ReceiverType.BITBUCKET, ReceiverType.GENERIC, ReceiverType.GENERIC_HMAC].includes(type));
 
-/** Every field README's "The fleet file" lists, each exposure on its own cluster, every host kind and Receiver type. */
+/** Every field docs/fleet-file.md lists, each exposure on its own cluster, every host kind and Receiver type. */
 const FLEET = `repository:
   url: https://github.com/acme/fleet
   branch: main

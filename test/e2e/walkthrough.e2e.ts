@@ -80,7 +80,7 @@ describe('the walkthrough, staging', () => {
       'deploy/vote/staging/vote-deployment.yaml': deployment(2),
     }, 'vote: 2 replicas');
 
-    // As README's "Secrets in git" tells a user: the cluster's own age key, then synth encrypts the token.
+    // As docs/secrets.md ("Secrets in git") tells a user: the cluster's own age key, then synth encrypts the token.
     run(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
     run(ws, 'synth', []);
     const token = readFileSync(join(ws.secretsDir, 'staging', 'webhook-token'), 'utf8').trim();
