@@ -1,10 +1,7 @@
 // `webhook doctor --online`: each source's repository and ref, read with git ls-remote from a real
 // Git server (loopback HTTPS, a test CA the user's git trusts through GIT_SSL_CAINFO), or through
 // the host's API (stand-ins on loopback, answered to the real clients) where its token is set.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { run } from '../tools/webhook';
 import { doctor } from '../tools/webhook/doctor';
 import { closest } from '../tools/webhook/source-refs';
@@ -13,7 +10,8 @@ import { PROCESS_TEST_TIMEOUT } from './support/cli';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
-import { GitServer, startGitServer } from './e2e/git-server';
+import { GitServer } from './e2e/git-server';
+import { startTrustedGit, TrustedGit } from './support/trusted-git';
 import { git, Repository } from './e2e/support';
 
 const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
@@ -37,32 +35,21 @@ ${names.map((name) => `      - {name: ${name}, sources: [${name}]}`).join('\n')}
 const online = (problems: string[]) => problems.filter((line) => /^(source |the fleet repository)/.test(line));
 
 describe('with git ls-remote, where no host token is set', () => {
-  let root: string;
-  let home: string;
+  let trusted: TrustedGit;
   let server: GitServer;
   let repository: Repository;
   let gitEnv: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    const ca = await testCa('git test CA');
-    root = mkdtempSync(join(tmpdir(), 'git-root-'));
-    home = mkdtempSync(join(tmpdir(), 'git-home-'));
-    writeFileSync(join(home, 'ca.pem'), ca.cert);
-    server = await startGitServer(root, await ca.issue(['127.0.0.1']));
-    repository = new Repository({ ...server, root, ca: ca.cert }, 'app.git');
+    trusted = await startTrustedGit(await testCa('git test CA'), 'app.git', ENV);
+    ({ server, repository, gitEnv } = trusted);
     repository.commit({ 'README.md': 'app\n' }, 'first');
     repository.commit({ 'README.md': 'dev\n' }, 'develop', 'develop');
     // A lightweight tag and an annotated one (listed peeled too).
     git(repository.work, ['tag', 'v1.2.0']);
     git(repository.work, ['tag', '-a', '-m', 'release', 'v1.3.0']);
     git(repository.work, ['push', '--quiet', 'origin', '--tags']);
-    gitEnv = { ...ENV, PATH: process.env.PATH, HOME: home, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_SSL_CAINFO: join(home, 'ca.pem') };
   }, PROCESS_TEST_TIMEOUT);
-  afterAll(async () => {
-    await server?.close();
-    repository?.remove();
-    rmSync(root, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => trusted?.close());
 
   test('a misspelt branch, a missing tag, an empty semver range and a missing repository: one line each, naming the fix; exit 1', async () => {
     const url = repository.url;

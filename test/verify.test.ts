@@ -14,7 +14,8 @@ import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
 import { UsageError } from '../tools/common';
 import { gitEnvironment } from '../tools/webhook/git-heads';
-import { GitServer, startGitServer } from './e2e/git-server';
+import { GitServer } from './e2e/git-server';
+import { startTrustedGit, TrustedGit } from './support/trusted-git';
 import { git, Repository } from './e2e/support';
 
 const ENV = { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN };
@@ -229,26 +230,16 @@ test('no kubeconfig at all is said as such, not as a made-up localhost context',
 });
 
 describe('--heads git: each head read with git ls-remote from a real Git server', () => {
-  let root: string;
-  let home: string;
+  let trusted: TrustedGit;
   let server: GitServer;
   let repository: Repository;
   /** What a user of a private CA sets: git trusts the server through GIT_SSL_CAINFO, our tokens stay away from it. */
   let gitEnv: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'git-root-'));
-    home = mkdtempSync(join(tmpdir(), 'git-home-'));
-    writeFileSync(join(home, 'ca.pem'), ca.cert);
-    server = await startGitServer(root, await ca.issue(['127.0.0.1']));
-    repository = new Repository({ ...server, root, ca: ca.cert }, 'instavote.git');
-    gitEnv = { ...ENV, PATH: process.env.PATH, HOME: home, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_SSL_CAINFO: join(home, 'ca.pem') };
+    trusted = await startTrustedGit(ca, 'instavote.git', ENV);
+    ({ server, repository, gitEnv } = trusted);
   });
-  afterAll(async () => {
-    await server.close();
-    repository.remove();
-    rmSync(root, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => trusted.close());
 
   const fleetAt = (url: string, ref = '        branch: main\n') => BASE_FLEET.replace('https://github.com/lfs269/instavote', url).replace('        branch: main\n', ref);
   /** The cluster after Flux fetched and applied `revision`. */
