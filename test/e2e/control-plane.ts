@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:https';
-import { testCa, TestCa } from '../support/certificates';
+import { testCa } from '../support/certificates';
+import { kubeconfigText } from '../support/kubeconfig';
 import { BuiltComponent } from './build';
 import { crdsEstablished } from './support';
 
@@ -65,8 +66,6 @@ export class ControlPlane {
 
   private constructor(
     public readonly info: ControlPlaneInfo,
-    private readonly token: string,
-    private readonly ca: TestCa,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -133,19 +132,8 @@ export class ControlPlane {
     const [etcdClient, etcdPeer, apiPort, receiverPort, eventsPort, storagePort] = await Promise.all(Array.from({ length: 6 }, freePort));
     const apiServer = `https://127.0.0.1:${apiPort}`;
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: e2e\n  cluster:\n    server: ${apiServer}\n    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}`,
-      'users:',
-      `- name: admin\n  user:\n    token: ${token}`,
-      'contexts:',
-      '- name: e2e\n  context:\n    cluster: e2e\n    user: admin',
-      'current-context: e2e',
-      '',
-    ].join('\n'), { mode: 0o600 });
-    const plane = new ControlPlane({ dir, kubeconfig, apiServer, caFile, caKeyFile, receiver: `http://127.0.0.1:${receiverPort}`, logs: {} }, token, ca, log);
+    writeFileSync(kubeconfig, kubeconfigText(apiServer, ca.cert, { token }), { mode: 0o600 });
+    const plane = new ControlPlane({ dir, kubeconfig, apiServer, caFile, caKeyFile, receiver: `http://127.0.0.1:${receiverPort}`, logs: {} }, log);
     try {
       const etcdUrl = `http://127.0.0.1:${etcdClient}`;
       plane.start('etcd', built.etcd.binary, [
@@ -217,11 +205,6 @@ export class ControlPlane {
     }
   }
 
-  /** A leaf certificate from the suite's CA, for another loopback server (the Git server). */
-  public issue(names: string[]) {
-    return this.ca.issue(names);
-  }
-
   /** Ends every process (controllers first, etcd last): SIGTERM, then SIGKILL after 10 s. */
   public async stop(): Promise<void> {
     this.stopped = true;
@@ -243,15 +226,5 @@ export class ControlPlane {
         await exited;
       }
     }
-  }
-
-  /** The process ids, for --keep's message. */
-  public pids(): number[] {
-    return this.running.map(({ child }) => child.pid!).filter((pid) => pid !== undefined);
-  }
-
-  /** The token the kubeconfig holds (tests talk to the API with it). */
-  public bearer(): string {
-    return this.token;
   }
 }
