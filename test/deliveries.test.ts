@@ -2,6 +2,7 @@
 // hook deliveries API (paginated with Link headers, as GitHub pages), read by the real Octokit.
 import { createHash } from 'node:crypto';
 import { deliveries, latestAccepted } from '../tools/webhook/deliveries';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { listen } from './support/servers';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
@@ -99,6 +100,22 @@ test('--redeliver-failed asks again for each delivery whose latest attempt faile
     await github.close();
   }
 });
+
+test('npm run webhook -- deliveries staging --redeliver-failed, as a process: lists, redelivers each failed one, exits 0 as the newest delivery went through', async () => {
+  const github = await fakeGithub();
+  try {
+    const ws = workspace(FLEET);
+    const run = await startScript(ws, 'webhook', ['deliveries', 'staging', '--redeliver-failed', '--api-url', github.url, '--limit', '7'], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' });
+    expect(github.redelivered).toEqual([4, 3, 2, 7]);
+    expect(run.stdout).toContain('lfs269/instavote hook 7 (Receiver instavote):');
+    expect(run.stdout).toMatch(/#4 +push +400 .*FAILED/);
+    expect(run.stdout.match(/asked GitHub to deliver #\d+ again/g)).toEqual([4, 3, 2, 7].map((id) => `asked GitHub to deliver #${id} again`));
+    expect(run.stderr).not.toContain('ghp_test');
+    expect(run.status).toBe(0);
+  } finally {
+    await github.close();
+  }
+}, PROCESS_TEST_TIMEOUT);
 
 test('says so when no hook calls the Receiver, and needs the API host\'s token', async () => {
   const github = await fakeGithub();

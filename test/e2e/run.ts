@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildComponent, BuiltComponent, goProblem } from './build';
 import { COMPONENTS } from './components';
 import { ControlPlane } from './control-plane';
+import { runOptions } from './run-options';
 import { projectRoot } from '../../tools/project-root';
 
 const ROOT = projectRoot(__dirname);
@@ -31,9 +32,7 @@ function toolProblem(): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const keep = args.includes('--keep');
-  const jestArgs = args.filter((arg) => arg !== '--keep');
+  const { keep, jestArgs } = runOptions(process.argv.slice(2));
   const problem = toolProblem();
   if (problem) {
     process.stderr.write(`${problem}\n`);

@@ -154,7 +154,7 @@ describe('the walkthrough, staging', () => {
       return kustomization?.status?.lastAppliedRevision === `main@sha1:${pushed}` && readyMessage(kustomization).startsWith('Ready=True') ? true : undefined;
     }, { describe: () => readyMessage(getObject('kustomization', 'vote-staging', NAMESPACE)), logs: ['kustomize-controller'] });
     // Started, not run: the Git server it reads lives in this process and must go on answering.
-    const verified = await startScript(ws, 'webhook', ['verify', 'staging', '--heads', 'git', '--kubeconfig', controlPlane().kubeconfig], { GIT_SSL_CAINFO: controlPlane().caFile });
+    const verified = await startScript(ws, 'webhook', ['verify', 'staging', '--wait', '2m', '--heads', 'git', '--kubeconfig', controlPlane().kubeconfig], { GIT_SSL_CAINFO: controlPlane().caFile });
     expect([verified.status, verified.stderr]).toEqual([0, '']);
     expect(verified.stdout).toContain(pushed);
   });
