@@ -255,7 +255,72 @@ export function oidcReceivers(cluster: ClusterConfig): OidcReceiverModel[] {
   ));
 }
 
-/** Whether every Receiver of a cluster (the fleet repository's included) is generic-oidc: then it has no webhook token at all. */
-export function allReceiversOidc(cluster: ClusterConfig): boolean {
-  return cluster.receivers.length > 0 && cluster.receivers.every(isOidcReceiver) && cluster.fleetRepository === undefined;
+/** Why `issuer` cannot be an oidc.issuer, or undefined. Plain http is checked beside allowPlainHttp. */
+export function oidcIssuerProblem(issuer: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(issuer);
+  } catch {
+    return `"${issuer}" is not a URL: write the issuer as its tokens' iss claim says it, e.g. ${GITHUB_ACTIONS_ISSUER}`;
+  }
+  if (!/^https?:\/\//.test(issuer)) return `"${issuer}" must start with https:// (lower case), as the tokens' iss claim does`;
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) return `"${issuer}" must be the bare issuer URL, without credentials, query or fragment`;
+  return undefined;
+}
+
+/**
+ * What is wrong with a generic-oidc Receiver's sources, each problem at its field (below the
+ * Receiver): a host whose CI tokens are not known, a pinned commit, one issuer for two kinds of host.
+ */
+export function oidcReceiverProblems(receiver: { readonly type?: `${ReceiverType}`; readonly sources: readonly string[]; readonly oidc?: OidcConfig }, sources: readonly GitSourceConfig[]): { field: (string | number)[]; message: string }[] {
+  if (!isOidcReceiver(receiver)) return [];
+  const problems: { field: (string | number)[]; message: string }[] = [];
+  const kinds = new Set<OidcHostKind>();
+  for (const source of sources) {
+    const field = ['sources', receiver.sources.indexOf(source.name)];
+    const kind = hostKindOf(source);
+    if (kind === undefined) {
+      problems.push({ field, message: `source ${source.name} (${source.url}) is on a host this project cannot tell: add host: github or host: gitlab to the source (a generic-oidc Receiver takes GitHub Actions and GitLab CI tokens only)` });
+    } else if (!isOidcHostKind(kind)) {
+      problems.push({ field, message: `source ${source.name} is on ${gitHost(kind).name}, whose CI tokens a generic-oidc Receiver does not know (GitHub and GitLab only): give it a token-based Receiver of its own` });
+    } else if (refMatchOf(source).kind === 'none') {
+      problems.push({ field, message: `source ${source.name} is pinned to a commit, which no push concerns: follow a branch, tag or semver range, or remove it from this Receiver` });
+    } else {
+      try {
+        oidcRepositoryOf(source, kind);
+        kinds.add(kind);
+      } catch (error) {
+        problems.push({ field, message: `source ${source.name}: ${(error as Error).message}: a generic-oidc Receiver pins the repository by that path` });
+      }
+    }
+  }
+  if (receiver.oidc?.issuer !== undefined && kinds.size > 1) {
+    problems.push({ field: ['oidc', 'issuer'], message: 'one issuer cannot sign both GitHub Actions and GitLab CI tokens: give the GitHub and the GitLab sources a Receiver each, or leave issuer out' });
+  }
+  return problems;
+}
+
+/** Receivers (after the first) whose audience another generic-oidc Receiver of the fleet already has: a token for one would open both. */
+export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluster: string; index: number; audience: string; owner: string }[] {
+  const owners = new Map<string, string>();
+  const clashes: { cluster: string; index: number; audience: string; owner: string }[] = [];
+  for (const cluster of clusters) {
+    cluster.receivers.forEach((receiver, index) => {
+      if (!isOidcReceiver(receiver)) return;
+      const audience = receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, clusterNamespace(cluster), receiver.name);
+      const owner = owners.get(audience);
+      if (owner === undefined) owners.set(audience, `receiver ${receiver.name} of cluster ${cluster.name}`);
+      else clashes.push({ cluster: cluster.name, index, audience, owner });
+    });
+  }
+  return clashes;
+}
+
+/**
+ * Whether a cluster has a webhook token at all: not when every Receiver it has (the fleet
+ * repository's included, which stays token-based) is generic-oidc. A cluster with no Receiver yet
+ * keeps one, as before, for the Receivers to come.
+ */
+export function needsWebhookToken(cluster: ClusterConfig): boolean {
+  return !(cluster.receivers.length > 0 && cluster.receivers.every(isOidcReceiver) && cluster.fleetRepository === undefined);
 }
