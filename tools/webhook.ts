@@ -74,13 +74,13 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { syncHooks } = await import('./webhook/hook.js');
       const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
-      print(flags.json, changes, changes.map((change) => change.action === 'skip'
+      print(flags.json, changes, changes.map((change) => change.action === 'oidc' ? change.reason : change.action === 'skip'
         ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
         : flags.dryRun
         ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.api?.replace(/\/+$/, '') ?? ''}${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
         || `no repository of ${cluster}'s Receivers is on ${flags.host ?? hosts?.join(', ') ?? 'a Git host that makes hooks'} (generic and generic-hmac Receivers get no hook)`);
-      if (flags.dryRun) console.error('A dry run calls no Git host API and sends no token, so each hook is planned as a create: a real run updates a hook that already points at the Receiver instead of adding one.');
+      if (flags.dryRun && changes.some((change) => change.action !== 'oidc')) console.error('A dry run calls no Git host API and sends no token, so each hook is planned as a create: a real run updates a hook that already points at the Receiver instead of adding one.');
     });
   hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (the API host\'s token: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN for their public hosts, FLUX_INFRA_TOKEN_<HOST> for any other)');
   hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github; GITHUB_TOKEN for api.github.com, FLUX_INFRA_TOKEN_<HOST> for GitHub Enterprise)', ['github']);
@@ -165,6 +165,19 @@ export function buildProgram(): Command {
           : `wrote ${file.written} (Receiver ${file.receiver}; commit it in ${file.repository} as ${file.path}${include(file)})`).join('\n'));
     });
 
+  program.command('ids')
+    .description('read the ids a generic-oidc Receiver pins (GitHub repository and owner ids, GitLab project and namespace ids) from each source\'s host API (its token variable where set: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, FLUX_INFRA_TOKEN_<HOST>)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--write-fleet', 'write them into the sources\' repositoryId and ownerId, comments kept')
+    .option('--allow-http', 'allow a plain-http apiUrl off loopback')
+    .addOption(timeoutOption())
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { writeFleet?: boolean; allowHttp?: boolean; timeout: number; json?: boolean }) => {
+      const { ids, idsReport } = await import('./webhook/ids.js');
+      const result = await ids(cluster, { context, writeFleet: flags.writeFleet, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
+      print(flags.json, result, idsReport(result, context.paths.fleetFile, flags.writeFleet));
+    });
+
   program.command('doctor')
     .description('report every problem visible before a push, offline, one line each; --online also asks the Git hosts that each source\'s repository exists and its branch, tag or semver range resolves')
     .argument('<cluster>', 'a cluster of the fleet file')
@@ -174,7 +187,10 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { online?: boolean; timeout: number; json?: boolean }) => {
       const { doctor } = await import('./webhook/doctor.js');
       const report = await doctor(cluster, { context, online: flags.online, timeoutMs: flags.timeout });
-      print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
+      print(flags.json, report, [
+        ...(report.problems.length === 0 ? [`${cluster}: no problem found`] : report.problems.map((problem) => `problem: ${problem}`)),
+        ...report.notes.map((note) => `note: ${note}`),
+      ].join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
     });
   return program;

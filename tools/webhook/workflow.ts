@@ -2,13 +2,12 @@
 // generic-oidc Receiver after a push (tools/webhook/ci-jobs.ts writes them), printed or written.
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { exposureOf } from '../../lib/constructs/exposures';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { refuseSymlinkBelow } from '../../lib/io/no-symlinks';
 import { oidcReceivers } from '../../lib/hosts/oidc';
 import { CommandContext, CommandError } from '../common';
 import { CallerFile, callerFiles } from './ci-jobs';
-import { ContextOptions, requireUrl } from './context';
+import { ContextOptions, receiverTargets, requireUrl } from './context';
 
 export interface WorkflowFile extends CallerFile {
   /** With --write: where it was written. */
@@ -44,10 +43,9 @@ export async function workflowFiles(clusterName: string, options: ContextOptions
     models = models.filter((model) => model.name === options.receiver);
     if (models.length === 0) throw new CommandError(`receiver ${options.receiver} of ${clusterName} is not generic-oidc: its Git host's webhook calls it (npm run webhook -- hook ${clusterName})`);
   }
-  const exposure = exposureOf(cluster.webhook);
   const files = models.flatMap((model) => {
-    // The URL `webhook url` prints, from the same exposure and the same error when it has no address.
-    const url = requireUrl(cluster, { receiver: cluster.receivers.find((receiver) => receiver.name === model.name)!, sources: [], namespace: model.namespace, path: model.webhookPath, url: exposure.payloadUrl(model.webhookPath) }, context.paths.fleetFile);
+    // The URL `webhook url` prints (the empty token's path), and the same error when the exposure has no address.
+    const url = requireUrl(cluster, receiverTargets(cluster, undefined, model.name)[0], context.paths.fleetFile);
     try {
       return callerFiles({ ...model, url });
     } catch (error) {
