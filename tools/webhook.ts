@@ -148,6 +148,23 @@ export function buildProgram(): Command {
         : [`# GitHub's webhook ranges, for ${fields} (write them there with --write-fleet):`, ...result.ranges.map((range) => `- ${range}`)].join('\n'));
     });
 
+  program.command('workflow')
+    .description('print (or write) the CI job each app repository needs to call its generic-oidc Receiver after a push: a GitHub Actions workflow, a GitLab CI job (offline)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--receiver <name>', 'only this Receiver')
+    .option('--write <dir>', 'write each file to <dir>/<repository path>/<its path in the repository>, e.g. a folder holding clones of the app repositories')
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { receiver?: string; write?: string; json?: boolean }) => {
+      const { workflowFiles } = await import('./webhook/workflow.js');
+      const result = await workflowFiles(cluster, { context, receiver: flags.receiver, write: flags.write });
+      const include = (file: { include?: string; repository: string }) => file.include === undefined ? '' : `; include it from ${file.repository}'s .gitlab-ci.yml: include: [{ local: ${file.include.replace(/^- local: /, '')} }]`;
+      print(flags.json, result, result.files.length === 0
+        ? `cluster ${cluster} has no generic-oidc Receiver: no CI job to generate (its Receivers are called by their Git host's webhook: npm run webhook -- hook ${cluster})`
+        : result.files.map((file) => file.written === undefined
+          ? `# ${file.repository}: ${file.path}${include(file)}\n${file.content}`
+          : `wrote ${file.written} (Receiver ${file.receiver}; commit it in ${file.repository} as ${file.path}${include(file)})`).join('\n'));
+    });
+
   program.command('ids')
     .description('read the ids a generic-oidc Receiver pins (GitHub repository and owner ids, GitLab project and namespace ids) from each source\'s host API (its token variable where set: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, FLUX_INFRA_TOKEN_<HOST>)')
     .argument('<cluster>', 'a cluster of the fleet file')

@@ -5,12 +5,14 @@
 // grouped by that, at the end of `npm test`.
 import { spawnSync } from 'node:child_process';
 
-export type ExternalTool = 'age' | 'kubectl';
+export type ExternalTool = 'age' | 'kubectl' | 'curl' | 'jq';
 
 /** What each tool's skipped tests need, as the skip list at the end of `npm test` names it. */
 export const TOOL_NEEDS: Record<ExternalTool, string> = {
   age: 'the age CLI (apt-get install age)',
   kubectl: 'kubectl, for its built-in kustomize',
+  curl: 'curl, which the generated CI jobs call the Receiver with',
+  jq: 'jq, which the generated GitHub workflow reads its ID token with',
 };
 
 const present = new Map<ExternalTool, boolean>();
