@@ -119,7 +119,7 @@ function escape(text: string): string {
  */
 function argumentPattern(argument: string, placeholder: boolean): string {
   const literal = `'${escape(argument)}'`;
-  if (placeholder) return `(?:${literal}|[\\w.]+)`;
+  if (placeholder) return `(?:'[^']*'|[\\w.]+)`; // `<cluster>`: any cluster
   if (/^[\w.-]+\/[\w./-]+$/.test(argument)) return `(?:${literal}|[\\w.]+|join\\([^)]*'${escape(argument.split('/').at(-1)!)}'\\))`;
   return literal;
 }
