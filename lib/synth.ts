@@ -5,7 +5,8 @@ import { App } from 'cdk8s';
 import { Construct } from 'constructs';
 import { hasGeneratedFiles, interruptedWriteProblem, OutputFile, plannedTreeChange, TreeChange, writeGeneratedTree } from './output/dist-writer';
 import { planEncryptedSecret } from './secrets/encrypted-secret';
-import { encryptedSecretFile, missingTokenFix, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
+import { ClusterToken, encryptedSecretFile, missingTokenFix, recordCommittedToken, resolveClusterToken } from './secrets/cluster-token';
+import { needsWebhookToken } from './hosts/oidc';
 import { failpoint } from './io/failpoint';
 import { withSignalsDeferred } from './io/signals';
 import { recoveryNotes } from './secrets/token-rotation';
@@ -131,10 +132,14 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
   for (const config of fleet.clusters) {
     const treeDir = clusterDir(config.name);
     const rotated = options.tokenOverrides?.get(config.name);
-    const resolved = await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined, binding: options.bind === config.name });
+    // A cluster whose Receivers all take OIDC tokens has no webhook token: none made, read or encrypted.
+    const tokenless = !needsWebhookToken(config);
+    const resolved: ClusterToken = tokenless
+      ? { verified: false, warnings: [] }
+      : await resolveClusterToken(config, { distDir, secretsDir, env, secrets: withSecrets, replacing: rotated !== undefined, binding: options.bind === config.name });
     notes.push(...resolved.warnings);
-    let token = rotated ?? resolved.token;
-    if (token === undefined && withSecrets) {
+    let token = tokenless ? undefined : rotated ?? resolved.token;
+    if (token === undefined && withSecrets && !tokenless) {
       if (resolved.committed !== undefined) {
         notes.push(`${config.name}: the webhook token is only in ${resolved.committed.file} (encrypted, no key for it here), kept as it is; to use it here, ${missingTokenFix(config, { distDir, secretsDir, env })}`);
       } else if (hasGeneratedFiles(distDir, join(distDir, treeDir))) {
@@ -165,7 +170,7 @@ export async function planSynth(options: SynthOptions = {}): Promise<SynthPlan> 
     if (inputs !== undefined) cache!.record(config.name, inputs, clusterFiles);
     distFiles.push(...clusterFiles);
     if (plaintext !== undefined && !config.sops) secretManifests.push({ cluster: config.name, content: plaintext });
-    if (config.sops) {
+    if (config.sops && !tokenless) {
       const plan = await planEncryptedSecret({
         file: encryptedSecretFile(distDir, config.name),
         committed: resolved.committed,

@@ -12,7 +12,8 @@ import { clusterReceivers } from '../lib/fleet/git-hosts';
 import { GitHost, sourceHost } from '../lib/hosts';
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
-import { receiverTargets } from './webhook/context';
+import { oidcNothingToDo, receiverTargets } from './webhook/context';
+import { needsWebhookToken } from '../lib/hosts/oidc';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { redact } from './redact';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
@@ -258,6 +259,17 @@ function rotationReport(result: RotationResult): string {
   return lines.join('\n');
 }
 
+/**
+ * Whether a cluster's Receivers are all generic-oidc, which have no token to make, rotate, take or
+ * encrypt: then each is named, one line each, and the command has nothing to do (exit 0).
+ */
+function saidNothingToDo(context: CommandContext, cluster: string): boolean {
+  const config = context.cluster(cluster);
+  if (needsWebhookToken(config)) return false;
+  for (const receiver of config.receivers) console.log(oidcNothingToDo(config, receiver.name));
+  return true;
+}
+
 export function buildProgram(): Command {
   // One context for the program, made from the environment, handed to every command.
   const context = new CommandContext(pathsFromEnvironment());
@@ -270,6 +282,7 @@ export function buildProgram(): Command {
     .option('--replace-recipients', 'make the public key the cluster\'s only recipient in the fleet file (make a cluster your own; then rotate-token)')
     .option('--post-quantum', 'a hybrid post-quantum key (age1pq1...; needs sops 3.12+ and Flux 2.9+)')
     .action(async (cluster: string, flags: { writeFleet?: boolean; replaceRecipients?: boolean; postQuantum?: boolean }) => {
+      if (saidNothingToDo(context, cluster)) return;
       const result = await createAgeKey(cluster, { context, ...flags });
       console.log(result.recipient);
       console.error(`private key: ${result.keyFile} (keep it out of git; give it to Flux:)`);
@@ -284,6 +297,7 @@ export function buildProgram(): Command {
     .description('give a cluster a new webhook token, re-encrypt its Secret, and print what to update on the Git hosts')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
+      if (saidNothingToDo(context, cluster)) return;
       const result = await rotateToken(cluster, { context });
       for (const note of result.synth.notes) console.error(redact(`note: ${note}`));
       console.log(redact(rotationReport(result)));
@@ -292,6 +306,7 @@ export function buildProgram(): Command {
     .description('bind the committed encrypted Secret an older version wrote to its cluster (re-encrypted with the same token; needs its age key)')
     .argument('<cluster>', 'a cluster of the fleet file, whose committed file is its own')
     .action(async (cluster: string) => {
+      if (saidNothingToDo(context, cluster)) return;
       const result = await bindSecret(cluster, { context });
       console.log(result.changed ? `${result.file} is now bound to ${cluster}: commit and push it` : `${result.file} is bound to ${cluster} already`);
     });
@@ -299,6 +314,7 @@ export function buildProgram(): Command {
     .description('replace the local token file with the committed token (after pulling a rotation made in another clone)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .action(async (cluster: string) => {
+      if (saidNothingToDo(context, cluster)) return;
       const result = await takeToken(cluster, { context });
       console.log(!result.changed
         ? `${result.tokenFile} already holds the committed token`

@@ -74,13 +74,13 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; dryRun?: boolean; host?: GitHostKind; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { syncHooks } = await import('./webhook/hook.js');
       const changes = await syncHooks(cluster, { context, receiver: flags.receiver, dryRun: flags.dryRun, hosts: flags.host ? [flags.host] : hosts, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
-      print(flags.json, changes, changes.map((change) => change.action === 'skip'
+      print(flags.json, changes, changes.map((change) => change.action === 'oidc' ? change.reason : change.action === 'skip'
         ? `skipped the ${change.host} webhook of ${change.repository}: ${change.reason}`
         : flags.dryRun
         ? `would ${change.action} the ${change.host} webhook of ${change.repository}${change.reason ? ` (${change.reason})` : ''}:\n${change.request!.method} ${change.api?.replace(/\/+$/, '') ?? ''}${change.request!.path}\n${JSON.stringify(change.request!.body, null, 2)}`
         : `${change.action === 'create' ? 'created' : 'updated'} ${change.host} webhook ${change.hookId} of ${change.repository} for Receiver ${change.receiver}${change.reason ? ` (${change.reason})` : ''}`).join('\n')
         || `no repository of ${cluster}'s Receivers is on ${flags.host ?? hosts?.join(', ') ?? 'a Git host that makes hooks'} (generic and generic-hmac Receivers get no hook)`);
-      if (flags.dryRun) console.error('A dry run calls no Git host API and sends no token, so each hook is planned as a create: a real run updates a hook that already points at the Receiver instead of adding one.');
+      if (flags.dryRun && changes.some((change) => change.action !== 'oidc')) console.error('A dry run calls no Git host API and sends no token, so each hook is planned as a create: a real run updates a hook that already points at the Receiver instead of adding one.');
     });
   hookCommand('hook', 'create or update the repository webhook on each source\'s Git host (the API host\'s token: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, GITEA_TOKEN, BITBUCKET_TOKEN for their public hosts, FLUX_INFRA_TOKEN_<HOST> for any other)');
   hookCommand('github', 'the hooks on GitHub only (an alias of hook --host github; GITHUB_TOKEN for api.github.com, FLUX_INFRA_TOKEN_<HOST> for GitHub Enterprise)', ['github']);
@@ -157,7 +157,10 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { online?: boolean; timeout: number; json?: boolean }) => {
       const { doctor } = await import('./webhook/doctor.js');
       const report = await doctor(cluster, { context, online: flags.online, timeoutMs: flags.timeout });
-      print(flags.json, report, report.problems.length === 0 ? `${cluster}: no problem found` : report.problems.map((problem) => `problem: ${problem}`).join('\n'));
+      print(flags.json, report, [
+        ...(report.problems.length === 0 ? [`${cluster}: no problem found`] : report.problems.map((problem) => `problem: ${problem}`)),
+        ...report.notes.map((note) => `note: ${note}`),
+      ].join('\n'));
       if (report.problems.length > 0) throw new ExitCode(1);
     });
   return program;

@@ -11,6 +11,7 @@ import { CLUSTER_FILES, SOPS_AGE_SECRET } from '../layout';
 import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../fleet/model';
 import { clusterReceivers, FLEET_REPOSITORY_RECEIVER, fleetRepositorySource } from '../fleet/git-hosts';
 import { receiverFilters } from '../hosts/filters';
+import { isOidcReceiver, needsWebhookToken, oidcReceiverModel } from '../hosts/oidc';
 import { gitRepositoryFromName } from './git-source';
 import { unknownReferenceProblem } from '../fleet/references';
 import { addSource } from './sources';
@@ -40,7 +41,8 @@ export class FluxCluster extends Construct {
   public readonly sources = new Map<string, IFluxSource>();
   public readonly apps = new Map<string, AppDeployment>();
   public readonly receivers = new Map<string, WebhookReceiver>();
-  public readonly tokenSecret: ISecretReference;
+  /** The webhook token Secret: none where every Receiver is generic-oidc. */
+  public readonly tokenSecret?: ISecretReference;
   /** How the Receivers are reached from outside (lib/constructs/exposures/). */
   public readonly exposure: WebhookExposure;
 
@@ -89,7 +91,7 @@ export class FluxCluster extends Construct {
       }
     }
 
-    this.tokenSecret = props.webhookToken === undefined
+    this.tokenSecret = !needsWebhookToken(config) ? undefined : props.webhookToken === undefined
       ? secretFromName(WebhookTokenSecret.DEFAULT_NAME, namespace)
       : FluxCluster.addTokenSecret(this, props.webhookToken, namespace, config.name);
 
@@ -97,14 +99,18 @@ export class FluxCluster extends Construct {
     const fleetRepository = fleetRepositorySource(config);
     for (const { receiver, sources } of clusterReceivers(config)) {
       const type = receiverTypeOf(receiver);
+      const oidc = isOidcReceiver(receiver) ? oidcReceiverModel(config, receiver, sources) : undefined;
       const webhookReceiver = new WebhookReceiver(receiversFile, constructIdOf(receiver.name), {
         name: receiver.name,
         namespace,
         type,
         events: receiver.events,
-        secret: this.tokenSecret,
+        secret: oidc === undefined ? this.tokenSecret : undefined,
+        oidcProviders: oidc?.providers.map(({ issuerURL, audience, validations }) => ({ issuerURL, audience, validations: [...validations] })),
       });
-      const filters = receiverFilters(receiver, type, sources);
+      const filters = oidc === undefined
+        ? receiverFilters(receiver, type, sources)
+        : new Map(oidc.sources.map((source) => [source.source, receiver.filter === false ? undefined : source.filter]));
       for (const name of receiver.sources) {
         const source = fleetRepository !== undefined && receiver.name === FLEET_REPOSITORY_RECEIVER
           ? gitRepositoryFromName(fleetRepository.name, namespace, fleetRepository.url, fleetRepository.branch!)

@@ -1,6 +1,6 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Receiver } from '../../imports/notification.toolkit.fluxcd.io';
+import { Receiver, ReceiverOidcProvider } from '../../imports/notification.toolkit.fluxcd.io';
 import { IFluxSource } from './flux-source';
 import type { IFluxKustomization } from './app-deployment';
 import { assertObjectName, controlCharacterInTextProblem } from '../fleet/names';
@@ -35,8 +35,18 @@ export interface WebhookReceiverProps {
    */
   readonly events?: string[];
 
-  /** The Secret whose `token` key signs deliveries; same namespace as the Receiver. */
-  readonly secret: ISecretReference;
+  /**
+   * The Secret whose `token` key signs deliveries; same namespace as the Receiver.
+   * @default - none: only a generic-oidc Receiver goes without (the controller refuses one with a Secret)
+   */
+  readonly secret?: ISecretReference;
+
+  /**
+   * For a generic-oidc Receiver: the issuers it takes ID tokens from, each with the audience and the
+   * CEL validations over the token's claims (lib/hosts/oidc.ts builds them from the fleet).
+   * @default - none: every other type
+   */
+  readonly oidcProviders?: ReceiverOidcProvider[];
 
   /**
    * The sources (or Kustomizations) to reconcile on each accepted delivery. More can be added with `addResource()`.
@@ -54,7 +64,8 @@ export class WebhookReceiver extends Construct {
   public readonly namespace: string;
   public readonly type: ReceiverType;
   public readonly events: readonly string[];
-  public readonly secret: ISecretReference;
+  public readonly secret?: ISecretReference;
+  public readonly oidcProviders: readonly ReceiverOidcProvider[];
   public readonly resource: Receiver;
   private readonly triggered: ReceiverTarget[] = [];
   private readonly filters = new Map<ReceiverTarget, string>();
@@ -66,10 +77,19 @@ export class WebhookReceiver extends Construct {
     this.type = props.type ?? ReceiverType.GITHUB;
     this.events = receiverEventsOf(this.type, props.events);
     this.secret = props.secret;
+    this.oidcProviders = props.oidcProviders ?? [];
     const owner = `WebhookReceiver ${this.name}`;
     assertObjectName(owner, 'name', this.name);
     assertObjectName(owner, 'namespace', this.namespace, 'label');
-    if (this.secret.namespace !== this.namespace) {
+    if (this.type === ReceiverType.GENERIC_OIDC) {
+      // The CRD's rules for the type, said here by the construct's names.
+      if (this.secret !== undefined) throw new Error(`${owner}: a generic-oidc Receiver takes no secret (the controller refuses secretRef): remove it`);
+      if (this.oidcProviders.length === 0) throw new Error(`${owner}: a generic-oidc Receiver needs oidcProviders (an issuer, audience and validations)`);
+    } else {
+      if (this.oidcProviders.length > 0) throw new Error(`${owner}: oidcProviders are for a generic-oidc Receiver only, not ${this.type}`);
+      if (this.secret === undefined) throw new Error(`${owner}: a ${this.type} Receiver needs the secret whose token it checks`);
+    }
+    if (this.secret !== undefined && this.secret.namespace !== this.namespace) {
       throw new Error(`${owner}: secret ${this.secret.name} is in namespace ${this.secret.namespace}; a Receiver reads its Secret from its own namespace (${this.namespace})`);
     }
     for (const source of props.resources ?? []) {
@@ -81,7 +101,12 @@ export class WebhookReceiver extends Construct {
       spec: {
         type: this.type,
         events: this.events.length === 0 ? undefined : [...this.events],
-        secretRef: { name: this.secret.name },
+        secretRef: this.secret && { name: this.secret.name },
+        oidcProviders: this.oidcProviders.length === 0 ? undefined : this.oidcProviders.map((provider) => ({
+          issuerURL: provider.issuerURL,
+          audience: provider.audience,
+          validations: provider.validations.map(({ expression, message }) => ({ expression, message })),
+        })),
         // Lazy, so that sources added with addResource() after construction are included.
         resources: Lazy.any({
           produce: () => this.triggered.map((source) => ({
@@ -103,7 +128,7 @@ export class WebhookReceiver extends Construct {
 
   /**
    * Reconciles `source` whenever a delivery is accepted, or, with `filter`, when that CEL expression
-   * over the delivery's body (`req`) is true (notification-controller 1.9+; older ones drop it and
+   * over the delivery's body (`req`; a generic-oidc Receiver's token claims, `claims`) is true (notification-controller 1.9+; older ones drop it and
    * reconcile on every delivery).
    */
   public addResource(source: ReceiverTarget, options: { readonly filter?: string } = {}): void {
@@ -128,7 +153,7 @@ export class WebhookReceiver extends Construct {
     return this.triggered.filter((target): target is IFluxSource => 'url' in target);
   }
 
-  /** The URL path GitHub must call, given the Secret's token. */
+  /** The URL path GitHub must call, given the Secret's token (a generic-oidc Receiver's: the empty token). */
   public webhookPath(token: string): string {
     return webhookPath(token, this.name, this.namespace);
   }

@@ -94,22 +94,28 @@ export function canonicalOrigin(origin: string): string {
   return url.origin;
 }
 
+/** Whether callers reach the Receivers over TLS (https) or in clear (http), address known or not. */
+export function exposureScheme(webhook: WebhookExposureConfig): 'http' | 'https' {
+  if (isLoadBalancer(webhook)) return webhook.loadBalancer.tls ? 'https' : 'http';
+  if (isGateway(webhook)) return webhook.gateway.tls === false ? 'http' : 'https';
+  if (isIngress(webhook)) return webhook.ingress.tls === false ? 'http' : 'https';
+  return 'http';
+}
+
 /** The origin the Git host calls, or undefined where the fleet file does not say the address (nodePort, loadBalancer). */
 export function receiverOrigin(webhook: WebhookExposureConfig): ReceiverOrigin | undefined {
+  const scheme = exposureScheme(webhook);
   if (isLoadBalancer(webhook)) {
-    const { address, tls } = webhook.loadBalancer;
-    return address === undefined ? undefined : { origin: origin(tls ? 'https' : 'http', address, undefined), field: ['loadBalancer', 'address'] };
+    const { address } = webhook.loadBalancer;
+    return address === undefined ? undefined : { origin: origin(scheme, address, undefined), field: ['loadBalancer', 'address'] };
   }
   if (isGateway(webhook)) {
-    const { hostname, tls, parentRef } = webhook.gateway;
-    return { origin: origin(tls === false ? 'http' : 'https', hostname, parentRef.port), field: ['gateway', 'hostname'] };
+    const { hostname, parentRef } = webhook.gateway;
+    return { origin: origin(scheme, hostname, parentRef.port), field: ['gateway', 'hostname'] };
   }
-  if (isIngress(webhook)) {
-    const { hostname, tls } = webhook.ingress;
-    return { origin: origin(tls === false ? 'http' : 'https', hostname, undefined), field: ['ingress', 'hostname'] };
-  }
+  if (isIngress(webhook)) return { origin: origin(scheme, webhook.ingress.hostname, undefined), field: ['ingress', 'hostname'] };
   const nodePort = webhook as NodePortWebhookConfig;
-  return nodePort.address === undefined ? undefined : { origin: origin('http', nodePort.address, nodePort.nodePort), field: ['address'] };
+  return nodePort.address === undefined ? undefined : { origin: origin(scheme, nodePort.address, nodePort.nodePort), field: ['address'] };
 }
 
 /** Whether `allowFrom` narrows the sources: anything but the whole IPv4 and IPv6 space. */

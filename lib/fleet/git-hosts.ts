@@ -65,6 +65,8 @@ interface SourceOfReceiver {
 export function receiverTypeProblems(receiver: { readonly type?: `${ReceiverType}` }, sources: readonly SourceOfReceiver[]): { type?: `${ReceiverType}`; problems: { field: (string | number)[]; message: string }[] } {
   const hosted = sources.map((source) => ({ source, kind: hostKindOf(source) })).filter((entry): entry is { source: SourceOfReceiver; kind: GitHostKind } => entry.kind !== undefined);
   if (receiver.type !== undefined) {
+    // Which hosts' CI tokens it takes is checked with its pins (lib/hosts/oidc.ts).
+    if (receiver.type === ReceiverType.GENERIC_OIDC) return { type: receiver.type, problems: [] };
     if (ANY_HOST_TYPES.includes(receiver.type)) return { type: receiver.type, problems: [] };
     const misfit = hosted.find(({ kind }) => HOST_RECEIVER_TYPES[kind] !== receiver.type);
     return {

@@ -16,6 +16,8 @@ export enum ReceiverType {
   NEXUS = 'nexus',
   ACR = 'acr',
   CDEVENTS = 'cdevents',
+  /** The caller presents an OIDC ID token (a CI job's), checked against the issuer and pinned by CEL validations: no shared token. */
+  GENERIC_OIDC = 'generic-oidc',
 }
 
 /** A Receiver's type: GitHub's unless the fleet says otherwise. */
@@ -68,6 +70,10 @@ export interface GitSourceConfig {
   readonly host?: GitHostKind;
   /** The host's REST API root, for a self-hosted host (GitHub Enterprise, self-managed GitLab, Gitea). @default - the host's public API */
   readonly apiUrl?: string;
+  /** The repository's id (GitHub `repository_id`, GitLab `project_id`), pinned by generic-oidc Receivers: it survives no delete-and-recreate. @default - not pinned */
+  readonly repositoryId?: number;
+  /** The id of its owner (GitHub `repository_owner_id`, GitLab `namespace_id`), pinned by generic-oidc Receivers. @default - not pinned */
+  readonly ownerId?: number;
 }
 
 /** An app of a cluster: one Kustomization of a path of one source. */
@@ -103,6 +109,18 @@ export interface ReceiverConfig {
   readonly sources: string[];
   /** CEL filters so that a delivery reconciles only the sources whose repository and ref it concerns. @default true */
   readonly filter?: boolean;
+  /** For a generic-oidc Receiver only: the token it takes. @default - the default audience and the sources' hosts' issuers */
+  readonly oidc?: OidcConfig;
+}
+
+/** What a generic-oidc Receiver takes from its caller's ID token. */
+export interface OidcConfig {
+  /** The `aud` the caller must request. @default 'flux-infra/<cluster>/<namespace>/<receiver>' */
+  readonly audience?: string;
+  /** The token's `iss` (one issuer for the whole Receiver). @default - from each source's host (GitHub Actions, GitHub Enterprise Server, GitLab) */
+  readonly issuer?: string;
+  /** Let doctor accept this Receiver behind a plain-HTTP exposure (a bearer token in clear can be replayed until it expires). @default false */
+  readonly allowPlainHttp?: boolean;
 }
 
 /** How kube-proxy routes outside traffic: `Local` keeps the caller's address, so a narrowed allowFrom can match it. */

@@ -12,6 +12,7 @@ import { FLEET_REPOSITORY_RECEIVER, lookAlikeHostProblem, receiverTypeProblems }
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
+import { oidcIssuerProblem, oidcReceiverProblems, oidcAudienceOwners } from '../hosts/oidc';
 import { DEFAULT_PATHS } from '../layout';
 import { maskSecretShapes } from '../secrets/secret-shapes';
 
@@ -62,6 +63,9 @@ function lookAlikeHostIssue(repository: { url: string; host?: string }, ctx: z.R
   if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
 }
 
+/** A repository's or owner's id on its Git host, as the hosts' APIs give them (npm run webhook -- ids <cluster>). */
+const hostId = z.number().int().positive();
+
 const sourceSchema = z.strictObject({
   name: objectName,
   url: checked(gitUrlProblem),
@@ -75,6 +79,8 @@ const sourceSchema = z.strictObject({
   ignore: checked(controlCharacterInTextProblem).optional(),
   host: z.enum(GIT_HOST_KINDS).optional(),
   apiUrl: checked(apiUrlProblem).optional(),
+  repositoryId: hostId.optional(),
+  ownerId: hostId.optional(),
 }).superRefine((source, ctx) => {
   const choice = gitRefChoice(source);
   if ('problem' in choice) ctx.addIssue({ code: 'custom', path: [choice.extra], message: choice.problem });
@@ -100,6 +106,23 @@ const receiverSchema = z.strictObject({
   events: z.array(checked((event) => (event === '' ? 'must not be empty' : controlCharacterProblem(event)))).optional(),
   sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
   filter: z.boolean().optional(),
+  oidc: z.strictObject({
+    audience: checked((audience) => (audience.trim() === '' ? 'must not be empty (or leave it out for the default, flux-infra/<cluster>/<namespace>/<receiver>)' : controlCharacterProblem(audience))).optional(),
+    issuer: checked(oidcIssuerProblem).optional(),
+    allowPlainHttp: z.boolean().optional(),
+  }).optional(),
+}).superRefine((receiver, ctx) => {
+  const oidc = receiver.type === ReceiverType.GENERIC_OIDC;
+  if (receiver.oidc !== undefined && !oidc) {
+    ctx.addIssue({ code: 'custom', path: ['oidc'], params: AT_KEY, message: `is for generic-oidc Receivers only: set type: generic-oidc, or remove oidc (a ${receiver.type ?? 'token-based'} Receiver checks a token)` });
+  }
+  if (oidc && receiver.events !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['events'], params: AT_KEY, message: 'a generic-oidc Receiver takes no events (its validations pin the CI event): remove events' });
+  }
+  const issuer = receiver.oidc?.issuer;
+  if (issuer?.startsWith('http://') && receiver.oidc?.allowPlainHttp !== true) {
+    ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: `"${issuer}" is plain HTTP: the controller would fetch the keys that sign tokens in clear; use https://, or set allowPlainHttp: true (tests only)` });
+  }
 });
 
 const repositorySchema = z.union([
@@ -276,12 +299,17 @@ export function parseFleetText(text: string, fileName = DEFAULT_PATHS.fleetFile)
       if (repository?.receiver !== false && repository !== undefined && receiver.name === FLEET_REPOSITORY_RECEIVER) {
         problems.push(problem([...base, 'receivers', index, 'name'], `"${FLEET_REPOSITORY_RECEIVER}" is the Receiver of the fleet repository (repository:): choose another name`));
       }
+      problems.push(...oidcReceiverProblems(receiver, sources).map(({ field, message }) => problem([...base, 'receivers', index, ...field], message)));
       return checked.type === undefined ? receiver : { ...receiver, type: checked.type };
     });
     const config = toClusterConfig(name, { ...cluster, receivers });
     return repository === undefined || repository.receiver === false ? config : { ...config, fleetRepository: repository };
   });
   problems.push(...sharedUrlProblems(clusters, problem));
+  problems.push(...oidcAudienceOwners(clusters).flatMap(({ cluster, index, audience, owner }) => problem(
+    ['clusters', cluster, 'receivers', index, 'oidc', 'audience'],
+    `"${audience}" is also the audience of ${owner}: a token for one would open both; give each Receiver its own (or leave audience out for the default)`,
+  )));
   if (problems.length > 0) throw new FleetError(problems);
   return { fleet: repository === undefined ? { clusters } : { clusters, repository }, spans: clusterSpans(text, document) };
 }

@@ -24,11 +24,17 @@ export function present(path: string, type: 'string' | 'list' | 'map' = 'string'
   }).join(' && ');
 }
 
+/** The full refs a ref match takes: one ref exactly, or (semver) any under refs/tags/. */
+export function fullRefOf(ref: Exclude<RefMatch, { kind: 'none' }>): { readonly test: 'equals' | 'startsWith'; readonly value: string } {
+  if (ref.kind === 'branch') return { test: 'equals', value: `refs/heads/${ref.name}` };
+  if (ref.kind === 'tag') return { test: 'equals', value: `refs/tags/${ref.name}` };
+  return { test: 'startsWith', value: 'refs/tags/' };
+}
+
 /** `field` (a present string) names the ref `ref` matches, as refs/heads/... or refs/tags/.... */
 export function refTest(field: string, ref: Exclude<RefMatch, { kind: 'none' }>): string {
-  if (ref.kind === 'branch') return `${field} == ${celString(`refs/heads/${ref.name}`)}`;
-  if (ref.kind === 'tag') return `${field} == ${celString(`refs/tags/${ref.name}`)}`;
-  return `${field}.startsWith('refs/tags/')`;
+  const full = fullRefOf(ref);
+  return full.test === 'equals' ? `${field} == ${celString(full.value)}` : `${field}.startsWith(${celString(full.value)})`;
 }
 
 /** A Git object id of zeros: the `after` of a push that deleted its ref. */

@@ -36,15 +36,24 @@ function celValue(value: unknown): unknown {
  * (skip), or the evaluation error that makes it answer 500. A non-JSON body is an empty map to it.
  */
 export async function evaluateFilter(filter: string, body: string): Promise<boolean | Error> {
-  // Loaded only by the tools that evaluate: synth writes filters and never runs them.
-  const { run, isCelError } = await import('@bufbuild/cel');
   let request: unknown;
   try {
     request = JSON.parse(body);
   } catch {
     request = {};
   }
-  const result = run(filter, { req: celValue(request) as never });
+  return evaluateBoolean(filter, { req: request });
+}
+
+/**
+ * A boolean CEL expression over JSON variables (`req`, or a token's `claims`), as the controller
+ * evaluates it: true, false, or the evaluation error (which it treats as a failure).
+ */
+export async function evaluateBoolean(expression: string, variables: Record<string, unknown>): Promise<boolean | Error> {
+  // Loaded only by the tools that evaluate: synth writes expressions and never runs them.
+  const { run, isCelError } = await import('@bufbuild/cel');
+  const bindings = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, celValue(value)]));
+  const result = run(expression, bindings as never);
   if (isCelError(result)) return new Error(result.message);
-  return typeof result === 'boolean' ? result : new Error(`the filter returned ${String(result)}, not a bool`);
+  return typeof result === 'boolean' ? result : new Error(`the expression returned ${String(result)}, not a bool`);
 }

@@ -5,7 +5,8 @@ import { FluxCluster } from '../constructs/flux-cluster';
 import { toGoDuration } from '../fleet/durations';
 import { clusterReceivers, fleetRepositorySource, hostKindOf } from '../fleet/git-hosts';
 import { repositoryOf } from '../hosts/repository';
-import { ClusterConfig, GitHostKind, receiverTypeOf } from '../fleet/model';
+import { ClusterConfig, GitHostKind, ReceiverType, receiverTypeOf } from '../fleet/model';
+import { needsWebhookToken, oidcReceivers } from '../hosts/oidc';
 import { GitHost, gitHostOf, sourceHost } from '../hosts';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
@@ -77,6 +78,12 @@ function hookStep(cluster: string, hosts: readonly GitHost[]): string {
   return `Add the webhook on ${names}: \`npm run webhook -- hook ${cluster}\`, or by hand with the Payload URL from \`npm run webhook -- url ${cluster}\`, content type \`application/json\`, ${settings}.`;
 }
 
+/** What calls a Receiver: its events, or for generic-oidc the CI job's push. */
+function eventsOf(receiver: WebhookReceiver, none: string): string {
+  if (receiver.type === ReceiverType.GENERIC_OIDC) return 'CI job on push (OIDC ID token)';
+  return receiver.events.join(', ') || none;
+}
+
 /** The README of one cluster's tree. */
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
@@ -97,7 +104,7 @@ export function clusterReadme(cluster: FluxCluster): string {
   readme.nodes.forEach((node, index) => lines.push(`  ${chain[index]}[${label(...node)}]`));
   for (let index = 1; index < chain.length; index++) lines.push(`  ${chain[index - 1]} --> ${chain[index]}`);
   for (const receiver of receivers) {
-    lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${receiver.events.join(', ') || 'all events'}`)}]`);
+    lines.push(`  ${id('rcv', receiver.name)}[${label(`Receiver ${receiver.name}`, `${receiver.type}: ${eventsOf(receiver, 'all events')}`)}]`);
   }
   for (const source of sources) lines.push(`  ${id('src', source.name)}[${label(...source.summary)}]`);
   for (const app of cluster.apps.values()) lines.push(`  ${id('app', app.name)}[${label(...appLines(app))}]`);
@@ -122,6 +129,9 @@ export function clusterReadme(cluster: FluxCluster): string {
     for (const dependency of app.dependsOn) lines.push(`  ${id('app', app.name)} -.->|dependsOn| ${id('app', dependency.name)}`);
   }
 
+  const oidc = oidcReceivers(config);
+  const tokenless = !needsWebhookToken(config);
+  const workflowStep = `Add the CI job that calls ${oidc.length === 1 ? `the Receiver ${oidc[0].name}` : `the Receivers ${oidc.map((receiver) => receiver.name).join(', ')}`} to each app repository: \`npm run webhook -- workflow ${config.name}\` prints it (\`--write <dir>\` writes it); its ID token must be requested with the audience ${oidc.map((receiver) => `\`${receiver.audience}\``).join(', ')}. The caller is that CI job: there is no token, Secret or hook for ${oidc.length === 1 ? 'it' : 'them'}.`;
   const secretStep = config.sops
     ? `The token Secret is committed encrypted (\`${CLUSTER_FILES.encryptedTokenSecret}\`). Give Flux the age key once: \`kubectl -n ${namespace} create secret generic ${SOPS_AGE_SECRET} --from-file=${AGE_KEY_FILE}=${DEFAULT_PATHS.secretsDir}/${config.name}/${AGE_KEY_FILE}\``
     : `Apply the token Secret (it is not in git): \`kubectl apply -f ${DEFAULT_PATHS.secretsDir}/${config.name}/${CLUSTER_FILES.tokenSecret}\``;
@@ -129,7 +139,9 @@ export function clusterReadme(cluster: FluxCluster): string {
     GENERATED_MARKDOWN_HEADER,
     `# Cluster ${config.name}`,
     '',
-    `A push to a repository below makes its Git host (${hosts.map((host) => host.name).join(', ') || 'Git'}) call the Receiver ${readme.through}; the Receiver asks its`,
+    tokenless
+      ? `A push to a repository below runs its CI job, which calls the Receiver ${readme.through} with an OIDC ID token; the Receiver asks its`
+      : `A push to a repository below makes its Git host (${hosts.map((host) => host.name).join(', ') || 'Git'})${oidc.length > 0 ? ' or its CI job (generic-oidc Receivers)' : ''} call the Receiver ${readme.through}; the Receiver asks its`,
     'GitRepository to reconcile now, and every Kustomization on that source follows. Polling is the fallback.',
     '',
     '```mermaid',
@@ -141,17 +153,20 @@ export function clusterReadme(cluster: FluxCluster): string {
     ...[
       ...(readme.prerequisite === undefined ? [] : [readme.prerequisite]),
       `Commit and push \`${DEFAULT_PATHS.distDir}/\`, then bootstrap Flux on this directory: \`${bootstrapCommand(config)}\`${fleetRepositorySource(config) === undefined ? ' (set the fleet\'s `repository:` and this line names it)' : ''}.`,
-      secretStep,
+      ...(tokenless ? [] : [secretStep]),
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
       readme.openStep,
-      hookStep(config.name, hosts),
-      `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
+      ...(tokenless ? [] : [hookStep(config.name, hosts)]),
+      ...(oidc.length === 0 ? [] : [workflowStep]),
+      tokenless
+        ? `Check that the Receivers answer: \`npm run webhook -- ping ${config.name}\` (it cannot mint a CI token: it reports "answers, refuses a call without a token"); then push to a source's branch and watch its CI job.`
+        : `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
       `After each push: \`npm run webhook -- deliveries ${config.name}\` shows what the Git host delivered (GitHub), and \`npm run webhook -- verify ${config.name} --wait 2m\` that the cluster applied the pushed commit.`,
     ].map((step, index) => `${index + 1}. ${step}`),
     '',
     '| Receiver | Reconciles | Events |',
     '| --- | --- | --- |',
-    ...receivers.map((receiver: WebhookReceiver) => `| ${receiver.name} | ${receiver.resources.map((target) => `${target.kind} ${target.name}`).join(', ')} | ${receiver.events.join(', ') || 'all'} |`),
+    ...receivers.map((receiver: WebhookReceiver) => `| ${receiver.name} | ${receiver.resources.map((target) => `${target.kind} ${target.name}`).join(', ')} | ${eventsOf(receiver, 'all')} |`),
     '',
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import { CommandContext, CommandError, CommandOptions } from '../common';
 import { ClusterConfig, clusterNamespace, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
+import { isOidcReceiver } from '../../lib/hosts/oidc';
 
 /** What a webhook command is given: its context, or the paths and environment to make one from. */
 export type ContextOptions = CommandOptions;
@@ -73,8 +74,26 @@ export interface ReceiverTarget {
   readonly url: string | undefined;
 }
 
-/** The cluster's Receivers (or the one named), the fleet repository's included, with their webhook paths and Payload URLs. */
-export function receiverTargets(cluster: ClusterConfig, token: string, receiverName?: string): ReceiverTarget[] {
+/** What a command says instead of acting on a generic-oidc Receiver, which has no token, Secret or hook. */
+export function oidcNothingToDo(cluster: ClusterConfig, receiver: string): string {
+  return `receiver ${receiver} is generic-oidc: no token/hook, its caller is the CI job (npm run webhook -- workflow ${cluster.name})`;
+}
+
+/**
+ * The token, where one of the Receivers a command acts on (all, or the one named) checks it;
+ * undefined where they are all generic-oidc (their path is the empty token's). Prints its warnings.
+ */
+export async function requireTokenFor(cluster: ClusterConfig, receiverName: string | undefined, options: ContextOptions = {}): Promise<FoundToken | undefined> {
+  const chosen = clusterReceivers(cluster).filter(({ receiver }) => receiverName === undefined || receiver.name === receiverName);
+  if (chosen.length > 0 && chosen.every(({ receiver }) => isOidcReceiver(receiver))) return undefined;
+  return requireToken(cluster, options);
+}
+
+/**
+ * The cluster's Receivers (or the one named), the fleet repository's included, with their webhook
+ * paths and Payload URLs. A generic-oidc Receiver's path is the empty token's; the others need `token`.
+ */
+export function receiverTargets(cluster: ClusterConfig, token: string | undefined, receiverName?: string): ReceiverTarget[] {
   const all = clusterReceivers(cluster);
   const chosen = receiverName === undefined ? all : all.filter(({ receiver }) => receiver.name === receiverName);
   if (chosen.length === 0) {
@@ -85,7 +104,9 @@ export function receiverTargets(cluster: ClusterConfig, token: string, receiverN
   const namespace = clusterNamespace(cluster);
   const exposure = exposureOf(cluster.webhook);
   return chosen.map(({ receiver, sources }) => {
-    const path = webhookPath(token, receiver.name, namespace);
+    const oidc = isOidcReceiver(receiver);
+    if (!oidc && token === undefined) throw new CommandError(`receiver ${receiver.name} of ${cluster.name} checks the webhook token, and none was read for it`);
+    const path = webhookPath(oidc ? '' : token!, receiver.name, namespace);
     return { receiver, sources, namespace, path, url: exposure.payloadUrl(path) };
   });
 }

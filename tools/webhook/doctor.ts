@@ -21,12 +21,15 @@ import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { receiverEventsOf, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
-import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
+import { exposureScheme, narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
+import { isOidcReceiver, needsWebhookToken, oidcReceivers } from '../../lib/hosts/oidc';
 
 export interface DoctorReport {
   readonly cluster: string;
   /** One line per problem; empty when all is well. */
   readonly problems: string[];
+  /** What would make the setup safer but does not stop it working (ids a generic-oidc Receiver could pin). */
+  readonly notes: string[];
 }
 
 function filesBelow(directory: string): string[] {
@@ -37,6 +40,8 @@ function filesBelow(directory: string): string[] {
 }
 
 async function tokenProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
+  // generic-oidc Receivers only: there is no token to look for.
+  if (!needsWebhookToken(cluster)) return [];
   try {
     const found = await findToken(cluster, options);
     if (found) return [...found.stale, ...await keyProblems(cluster, options)];
@@ -83,6 +88,19 @@ function receiverProblems(cluster: ClusterConfig): string[] {
     if (!triggered.has(source.name)) problems.push(`source ${source.name} is in no Receiver's sources: pushes to ${source.url} wait for its polling interval`);
   }
   return problems;
+}
+
+/** A generic-oidc Receiver behind plain HTTP: its callers' bearer tokens can be read on the way and replayed until they expire. */
+function oidcProblems(cluster: ClusterConfig): string[] {
+  if (exposureScheme(cluster.webhook) === 'https') return [];
+  return cluster.receivers.filter((receiver) => isOidcReceiver(receiver) && receiver.oidc?.allowPlainHttp !== true).map((receiver) =>
+    `Receiver ${receiver.name} is generic-oidc, but clusters.${cluster.name}.webhook is plain HTTP: its CI job's ID token travels in clear and can be replayed until it expires; expose the Receivers over TLS (gateway, ingress, or loadBalancer.tls), or set oidc.allowPlainHttp: true on the Receiver to accept that`);
+}
+
+/** Sources of generic-oidc Receivers whose ids the fleet does not pin: a repository deleted and recreated under the same name would pass. */
+function oidcNotes(cluster: ClusterConfig): string[] {
+  const unpinned = oidcReceivers(cluster).flatMap((receiver) => receiver.sources.filter((source) => source.repositoryId === undefined || source.ownerId === undefined).map((source) => `${source.source} (Receiver ${receiver.name})`));
+  return unpinned.length === 0 ? [] : [`the generic-oidc pins of ${unpinned.join(', ')} have no repositoryId/ownerId: a repository deleted and recreated (or an owner renamed and taken) under the same name would pass them; fetch the ids with npm run webhook -- ids ${cluster.name} --write-fleet`];
 }
 
 function secretProblems(cluster: ClusterConfig, distDir: string): string[] {
@@ -167,20 +185,21 @@ export async function doctor(clusterName: string, doctorOptions: DoctorOptions =
   try {
     cluster = context.cluster(clusterName);
   } catch (error) {
-    if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems };
+    if (error instanceof FleetError) return { cluster: clusterName, problems: error.problems, notes: [] };
     throw error;
   }
   // A half-written dist/ makes every later check wrong: it alone is the report until synth puts it right.
   const interrupted = interruptedWriteProblem(context.paths.distDir);
-  if (interrupted) return { cluster: clusterName, problems: [interrupted] };
+  if (interrupted) return { cluster: clusterName, problems: [interrupted], notes: [] };
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
     ...exposureProblems(cluster),
+    ...oidcProblems(cluster),
     ...secretProblems(cluster, context.paths.distDir),
     ...await distProblems(cluster, options),
     ...(bounds ? await sourceRefProblems(cluster, context.env, bounds) : []),
   ];
   // The same broken file can stop more than one check: say it once.
-  return { cluster: clusterName, problems: [...new Set(problems)] };
+  return { cluster: clusterName, problems: [...new Set(problems)], notes: oidcNotes(cluster) };
 }

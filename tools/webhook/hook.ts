@@ -5,7 +5,8 @@ import { webhookTokenProblem } from '../../lib/fleet/webhook-token';
 import { ClusterConfig, GitHostKind, receiverTypeOf } from '../../lib/fleet/model';
 import { fullName, GitHost, RepositoryRef, sourceHost } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
-import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { ContextOptions, oidcNothingToDo, receiverTargets, requireTokenFor, requireUrl } from './context';
+import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
 import { requestBounds } from './bounded-fetch';
@@ -21,8 +22,11 @@ export interface HookChange {
   readonly api?: string;
   readonly repository: string;
   readonly receiver: string;
-  /** skip: a repository whose hook this project cannot make (the reason says why and what to do). */
-  readonly action: 'create' | 'update' | 'skip';
+  /**
+   * skip: a repository whose hook this project cannot make (the reason says why and what to do);
+   * oidc: a generic-oidc Receiver, which has no hook (its CI job calls it: the reason says so).
+   */
+  readonly action: 'create' | 'update' | 'skip' | 'oidc';
   /** Why an existing hook was chosen for update, or why none is made. */
   readonly reason?: string;
   /** As sent, with the secret masked (none for a skip). */
@@ -94,7 +98,7 @@ export interface HookTarget {
 }
 
 /** The repositories whose pushes each Receiver must hear, on the host whose signature its type checks. */
-export function hookTargets(cluster: ClusterConfig, token: string, options: HookOptions, fleetFile: string, context: CommandContext): HookTarget[] {
+export function hookTargets(cluster: ClusterConfig, token: string | undefined, options: HookOptions, fleetFile: string, context: CommandContext): HookTarget[] {
   const previousToken = readPreviousToken(cluster, context);
   const targets = new Map<string, HookTarget>();
   for (const target of receiverTargets(cluster, token, options.receiver)) {
@@ -136,7 +140,10 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
   const bounds = requestBounds(options.timeoutMs);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
-  const { token } = await requireToken(cluster, { context });
+  const token = (await requireTokenFor(cluster, options.receiver, { context }))?.token;
+  const changes: HookChange[] = receiverTargets(cluster, token, options.receiver).filter(({ receiver }) => isOidcReceiver(receiver)).map(({ receiver, sources }) => ({
+    host: 'CI job', repository: sources.map((source) => source.url).join(', '), receiver: receiver.name, action: 'oidc', reason: oidcNothingToDo(cluster, receiver.name),
+  }));
   const targets = hookTargets(cluster, token, options, context.paths.fleetFile, context);
   const clients = new Map<string, HookClient | undefined>();
   const clientFor = (target: HookTarget): HookClient | undefined => {
@@ -151,7 +158,6 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
   };
   // Every token and API URL is checked before the first hook is written: a run stops whole or not at all.
   for (const target of targets) if (!target.unsupported) clientFor(target);
-  const changes: HookChange[] = [];
   for (const target of targets) {
     const name = fullName(target.repository);
     if (target.unsupported) {
@@ -160,14 +166,15 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
     }
     const words = { name: target.host.name, tokenVariable: tokenVariableWords(new URL(target.apiUrl)), rights: HOOK_RIGHTS[target.host.kind] };
     const client = clientFor(target);
-    const spec = { url: target.url, secret: token };
+    // A target is a token-based Receiver's: the token was read for it.
+    const spec = { url: target.url, secret: token! };
     let existing: { id: string; reason: string } | undefined;
     try {
       if (client) existing = matchHook(await client.list(target.repository), target.url, target.previousUrl);
     } catch (error) {
       throw explainApiError(words, error, name);
     }
-    const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '', bounds }).request(target.repository, undefined, spec), token);
+    const request = masked(client ? client.request(target.repository, existing?.id, spec) : hookClient(target.host.kind, { apiUrl: new URL(target.apiUrl), token: '', bounds }).request(target.repository, undefined, spec), token!);
     const change: HookChange = { host: target.host.name, api: target.apiUrl, repository: name, receiver: target.receiver, action: existing ? 'update' : 'create', reason: existing?.reason, request };
     if (options.dryRun || !client) {
       changes.push(change);

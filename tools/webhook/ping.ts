@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { Agent, fetch } from 'undici';
 import { CommandContext, CommandError, UsageError } from '../common';
-import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { ContextOptions, receiverTargets, requireTokenFor, requireUrl } from './context';
 import { DeliveryEvent, fullName, gitHost, gitHostForType, knownGitHosts, receiverEventsOf, refMatchOf, SignedDelivery, sourceHost, testRefOf } from '../../lib/hosts';
 import { evaluateFilter, receiverFilters } from '../../lib/hosts/filters';
 import { genericHmacHeaders } from '../../lib/hosts/generic-hmac';
@@ -95,6 +95,25 @@ function explainRejected(eventName: string, type: `${ReceiverType}`, events: rea
   return `rejected (400): ${signature}; the event "${eventName}" is one the fleet file's Receiver takes, unless the Receiver in the cluster is older than dist/ (kubectl get receiver -o yaml shows its events)`;
 }
 
+/**
+ * A call without an ID token to a generic-oidc Receiver: ping cannot mint a CI job's token, so the
+ * most it can see is that a Receiver is at the path and refuses such a call (the controller's bare
+ * 400). It never says more: whether the CI job's token passes shows only when the job runs.
+ */
+function explainOidcProbe(status: number, receiver: string, through: string, hints: DeliveryHints): DeliveryOutcome {
+  const cannot = 'ping cannot mint a CI ID token, so whether the CI job\'s token passes the validations shows only when it runs: push to a source\'s branch (or re-run its job) and read the job\'s log';
+  switch (status) {
+    case 400:
+      return { accepted: true, status, explanation: `answers${through}: a Receiver is at the path and refused a call without an ID token (400), as Receiver ${receiver} (generic-oidc) must; ${cannot}` };
+    case 404:
+      return { accepted: false, status, explanation: `no Receiver at that path (404)${through}: Receiver ${receiver} is not applied yet, or its name or namespace differs from the fleet file's; ${hints.notFound}` };
+    case 503:
+      return { accepted: false, status, explanation: `Receiver ${receiver} is not ready or is suspended (503): kubectl describe receiver ${receiver} says why (its oidcProviders, or a controller older than 1.9 that knows no generic-oidc)` };
+    default:
+      return { accepted: false, status, explanation: `answered ${status} to a call without an ID token${through}, which a generic-oidc Receiver never does (it answers 400): the path is served by something else, or the Receiver in the cluster is not the fleet file's (kubectl get receiver ${receiver} -o yaml); ${hints.notReceiver}` };
+  }
+}
+
 /** What each of notification-controller's answers means for the person debugging it (deliveries reads it for GitHub's records too). */
 export function explainStatus(answer: Answer, eventName: string, type: `${ReceiverType}`, receiver: string, resources: string, hints: DeliveryHints, reconciling = resources, events?: readonly string[]): DeliveryOutcome {
   const { status, location, body } = answer;
@@ -111,6 +130,7 @@ export function explainStatus(answer: Answer, eventName: string, type: `${Receiv
   if (foreign?.certain) return explainForeign(answer, foreign, receiver, type, hints);
   // Through a proxy that names itself, the answer may be the controller's or the proxy's own: said as seen.
   const through = foreign === undefined ? '' : ` (HTTP ${status} from ${answer.seen!.origin}; ${foreign.reason}: a proxy in front, or a server that is not notification-controller)`;
+  if (type === ReceiverType.GENERIC_OIDC) return explainOidcProbe(status, receiver, through, hints);
   switch (status) {
     case 200:
       return {
@@ -352,17 +372,30 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
   const context = CommandContext.of(options);
   const fleetFile = context.paths.fleetFile;
   const cluster: ClusterConfig = context.cluster(clusterName);
-  const { token } = await requireToken(cluster, { context });
+  const token = (await requireTokenFor(cluster, options.receiver, { context }))?.token;
   const outcomes: PingOutcome[] = [];
   for (const target of receiverTargets(cluster, token, options.receiver)) {
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
     if (target.sources.length === 0) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const type = receiverTypeOf(target.receiver);
+    if (type === ReceiverType.GENERIC_OIDC) {
+      // No bearer: the one call ping can make to it, and what its answer shows (explainOidcProbe).
+      const outcome = await sendDelivery({
+        url, event: 'push', ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
+        delivery: { body: '{}', headers: { 'Content-Type': 'application/json' } },
+        type, hints: exposureOf(cluster.webhook).deliveryHints(target.namespace), receiver: target.receiver.name,
+        resources: gitRepositories(target.sources.map(({ name }) => name)), events: [], proxied: options.url !== undefined,
+      });
+      outcomes.push({ ...outcome, receiver: target.receiver.name, url });
+      continue;
+    }
+    // A token-based Receiver: requireTokenFor read the token for it.
+    const tokenOf = token!;
     const event = options.event ?? (sourceHost(target.sources[0], type) ?? gitHost('github')).testEvents[0];
     const chosen = deliverySources(target.sources, event, options.ref);
     for (const source of chosen) {
       const ref = options.ref ?? testRefOf(source);
-      const delivery = await deliveryFor(type, source, event, ref, url, token, target.receiver.name);
+      const delivery = await deliveryFor(type, source, event, ref, url, tokenOf, target.receiver.name);
       const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
       const outcome = await sendDelivery({
         url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',

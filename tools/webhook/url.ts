@@ -1,6 +1,7 @@
-// `webhook url <cluster>`: the Payload URL to paste into GitHub, from the fleet file and the local token.
+// `webhook url <cluster>`: the Payload URL to paste into GitHub, from the fleet file and the local token
+// (a generic-oidc Receiver's needs none: its path is not secret).
 import { CommandContext } from '../common';
-import { ContextOptions, receiverTargets, requireToken, requireUrl } from './context';
+import { ContextOptions, receiverTargets, requireTokenFor, requireUrl } from './context';
 
 export interface UrlResult {
   readonly cluster: string;
@@ -11,7 +12,8 @@ export async function payloadUrls(clusterName: string, options: ContextOptions &
   const context = CommandContext.of(options);
   const fleetFile = context.paths.fleetFile;
   const cluster = context.cluster(clusterName);
-  const { token } = await requireToken(cluster, { context });
+  // A generic-oidc Receiver's path is no secret: it needs no token.
+  const token = (await requireTokenFor(cluster, options.receiver, { context }))?.token;
   const receivers = receiverTargets(cluster, token, options.receiver).map((target) => ({
     name: target.receiver.name,
     namespace: target.namespace,

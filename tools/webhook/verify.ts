@@ -11,7 +11,8 @@ import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hos
 import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
-import { ContextOptions, requireToken } from './context';
+import { ContextOptions, requireTokenFor } from './context';
+import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { explainGithubError, githubApi, githubClient } from './github-client';
 import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
@@ -218,7 +219,7 @@ function objectsOf(cluster: ClusterConfig): { sources: GitSourceConfig[]; apps: 
 type Head = Awaited<ReturnType<typeof headCommit>>;
 
 /** One look at the cluster: every finding, and the apps that applied the pushed commit. */
-async function look(cluster: ClusterConfig, token: string, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
+async function look(cluster: ClusterConfig, token: string | undefined, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
   const namespace = clusterNamespace(cluster);
   const findings: Finding[] = [];
   // An object, or, where it is missing, that finding.
@@ -232,8 +233,16 @@ async function look(cluster: ClusterConfig, token: string, kube: { api: CustomOb
     const object = await found('Receiver', receiver.name);
     if (object === undefined) continue;
     const name = `Receiver ${receiver.name}`;
-    const expected = webhookPath(token, receiver.name, namespace);
     const state = ready(object);
+    if (isOidcReceiver(receiver)) {
+      // No token: its path is sha256 of name and namespace alone, which the cluster must serve too.
+      const expected = webhookPath('', receiver.name, namespace);
+      if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (a generic-oidc Receiver needs notification-controller 1.9+ and valid oidcProviders)` });
+      else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but a generic-oidc Receiver of this name and namespace is at ${expected}: the Receiver in the cluster is not the fleet file's (push dist/ and let Flux apply it)` });
+      else findings.push({ ok: true, object: name, detail: 'Ready, at its generic-oidc path (the CI job calls it)' });
+      continue;
+    }
+    const expected = webhookPath(token!, receiver.name, namespace);
     if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (usually its Secret webhook-token is missing or not decrypted)` });
     else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but the local token gives ${expected}: the cluster's Secret holds another token than the one the Git host signs with (apply the Secret, or take the token: npm run secrets -- take-token ${cluster.name})` });
     else findings.push({ ok: true, object: name, detail: 'Ready, at the path the local token gives' });
@@ -286,7 +295,7 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
   const bounds = requestBounds(options.timeoutMs, { ms: waitMs, limit: waitMs > 0 ? `--wait ${waitMs / 1000}s plus ` : '' });
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
-  const { token } = await requireToken(cluster, { context });
+  const token = (await requireTokenFor(cluster, undefined, { context }))?.token;
   const kube = kubeApi(options, context.env, bounds);
   await checkKubeCredentials(kube.config);
   const { sources } = objectsOf(cluster);
