@@ -217,6 +217,18 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     expect([verified.status, verified.stderr]).toEqual([0, '']);
   });
 
+  test('webhook ping can only call without a token: each Receiver answers that with the controller\'s bare 400, and ping says so (exit 0) without claiming the CI token passes', () => {
+    const before = [requestedAt('octo'), requestedAt('group')];
+    const result = runScript(ws, 'webhook', ['ping', CLUSTER, '--url', controlPlane().receiver]);
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const [line, name] of lines.map((text, index) => [text, ['octo', 'group'][index]])) {
+      expect(line).toMatch(new RegExp(`^ok ${name}: answers: a Receiver is at the path and refused a call without an ID token \\(400\\), as Receiver ${name} \\(generic-oidc\\) must; ping cannot mint a CI ID token`));
+    }
+    expect([requestedAt('octo'), requestedAt('group')]).toEqual(before);
+  });
+
   describe.each([
     {
       host: 'GitHub Actions',
@@ -296,6 +308,19 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       const none = await call(name, undefined);
       expect([none.status, none.refusal]).toEqual([400, 'the Authorization header is missing or malformed']);
     });
+  });
+
+  test('a suspended Receiver: 503 even to the pinned caller, and ping says the Receiver is not ready or suspended (exit 1)', async () => {
+    kubectl(['patch', 'receiver', 'group', '-n', NAMESPACE, '--type', 'merge', '-p', '{"spec":{"suspend":true}}']);
+    try {
+      await waitFor('Receiver group to be suspended in the controller\'s cache', async () => ((await call('group', undefined)).status === 503 ? true : undefined), { timeoutMs: 30_000, logs: NOTIFICATION });
+      const answer = await call('group', await oidc.issuers.gitlab.mint(gitlabClaims(rightGitLab), { audience: audienceOf('group') }));
+      expect([answer.status, answer.refusal]).toEqual([503, undefined]);
+      const result = runScript(ws, 'webhook', ['ping', CLUSTER, '--receiver', 'group', '--url', controlPlane().receiver]);
+      expect([result.status, result.stdout.trim()]).toEqual([1, 'FAILED group: Receiver group is not ready or is suspended (503): kubectl describe receiver group says why (its oidcProviders, or a controller older than 1.9 that knows no generic-oidc)']);
+    } finally {
+      kubectl(['patch', 'receiver', 'group', '-n', NAMESPACE, '--type', 'merge', '-p', '{"spec":{"suspend":false}}']);
+    }
   });
 
   test('GitHub Actions: the repository in another case is the same repository (GitHub names are case-insensitive): 200', async () => {
