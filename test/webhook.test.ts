@@ -489,7 +489,7 @@ describe('doctor', () => {
   test('finds nothing wrong with a synthesized, complete cluster', async () => {
     const ws = withAddress();
     await synthesize({ ...ws, env: {} });
-    expect(await doctor('staging', { ...ws, env: {} })).toEqual({ cluster: 'staging', problems: [] });
+    expect(await doctor('staging', { ...ws, env: {} })).toEqual({ cluster: 'staging', problems: [], notes: [] });
   });
 
   test('reports each problem on one line', async () => {

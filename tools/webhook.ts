@@ -148,6 +148,19 @@ export function buildProgram(): Command {
         : [`# GitHub's webhook ranges, for ${fields} (write them there with --write-fleet):`, ...result.ranges.map((range) => `- ${range}`)].join('\n'));
     });
 
+  program.command('ids')
+    .description('read the ids a generic-oidc Receiver pins (GitHub repository and owner ids, GitLab project and namespace ids) from each source\'s host API (its token variable where set: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, FLUX_INFRA_TOKEN_<HOST>)')
+    .argument('<cluster>', 'a cluster of the fleet file')
+    .option('--write-fleet', 'write them into the sources\' repositoryId and ownerId, comments kept')
+    .option('--allow-http', 'allow a plain-http apiUrl off loopback')
+    .addOption(timeoutOption())
+    .option('--json', 'print JSON for scripts')
+    .action(async (cluster: string, flags: { writeFleet?: boolean; allowHttp?: boolean; timeout: number; json?: boolean }) => {
+      const { ids, idsReport } = await import('./webhook/ids.js');
+      const result = await ids(cluster, { context, writeFleet: flags.writeFleet, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
+      print(flags.json, result, idsReport(result, context.paths.fleetFile, flags.writeFleet));
+    });
+
   program.command('doctor')
     .description('report every problem visible before a push, offline, one line each; --online also asks the Git hosts that each source\'s repository exists and its branch, tag or semver range resolves')
     .argument('<cluster>', 'a cluster of the fleet file')

@@ -75,3 +75,32 @@ function withNewList(text: string, document: Document.Parsed, path: readonly str
   }
   return undefined;
 }
+
+/**
+ * The fleet file's text with the scalar at `path` set to `value` (a number or a plain string): an
+ * existing value is replaced in the text; a missing one is added as a line after the last entry of
+ * its block mapping (a flow mapping gets `, key: value`). Elsewhere the YAML library writes it,
+ * comments kept.
+ */
+export function withScalar(text: string, path: readonly (string | number)[], value: number | string): string {
+  const written = typeof value === 'number' ? String(value) : scalar(value);
+  const document = parseDocument(text);
+  const current = document.getIn(path, true);
+  if (isScalar(current) && current.range) return `${text.slice(0, current.range[0])}${written}${text.slice(current.range[1])}`;
+  const parent = document.getIn(path.slice(0, -1), true);
+  const key = scalar(String(path[path.length - 1]));
+  if (current === undefined && isMap(parent) && parent.range && parent.items.length > 0) {
+    const last = parent.items[parent.items.length - 1];
+    const lastEnd = ((last.value ?? last.key) as YamlNode | null)?.range?.[1];
+    if (lastEnd !== undefined) {
+      if (parent.flow) return `${text.slice(0, lastEnd)}, ${key}: ${written}${text.slice(lastEnd)}`;
+      const firstKey = (parent.items[0].key as YamlNode).range![0];
+      const indent = ' '.repeat(firstKey - text.lastIndexOf('\n', firstKey - 1) - 1);
+      const newline = text.indexOf('\n', Math.max(lastEnd - 1, 0));
+      const at = newline === -1 ? text.length : newline;
+      return `${text.slice(0, at)}\n${indent}${key}: ${written}${text.slice(at)}`;
+    }
+  }
+  document.setIn(path, value);
+  return document.toString({ lineWidth: 0, flowCollectionPadding: false });
+}

@@ -1,0 +1,132 @@
+// `webhook ids <cluster> [--write-fleet]`: the ids a generic-oidc Receiver pins beside the repository
+// name (GitHub's repository and owner ids, GitLab's project and namespace ids), read from each
+// source's host API with that host's own token variable (host-tokens.ts) where set, through the same
+// bounded, origin-confined clients as `hook`; written into the fleet file with comments kept.
+import { Projects } from '@gitbeaker/core';
+import { createRequesterFn } from '@gitbeaker/requester-utils';
+import { readFleetText } from '../../lib/synth';
+import { withRecoveredRepository } from '../../lib/repository';
+import { writeFileAtomically } from '../../lib/io/atomic-file';
+import { withScalar } from '../../lib/fleet/edit';
+import { parseFleet } from '../../lib/fleet/parse';
+import { GitSourceConfig } from '../../lib/fleet/model';
+import { gitHost } from '../../lib/hosts';
+import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oidc';
+import { CommandContext, CommandError, CommandOptions } from '../common';
+import { RequestBounds, requestBounds } from './bounded-fetch';
+import { githubClient } from './github-client';
+import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
+import { requestHandler } from './hooks/gitlab';
+import { hostToken, tokenVariableWords } from './host-tokens';
+
+export interface IdsOptions extends CommandOptions {
+  /** Write the ids into the sources of the fleet file, comments kept. */
+  readonly writeFleet?: boolean;
+  /** Allow a plain-http apiUrl off loopback. @default false */
+  readonly allowHttp?: boolean;
+  /** The deadline of the whole run (--timeout). @default 60 s */
+  readonly timeoutMs?: number;
+}
+
+export interface SourceIds {
+  readonly source: string;
+  readonly host: OidcHostKind;
+  readonly repository: string;
+  readonly repositoryId: number;
+  readonly ownerId: number;
+  /** The repository's path as the host names it now, where it differs from the fleet URL's (renamed or moved). */
+  readonly renamedTo?: string;
+}
+
+export interface IdsResult {
+  readonly cluster: string;
+  readonly sources: SourceIds[];
+  /** Whether the fleet file was changed (false when it already held these ids, or without writeFleet). */
+  readonly written: boolean;
+}
+
+/** A positive integer id from an API answer, or a CommandError: a server that answers otherwise is not the host's API. */
+function idOf(value: unknown, what: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  throw new CommandError(`the answer has no ${what}: check that the source's apiUrl is the host's REST API`);
+}
+
+/** The repository's ids through its host's API. */
+async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: string, env: NodeJS.ProcessEnv, allowHttp: boolean | undefined, bounds: RequestBounds): Promise<{ repositoryId: number; ownerId: number; path: string }> {
+  const ref = gitHost(host).repositoryOf(source.url);
+  const apiUrl = apiOrigin(source.apiUrl ?? gitHost(host).defaultApiUrl(ref.host), allowHttp);
+  // Public repositories answer without a token; a private one needs its host's own.
+  const { token } = hostToken(apiUrl, env);
+  const words = { name: gitHost(host).name, tokenVariable: tokenVariableWords(apiUrl), rights: 'read access to the repository\'s metadata' };
+  try {
+    if (host === 'github') {
+      const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp, bounds });
+      const { data } = await octokit.rest.repos.get({ owner: ref.owner, repo: ref.name });
+      return { repositoryId: idOf(data?.id, 'repository id'), ownerId: idOf(data?.owner?.id, 'owner id'), path: String(data?.full_name ?? repository) };
+    }
+    const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
+    const projects = new Projects({ host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), () => undefined)) } as never);
+    const project = await projects.show(repository) as unknown as { id?: unknown; namespace?: { id?: unknown }; path_with_namespace?: unknown };
+    return { repositoryId: idOf(project?.id, 'project id'), ownerId: idOf(project?.namespace?.id, 'namespace id'), path: String(project?.path_with_namespace ?? repository) };
+  } catch (error) {
+    if (error instanceof CommandError) throw error;
+    throw explainApiError(words, error, repository);
+  }
+}
+
+/** The ids of every source of the cluster's generic-oidc Receivers; with writeFleet, written into the fleet file. */
+export async function ids(clusterName: string, options: IdsOptions = {}): Promise<IdsResult> {
+  const bounds = requestBounds(options.timeoutMs);
+  const context = CommandContext.of(options);
+  const cluster = context.cluster(clusterName);
+  const models = oidcReceivers(cluster);
+  if (models.length === 0) throw new CommandError(`cluster ${clusterName} has no generic-oidc Receiver: only their sources' ids are pinned (set type: generic-oidc on a Receiver first)`);
+  const seen = new Set<string>();
+  const found: SourceIds[] = [];
+  for (const model of models) {
+    for (const entry of model.sources) {
+      if (seen.has(entry.source)) continue;
+      seen.add(entry.source);
+      const source = cluster.sources.find((candidate) => candidate.name === entry.source)!;
+      const read = await readIds(source, entry.host, entry.repository, context.env, options.allowHttp, bounds);
+      const renamed = read.path.toLowerCase() !== entry.repository.toLowerCase() ? read.path : undefined;
+      found.push({ source: entry.source, host: entry.host, repository: entry.repository, repositoryId: read.repositoryId, ownerId: read.ownerId, ...(renamed ? { renamedTo: renamed } : {}) });
+    }
+  }
+  if (!options.writeFleet) return { cluster: clusterName, sources: found, written: false };
+  const { fleetFile } = context.paths;
+  const written = await withRecoveredRepository(context.paths, async () => {
+    const before = readFleetText(fleetFile);
+    // Read again under the lock: the sources' places are the file's as it is now.
+    const sources = parseFleet(before, fleetFile).clusters.find((entry) => entry.name === clusterName)?.sources ?? [];
+    let after = before;
+    for (const entry of found) {
+      const index = sources.findIndex((source) => source.name === entry.source);
+      if (index === -1) throw new CommandError(`source ${entry.source} is no longer in cluster ${clusterName} of ${fleetFile}: run the command again`);
+      after = withScalar(after, ['clusters', clusterName, 'sources', index, 'repositoryId'], entry.repositoryId);
+      after = withScalar(after, ['clusters', clusterName, 'sources', index, 'ownerId'], entry.ownerId);
+    }
+    // The edit must leave a fleet that parses and says exactly these ids.
+    const check = parseFleet(after, fleetFile).clusters.find((entry) => entry.name === clusterName)!;
+    for (const entry of found) {
+      const source = check.sources.find((candidate) => candidate.name === entry.source);
+      if (source?.repositoryId !== entry.repositoryId || source.ownerId !== entry.ownerId) throw new CommandError(`could not write the ids of source ${entry.source} into ${fleetFile}: add repositoryId: ${entry.repositoryId} and ownerId: ${entry.ownerId} by hand`);
+    }
+    if (after === before) return false;
+    writeFileAtomically(fleetFile, after);
+    return true;
+  });
+  return { cluster: clusterName, sources: found, written };
+}
+
+/** The report's lines: each source's ids, in the words of its host's token claims. */
+export function idsReport(result: IdsResult, fleetFile: string, writeFleet: boolean | undefined): string {
+  const lines = result.sources.map((entry) => {
+    const names = oidcClaimNames(entry.host);
+    const renamed = entry.renamedTo ? ` (the host names it ${entry.renamedTo} now: update its url in the fleet file, or its tokens' ${names.repository} will not match)` : '';
+    return `${entry.source}: ${entry.repository} repositoryId: ${entry.repositoryId} (${names.repositoryId}), ownerId: ${entry.ownerId} (${names.ownerId})${renamed}`;
+  });
+  if (writeFleet) lines.push(result.written ? `wrote them into ${fleetFile}: run npm run synth and commit` : `${fleetFile} already holds them: nothing to write`);
+  else lines.push('write them into the fleet file with --write-fleet');
+  return lines.join('\n');
+}
