@@ -266,8 +266,12 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     test('the pinned caller\'s token: 200, and the source fetches the pushed commit', async () => {
       const before = requestedAt(name);
       const pushed = repo().commit({ 'README.md': `${name} pushed\n` }, 'pushed');
+      const served = issuer().requests.length;
       const answer = await call(name, await mint(right()));
       expect([answer.status, answer.refusal]).toEqual([200, undefined]);
+      // The controller found the keys through our discovery document, over TLS with the suite's CA.
+      const discovery = new URL(issuer().url).pathname;
+      expect(issuer().requests.slice(served)).toEqual([`GET ${discovery}/.well-known/openid-configuration`, `GET ${discovery}${platform === 'github' ? '/.well-known/jwks' : '/oauth/discovery/keys'}`]);
       expect(requestedAt(name)).toBeDefined();
       expect(requestedAt(name)).not.toBe(before);
       await waitFor(`GitRepository ${name} at the pushed commit`, () => (revision(name) === `main@sha1:${pushed}` ? true : undefined), {
