@@ -21,7 +21,10 @@ export interface ControlPlaneInfo {
   readonly kubeconfig: string;
   /** https://127.0.0.1:<port> */
   readonly apiServer: string;
-  /** The suite's CA (PEM file): it signed the API server's and the Git server's certificates. */
+  /**
+   * The suite's CA (PEM file): it signed the API server's, the Git server's and the OIDC issuer's
+   * certificates; notification-controller trusts it (SSL_CERT_FILE).
+   */
   readonly caFile: string;
   readonly caKeyFile: string;
   /** http://127.0.0.1:<port>: notification-controller's webhook receiver. */
@@ -184,10 +187,13 @@ export class ControlPlane {
         `--events-addr=http://127.0.0.1:${eventsPort}`, '--log-level=debug',
       ], controllerEnv);
       const notification = await ports();
+      // A generic-oidc Receiver fetches its issuer's discovery document and keys with Go's default
+      // roots: SSL_CERT_FILE adds the suite's CA (the loopback issuer's certificate is the CA's, as
+      // the Git server's is); Go still reads the system's certificate folders besides.
       plane.start('notification-controller', built['notification-controller'].binary, [
         `--metrics-addr=127.0.0.1:${notification.metrics}`, `--health-addr=127.0.0.1:${notification.health}`,
         `--receiverAddr=127.0.0.1:${receiverPort}`, `--events-addr=127.0.0.1:${eventsPort}`, '--log-level=debug',
-      ], controllerEnv);
+      ], { ...controllerEnv, SSL_CERT_FILE: caFile });
       for (const [name, health] of [['source-controller', source.health], ['kustomize-controller', kustomize.health], ['notification-controller', notification.health]] as const) {
         await plane.waitFor(name, 'ready', async () => {
           try {

@@ -2,7 +2,7 @@
 // and fleet repositories on a loopback Git server, the bootstrap stand-in, and waiting with a
 // message that says what the controllers said.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +50,23 @@ export function logTail(name: string, lines = 15): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * A controller's log from now on: the returned function gives the JSON lines written since, e.g.
+ * after a request (the receiver server logs a refusal before it answers). Lines that are not JSON
+ * are left out.
+ */
+export function logFromNow(name: string): () => Record<string, unknown>[] {
+  const file = controlPlane().logs[name];
+  const offset = statSync(file).size;
+  return () => readFileSync(file).subarray(offset).toString('utf8').split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**

@@ -43,7 +43,7 @@ const EXPOSED_SERVICE: Record<Cluster, object> = {
 };
 
 /** The registry and event Receiver types (harbor ... cdevents): the fleet accepts them for a source whose host it cannot tell (git.corp.example). */
-const HOSTLESS_TYPES = Object.values(ReceiverType).filter((type) => ![ReceiverType.GITHUB, ReceiverType.GITLAB, ReceiverType.BITBUCKET, ReceiverType.GENERIC, ReceiverType.GENERIC_HMAC].includes(type));
+const HOSTLESS_TYPES = Object.values(ReceiverType).filter((type) => ![ReceiverType.GITHUB, ReceiverType.GITLAB, ReceiverType.BITBUCKET, ReceiverType.GENERIC, ReceiverType.GENERIC_HMAC, ReceiverType.GENERIC_OIDC].includes(type));
 
 /** Every field docs/fleet-file.md lists, each exposure on its own cluster, every host kind and Receiver type. */
 const FLEET = `repository:
@@ -67,6 +67,8 @@ clusters:
         interval: 1h
         timeout: 90s
         secretName: git-auth
+        repositoryId: 74
+        ownerId: 65
         ignore: |
           /docs
           *.md
@@ -127,6 +129,17 @@ clusters:
         type: generic
         sources: [bitbucket]
         filter: false
+      # generic-oidc: one provider per issuer (GitHub Actions, gitlab.com, a GitHub Enterprise Server), then every oidc option.
+      - name: oidc
+        type: generic-oidc
+        sources: [gh, gitlab, over-ssh]
+      - name: oidc-options
+        type: generic-oidc
+        sources: [gh]
+        oidc:
+          audience: validate/oidc-options
+          issuer: https://token.validate.example
+          allowPlainHttp: true
 ${HOSTLESS_TYPES.map((type) => `      - name: ${type}\n        type: ${type}\n        sources: [ghe]\n`).join('')}
   validate-lb:
     namespace: ${CLUSTERS['validate-lb']}
