@@ -9,7 +9,7 @@ import { doctor } from '../tools/webhook/doctor';
 import { ids } from '../tools/webhook/ids';
 import { ping } from '../tools/webhook/ping';
 import { payloadUrls } from '../tools/webhook/url';
-import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, runScript, startScript } from './support/cli';
 import { listen } from './support/servers';
 import { workspace } from './support/tree';
 
@@ -125,7 +125,11 @@ describe('ids, against loopback stand-ins of the hosts\' APIs', () => {
     const ws = workspace(FLEET('{ingress: {hostname: flux.example.org}}', '', { github: `\n        apiUrl: "${github.url}"`, gitlab: `, apiUrl: "${gitlab.url}/api/v4"` }));
     const env = { FLUX_INFRA_TOKEN_127_0_0_1: 'loopback-token' };
     try {
-      const result = await ids('staging', { ...ws, env, writeFleet: true });
+      // As README gives it (`npm run webhook -- ids <cluster> --write-fleet`), a process reading the stand-ins.
+      const run = await startScript(ws, 'webhook', ['ids', 'staging', '--write-fleet', '--json'], env);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const result = JSON.parse(run.stdout);
       expect(result.sources).toEqual([
         { source: 'vote', host: 'github', repository: 'octo-org/vote', repositoryId: 74, ownerId: 65 },
         { source: 'result', host: 'gitlab', repository: 'my-group/sub/result', repositoryId: 20, ownerId: 72 },
@@ -148,7 +152,7 @@ describe('ids, against loopback stand-ins of the hosts\' APIs', () => {
       await gitlab.close();
       rmSync(ws.root, { recursive: true, force: true });
     }
-  });
+    }, PROCESS_TEST_TIMEOUT);
 
   test('a repository the host does not know: one line naming it, the fleet file untouched', async () => {
     const github = await listen((_request, response) => {
