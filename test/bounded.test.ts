@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDocument } from 'yaml';
 import { syncHooks } from '../tools/webhook/hook';
-import { allowlist } from '../tools/webhook/allowlist';
 import { deliveries } from '../tools/webhook/deliveries';
 import { ping } from '../tools/webhook/ping';
 import { verify } from '../tools/webhook/verify';
@@ -262,20 +261,57 @@ describe('item 10: one deadline for the whole command (--timeout)', () => {
     }
   }, PROCESS_TEST_TIMEOUT);
 
-  test('allowlist and deliveries too', async () => {
+  test('allowlist and deliveries too, as processes given --timeout', async () => {
     const api = await listen(async (request, response) => {
       await drain(request);
       await trickle(response);
     });
     try {
-      await expect(allowlist('staging', { ...workspace(FLEET), env: {}, apiUrl: api.url, timeoutMs: 500 }))
-        .rejects.toThrow(/^GitHub API call for GitHub's \/meta stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/);
-      await expect(deliveries('staging', { ...workspace(fleetOn('https://github.com/lfs269/instavote')), env: { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: api.url, timeoutMs: 500 }))
-        .rejects.toThrow(/^GitHub API call for lfs269\/instavote stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/);
+      const [listed, delivered] = await Promise.all([
+        startScript(workspace(FLEET), 'webhook', ['allowlist', 'staging', '--timeout', '0.5', '--api-url', api.url]),
+        startScript(workspace(fleetOn('https://github.com/lfs269/instavote')), 'webhook', ['deliveries', 'staging', '--timeout', '0.5', '--api-url', api.url], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }),
+      ]);
+      expect([listed.status, oneLine(listed.stderr)]).toEqual([1, expect.stringMatching(/^error: GitHub API call for GitHub's \/meta stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/)]);
+      expect([delivered.status, oneLine(delivered.stderr)]).toEqual([1, expect.stringMatching(/^error: GitHub API call for lfs269\/instavote stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/)]);
     } finally {
       await api.close();
     }
-  });
+  }, PROCESS_TEST_TIMEOUT);
+});
+
+describe('ids: the same deadline, and plain http off loopback only with --allow-http', () => {
+  const oidcFleet = (apiUrl: string) => `clusters:
+  staging:
+    webhook: {ingress: {hostname: flux.example.org}}
+    sources:
+      - {name: vote, url: https://github.com/octo-org/vote, branch: main, apiUrl: "${apiUrl}"}
+    receivers:
+      - {name: apps, type: generic-oidc, sources: [vote]}
+`;
+
+  test('ids --timeout 0.5 against an API that trickles: stopped, naming the option', async () => {
+    const api = await listen(async (request, response) => {
+      await drain(request);
+      await trickle(response);
+    });
+    try {
+      const run = await startScript(workspace(oidcFleet(api.url)), 'webhook', ['ids', 'staging', '--timeout', '0.5']);
+      expect([run.status, oneLine(run.stderr)]).toEqual([1, expect.stringMatching(/stopped: no complete answer from 127\.0\.0\.1:\d+ within the command's time \(--timeout 0\.5s\)/)]);
+    } finally {
+      await api.close();
+    }
+  }, PROCESS_TEST_TIMEOUT);
+
+  test('ids with a plain-http apiUrl off loopback: refused (exit 2) unless --allow-http, which then tries it', async () => {
+    // 0.0.0.0 is not a loopback name by the rule, yet reaches this machine: port 2 refuses at once.
+    const ws = workspace(oidcFleet('http://0.0.0.0:2/api/v3'));
+    const refused = await startScript(ws, 'webhook', ['ids', 'staging']);
+    expect([refused.status, oneLine(refused.stderr)]).toEqual([2, expect.stringMatching(/is plain http, which would send FLUX_INFRA_TOKEN_0_0_0_0 .* in clear: use https:\/\/ \(or --allow-http if the network is yours\)$/)]);
+    const allowed = await startScript(ws, 'webhook', ['ids', 'staging', '--allow-http']);
+    expect(allowed.status).toBe(1);
+    expect(allowed.stderr).not.toContain('plain http');
+    expect(allowed.stderr).toContain('0.0.0.0:2');
+  }, PROCESS_TEST_TIMEOUT);
 });
 
 describe('item 12: --timeout is checked as usage', () => {

@@ -112,6 +112,10 @@ test('npm run webhook -- deliveries staging --redeliver-failed, as a process: li
     expect(run.stdout.match(/asked GitHub to deliver #\d+ again/g)).toEqual([4, 3, 2, 7].map((id) => `asked GitHub to deliver #${id} again`));
     expect(run.stderr).not.toContain('ghp_test');
     expect(run.status).toBe(0);
+    // One delivery by its id, the hook chosen by its Receiver, within a deadline.
+    const one = await startScript(ws, 'webhook', ['deliveries', 'staging', '--receiver', 'instavote', '--redeliver', '2', '--timeout', '30', '--api-url', github.url, '--limit', '7'], { ...ENV, FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' });
+    expect([one.status, one.stdout.match(/asked GitHub to deliver #\d+ again/g)]).toEqual([0, ['asked GitHub to deliver #2 again']]);
+    expect(github.redelivered).toEqual([4, 3, 2, 7, 2]);
   } finally {
     await github.close();
   }

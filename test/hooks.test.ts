@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDocument } from 'yaml';
 import { HookChange, MASK, syncHooks } from '../tools/webhook/hook';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -482,6 +483,20 @@ describe('--dry-run', () => {
       await api.close();
     }
   });
+
+  test('--host gitlab, as a process: only the GitLab repository\'s hook is planned', async () => {
+    const api = await standIn((_request, send) => send(200, []));
+    try {
+      const run = await startScript(workspace(fourHosts(api.url)), 'webhook', ['hook', 'staging', '--dry-run', '--host', 'gitlab'], ENV);
+      expect(run.status).toBe(0);
+      expect(run.stdout.match(/^would create the \w+ webhook of \S+:$/gim)?.map((line) => line.toLowerCase())).toEqual(['would create the gitlab webhook of group/sub/gl-repo:']);
+      expect(api.requests).toEqual([]);
+      const wrong = await startScript(workspace(fourHosts(api.url)), 'webhook', ['hook', 'staging', '--dry-run', '--host', 'gitlub'], ENV);
+      expect(wrong.status).toBe(2);
+    } finally {
+      await api.close();
+    }
+  }, PROCESS_TEST_TIMEOUT);
 
   test('with the API host\'s token set, still calls no API: the token goes nowhere, each hook is planned as a create', async () => {
     const gitlab = await fakeGitlab();

@@ -155,6 +155,11 @@ test('the command exits 1 on a mismatch and names an unknown --context in one li
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain(`FAILED GitRepository instavote: is at main@sha1:${OLD}, but the head is ${HEAD}`);
     await expect(run(servers, { kubeContext: 'prod' })).rejects.toThrow('--context prod is not in the kubeconfig (it has: test)');
+    // The kubeconfig's own context named, and a deadline given: the same answer, as a process.
+    const named = await startScript(ws, 'webhook', ['verify', 'staging', '--context', 'test', '--timeout', '30', '--kubeconfig', servers.kubeconfig, '--api-url', servers.url], ENV);
+    expect([named.status, named.stdout]).toEqual([1, failed.stdout]);
+    const unknown = await startScript(ws, 'webhook', ['verify', 'staging', '--context', 'prod', '--kubeconfig', servers.kubeconfig, '--api-url', servers.url], ENV);
+    expect([unknown.status, unknown.stderr.trim()]).toEqual([2, 'error: --context prod is not in the kubeconfig (it has: test)']);
   } finally {
     await servers.close();
   }
