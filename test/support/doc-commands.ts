@@ -10,8 +10,11 @@ export interface DocCommand {
   readonly where: string;
   /** The command as typed: continuation lines joined, its trailing `# comment` dropped. */
   readonly text: string;
-  /** A line of a shell block, or an inline span of prose. */
-  readonly kind: 'block' | 'inline';
+  /**
+   * A line of a shell block, an inline span of prose, or one option of a command's synopsis in a
+   * table (`ping <cluster> [--event e] [--url url]`: one entry per option, in `text` with the option).
+   */
+  readonly kind: 'block' | 'inline' | 'synopsis';
   /** The numbered quick-start step it belongs to, for README's quick start. */
   readonly step?: number;
 }
@@ -20,8 +23,29 @@ export const DOC_FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter
 
 const FENCE = /^( *)(```|~~~)([a-z]*)[^\n]*\n([\s\S]*?)^ *\2[^\n]*$/gm;
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
-/** Inline spans that are commands to type: ours (npm, npx), and kubectl or cat on a file of the checkout. */
-const INLINE_COMMAND = /^(npm|npx) \S|^(kubectl|cat) .*\b(dist|secrets)\//;
+/** Inline spans that are commands to type: ours (npm, npx), kubectl or cat on a file of the checkout, flux and git. */
+const INLINE_COMMAND = /^(npm|npx|flux|git) \S|^(kubectl|cat) .*\b(dist|secrets)\//;
+
+/** The webhook commands, as tools/webhook.ts declares them (`command('url')`, `hookCommand('hook', ...)`). */
+export const WEBHOOK_COMMANDS: ReadonlySet<string> = new Set(
+  [...readFileSync(join(ROOT, 'tools', 'webhook.ts'), 'utf8').matchAll(/\b(?:command|hookCommand)\('([a-z-]+)'/g)].map((match) => match[1]),
+);
+
+/**
+ * Prose's short form `webhook verify --heads git` as the command it stands for,
+ * `npm run webhook -- verify <cluster> --heads git`; anything else unchanged.
+ */
+function longForm(span: string): string {
+  const [program, command, ...rest] = span.split(' ');
+  if (program !== 'webhook' || !WEBHOOK_COMMANDS.has(command)) return span;
+  const cluster = rest.length > 0 && !rest[0].startsWith('-') ? [] : ['<cluster>'];
+  return ['npm run webhook --', command, ...cluster, ...rest].join(' ');
+}
+
+/** The options of a synopsis `ping <cluster> [--event ping|push] [--url url]`: `--event ping`, `--url url`, ... */
+function synopsisOptions(synopsis: string): string[] {
+  return [...synopsis.matchAll(/\[([^\]]+)\]/g)].flatMap((group) => group[1].split(/\s*\\?\|\s*(?=--)/)).map((option) => option.trim().split(' ').slice(0, 1).join(' ')).filter((option) => option.startsWith('--'));
+}
 
 function lineOf(text: string, index: number): number {
   return text.slice(0, index).split('\n').length;
@@ -78,10 +102,19 @@ export function commandsIn(file: string): DocCommand[] {
   // Inline spans may wrap across lines; fenced blocks are blanked first, keeping line numbers.
   const prose = text.replace(FENCE, (block) => block.replace(/[^\n]/g, ' '));
   for (const span of prose.matchAll(/`([^`]+)`/g)) {
-    const command = span[1].replace(/\s+/g, ' ').trim();
+    const command = longForm(span[1].replace(/\s+/g, ' ').trim());
     if (!INLINE_COMMAND.test(command)) continue;
     const line = lineOf(text, span.index!);
     commands.push({ where: `${file}:${line}`, text: command, kind: 'inline', step: stepOf(line) });
+  }
+  // A table row whose first cell is a webhook command's synopsis: every option of it is a command too.
+  for (const row of prose.matchAll(/^\| `([a-z-]+) <cluster>([^`]*)` \|/gm)) {
+    if (!WEBHOOK_COMMANDS.has(row[1])) continue;
+    const line = lineOf(text, row.index!);
+    commands.push({ where: `${file}:${line}`, text: `npm run webhook -- ${row[1]} <cluster>`, kind: 'synopsis', step: undefined });
+    for (const option of synopsisOptions(row[2])) {
+      commands.push({ where: `${file}:${line}`, text: `npm run webhook -- ${row[1]} <cluster> ${option}`, kind: 'synopsis', step: undefined });
+    }
   }
   return commands;
 }
