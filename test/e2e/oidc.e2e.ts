@@ -435,6 +435,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       tagSource: 'octo-releases',
       branchClaims: (): Record<string, unknown> => githubClaims(rightGitHub),
       tagClaims: (tag: string): Record<string, unknown> => githubClaims({ ...rightGitHub, ref: `refs/tags/${tag}` }),
+      fork: (): Record<string, unknown> => githubClaims({ ...rightGitHub, repository: 'e2e-someone/app', repositoryId: 900_001, ownerId: 900_002 }),
+      repositoryPin: `repository must be ${GITHUB.path} (the Receiver's sources)`,
     },
     {
       host: 'GitLab CI',
@@ -445,8 +447,10 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       tagSource: 'group-release',
       branchClaims: (): Record<string, unknown> => gitlabClaims(rightGitLab),
       tagClaims: (tag: string): Record<string, unknown> => gitlabClaims({ ...rightGitLab, refType: 'tag', ref: tag }),
+      fork: (): Record<string, unknown> => gitlabClaims({ ...rightGitLab, projectPath: 'e2e-someone/app', projectId: 900_011, namespaceId: 900_012 }),
+      repositoryPin: `project_path must be ${GITLAB.path} (the Receiver's sources)`,
     },
-  ])('$host: a Receiver with a branch and a release source of one repository', ({ name, platform, repo, branchSource, tagSource, branchClaims, tagClaims }) => {
+  ])('$host: a Receiver with a branch and a release source of one repository', ({ name, platform, repo, branchSource, tagSource, branchClaims, tagClaims, fork, repositoryPin }) => {
     const mint = (claims: Record<string, unknown>) => oidc.issuers[platform].mint(claims, { audience: audienceOf(name) });
 
     /** Calls with `claims`; the answer must be 200 with `reconciled` alone asked to reconcile and `untouched` filtered out, its annotation as it was. */
@@ -475,6 +479,14 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       await waitFor(`GitRepository ${tagSource} at ${GITLAB_TAG}`, () => (revision(tagSource) === `${GITLAB_TAG}@sha1:${tagged}` ? true : undefined), {
         describe: () => `${readyMessage(gitRepository(tagSource))}; revision ${revision(tagSource)}`, logs: [...NOTIFICATION, 'source-controller'],
       });
+    });
+    test('a fork\'s token: 400, refused with the repository its two sources share named once, and neither source reconciles', async () => {
+      const expected = validationFailure(name, branchClaims(), fork());
+      expect(expected[0]).toBe(repositoryPin);
+      const before = [branchSource, tagSource].map(requestedAt);
+      const answer = await call(name, await mint(fork()));
+      expect([answer.status, answer.refusal, answer.annotated]).toEqual([400, `token validation failed: ${expected.join('; ')}`, []]);
+      expect([branchSource, tagSource].map(requestedAt)).toEqual(before);
     });
   });
 
