@@ -135,6 +135,26 @@ describe('generic-oidc pins for GitHub Actions', () => {
     expect(await failures(both.providers[0], githubClaims({ ref: 'refs/heads/prod' }))).toEqual([expect.stringContaining('the ref must be')]);
   });
 
+  test('two sources of one repository (main and its releases): the repository and its ids are named and pinned once; each push reconciles only its source', async () => {
+    const releases: GitSourceConfig = { ...GITHUB_SOURCE, name: 'releases', branch: undefined, semver: '>=1.0.0 <2.0.0' };
+    const pair = oidcReceiverModel(cluster, receiver(['app', 'releases']), [GITHUB_SOURCE, releases]);
+    const [repository, ids, event, ref] = pair.providers[0].validations;
+    expect([repository.message, ids.message, event.message, ref.message]).toEqual([
+      'repository must be octo-org/app (the Receiver\'s sources)',
+      'repository_id/repository_owner_id must be the ids in the fleet file (octo-org/app: 74/65): a repository deleted and recreated, or moved to another owner, has new ids',
+      'event_name must be push',
+      'the ref must be the one the source follows (octo-org/app: branch main, octo-org/app: a tag)',
+    ]);
+    // The same clause once: the expressions are those of a single source.
+    const single = model.providers[0].validations;
+    expect([repository.expression, ids.expression]).toEqual([single[0].expression, single[1].expression]);
+    expect(await failures(pair.providers[0], githubClaims({ repository: 'octo-org/fork' }))).toEqual(['repository must be octo-org/app (the Receiver\'s sources)', ids.message, ref.message]);
+    const tagPush = githubClaims({ ref: 'refs/tags/v3.0.0', ref_type: 'tag' });
+    expect(await failures(pair.providers[0], tagPush)).toEqual([]);
+    expect([await filterOf(pair, 'app', tagPush), await filterOf(pair, 'releases', tagPush)]).toEqual([false, true]);
+    expect([await filterOf(pair, 'app', githubClaims()), await filterOf(pair, 'releases', githubClaims())]).toEqual([true, false]);
+  });
+
   test('a token for another cluster\'s audience: each cluster\'s provider asks for its own, which the caller must request', () => {
     const production = oidcReceiverModel({ name: 'production' }, receiver(['app']), [GITHUB_SOURCE]);
     expect(production.audience).toBe('flux-infra/production/flux-system/app');

@@ -158,8 +158,14 @@ function all(pins: readonly OidcClaimPin[]): string {
   return pins.map((pin) => `(${pinExpression(pin)})`).join(' && ');
 }
 
+/** Each distinct item once, in order: two sources of one repository (a branch and its releases) pin it once. */
+function distinct(items: readonly string[]): string[] {
+  return [...new Set(items)];
+}
+
 function any(clauses: readonly string[]): string {
-  return clauses.length === 1 ? clauses[0] : clauses.map((clause) => `(${clause})`).join(' || ');
+  const unique = distinct(clauses);
+  return unique.length === 1 ? unique[0] : unique.map((clause) => `(${clause})`).join(' || ');
 }
 
 function describeRef(source: OidcSourceModel): string {
@@ -178,22 +184,22 @@ function pinsOf(source: OidcSourceModel, ...roles: OidcClaimPin['role'][]): Oidc
 export function oidcValidations(sources: readonly OidcSourceModel[]): OidcValidation[] {
   const host = sources[0].host;
   const names = CLAIMS[host];
-  const repositories = sources.map((source) => source.repository).join(', ');
+  const repositories = distinct(sources.map((source) => source.repository));
   const validations: OidcValidation[] = [{
     expression: any(sources.map((source) => all(pinsOf(source, 'repository')))),
-    message: `${names.repository} must be ${sources.length === 1 ? '' : 'one of '}${repositories} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
+    message: `${names.repository} must be ${repositories.length === 1 ? '' : 'one of '}${repositories.join(', ')} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
   }];
   const withIds = sources.filter((source) => pinsOf(source, 'id').length > 0);
   if (withIds.length > 0) {
     validations.push({
       expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'id')))),
-      message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
+      message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${distinct(withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`)).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
     });
   }
   validations.push({ expression: any([all(pinsOf(sources[0], 'event'))]), message: `${names.event} must be push` });
   validations.push({
     expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'ref')))),
-    message: `the ref must be the one the source follows (${sources.map((source) => `${source.repository}: ${describeRef(source)}`).join(', ')})`,
+    message: `the ref must be the one the source follows (${distinct(sources.map((source) => `${source.repository}: ${describeRef(source)}`)).join(', ')})`,
   });
   return validations;
 }

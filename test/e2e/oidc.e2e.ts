@@ -4,7 +4,10 @@
 // GitLab CI's, synthesized by our synth and applied by Flux from a fleet repository. The controller
 // verifies each token against the issuer's keys and runs our validations with its own CEL: the
 // pinned caller reconciles its source; every other caller is refused (a bare 400) with the reason
-// the controller logs, which for a failed validation is our validations' messages.
+// the controller logs, which for a failed validation is our validations' messages. Two more
+// Receivers each take two sources of one repository, a branch and releases (GitHub: a semver range,
+// GitLab: a tag), so a push's token must reconcile only the source its ref is for: the per-resource
+// filter over `claims`, run by the controller's CEL.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runScript, startScript } from '../support/cli';
@@ -21,6 +24,11 @@ const NOTIFICATION = ['notification-controller'];
 // The IDs the fleet pins (as `webhook ids --write-fleet` would write them); the tokens carry them as strings.
 const GITHUB = { path: 'e2e-oidc-octo/app', repositoryId: 700_001, ownerId: 700_002 };
 const GITLAB = { path: 'e2e-oidc-group/sub/app', projectId: 800_001, namespaceId: 800_002 };
+/** The release sources of the pair Receivers: GitHub's follows a semver range, GitLab's one tag. */
+const RELEASES = '>=1.0.0 <2.0.0';
+const GITLAB_TAG = 'v1.2.0';
+/** Every Receiver, in the fleet file's order (webhook ping's). */
+const RECEIVERS = ['octo', 'group', 'octo-pair', 'group-pair'];
 
 /** The callers the fleet pins: a push to main of each app repository. */
 const rightGitHub: GitHubCaller = { repository: GITHUB.path, repositoryId: GITHUB.repositoryId, ownerId: GITHUB.ownerId, ref: 'refs/heads/main', event: 'push' };
@@ -50,6 +58,39 @@ function fleetFile(github: Repository, gitlab: Repository, issuers: OidcIssuers[
         secretName: git-ca
         repositoryId: ${GITLAB.projectId}
         ownerId: ${GITLAB.namespaceId}
+      # Two sources of each repository, as a fleet follows main for staging and releases for production.
+      - name: octo-main
+        url: ${github.url}
+        host: github
+        branch: main
+        interval: 1h
+        secretName: git-ca
+        repositoryId: ${GITHUB.repositoryId}
+        ownerId: ${GITHUB.ownerId}
+      - name: octo-releases
+        url: ${github.url}
+        host: github
+        semver: "${RELEASES}"
+        interval: 1h
+        secretName: git-ca
+        repositoryId: ${GITHUB.repositoryId}
+        ownerId: ${GITHUB.ownerId}
+      - name: group-main
+        url: ${gitlab.url}
+        host: gitlab
+        branch: main
+        interval: 1h
+        secretName: git-ca
+        repositoryId: ${GITLAB.projectId}
+        ownerId: ${GITLAB.namespaceId}
+      - name: group-release
+        url: ${gitlab.url}
+        host: gitlab
+        tag: ${GITLAB_TAG}
+        interval: 1h
+        secretName: git-ca
+        repositoryId: ${GITLAB.projectId}
+        ownerId: ${GITLAB.namespaceId}
     receivers:
       # One Receiver per source host: a Receiver's oidc.issuer replaces the issuer of all its sources.
       - name: octo
@@ -61,6 +102,18 @@ function fleetFile(github: Repository, gitlab: Repository, issuers: OidcIssuers[
       - name: group
         type: generic-oidc
         sources: [group]
+        oidc:
+          issuer: ${issuers.gitlab.url}
+          allowPlainHttp: true
+      - name: octo-pair
+        type: generic-oidc
+        sources: [octo-main, octo-releases]
+        oidc:
+          issuer: ${issuers.github.url}
+          allowPlainHttp: true
+      - name: group-pair
+        type: generic-oidc
+        sources: [group-main, group-release]
         oidc:
           issuer: ${issuers.gitlab.url}
           allowPlainHttp: true
@@ -76,6 +129,13 @@ function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string
 const gitRepository = (name: string): any => getObject('gitrepository', name, NAMESPACE);
 const requestedAt = (name: string): string | undefined => gitRepository(name)?.metadata?.annotations?.[REQUESTED_AT];
 const revision = (name: string): string | undefined => gitRepository(name)?.status?.artifact?.revision;
+const handledAt = (name: string): string | undefined => gitRepository(name)?.status?.lastHandledReconcileAt;
+
+/** Claims without `name`: a token that does not carry it at all. */
+function without(claims: Record<string, unknown>, name: string): Record<string, unknown> {
+  const { [name]: _left, ...rest } = claims;
+  return rest;
+}
 
 /** Whether a CEL expression reads claim `name` (claims.name or claims['name']; claims.ref is not claims.ref_type). */
 function readsClaim(expression: string, name: string): boolean {
@@ -92,6 +152,10 @@ interface Answer {
   readonly body: string;
   /** The `error` of the controller's "unable to validate payload" line for this Receiver, if it logged one. */
   readonly refusal?: string;
+  /** The GitRepositories the controller logged as annotated (asked to reconcile) for this call. */
+  readonly annotated: string[];
+  /** Those it logged as not annotated because their `filter` returned false. */
+  readonly filteredOut: string[];
 }
 
 describe('generic-oidc Receivers against the real notification-controller', () => {
@@ -114,6 +178,14 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     github = new Repository(gitServer, `${GITHUB.path}.git`);
     gitlab = new Repository(gitServer, `${GITLAB.path}.git`);
     const heads = { octo: github.commit({ 'README.md': 'octo\n' }, 'first'), group: gitlab.commit({ 'README.md': 'group\n' }, 'first') };
+    // The first release of each: in the semver range, and the tag group-release follows.
+    github.tag('v1.0.0');
+    gitlab.tag(GITLAB_TAG);
+    const firstRevisions = {
+      octo: `main@sha1:${heads.octo}`, group: `main@sha1:${heads.group}`,
+      'octo-main': `main@sha1:${heads.octo}`, 'octo-releases': `v1.0.0@sha1:${heads.octo}`,
+      'group-main': `main@sha1:${heads.group}`, 'group-release': `${GITLAB_TAG}@sha1:${heads.group}`,
+    };
     ws = workspace(fleetFile(github, gitlab, oidc.issuers));
     run(ws, 'synth', []);
     for (const line of run(ws, 'webhook', ['url', CLUSTER]).trim().split('\n')) {
@@ -140,8 +212,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
         return readyMessage(receiver).startsWith('Ready=True') && receiver.status.webhookPath === new URL(url).pathname ? receiver : undefined;
       }, { describe: () => `${readyMessage(getObject('receiver', name, NAMESPACE))}; webhookPath ${getObject('receiver', name, NAMESPACE)?.status?.webhookPath}`, logs: NOTIFICATION });
     }
-    for (const [name, head] of Object.entries(heads)) {
-      await waitFor(`GitRepository ${name} at its first commit`, () => (revision(name) === `main@sha1:${head}` ? true : undefined), {
+    for (const [name, first] of Object.entries(firstRevisions)) {
+      await waitFor(`GitRepository ${name} at ${first}`, () => (revision(name) === first ? true : undefined), {
         describe: () => `${readyMessage(gitRepository(name))}; revision ${revision(name)}`, logs: ['source-controller'],
       });
     }
@@ -171,8 +243,13 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     });
     const answer = { status: response.status, body: await response.text() };
     expect([answer.body, response.headers.get('content-type')]).toEqual(['', null]);
-    const line = logged().find((entry) => entry.msg === 'unable to validate payload' && entry.name === name && entry.namespace === NAMESPACE);
-    return { ...answer, refusal: line === undefined ? undefined : String(line.error) };
+    const lines = logged().filter((entry) => entry.name === name && entry.namespace === NAMESPACE);
+    const line = lines.find((entry) => entry.msg === 'unable to validate payload');
+    const resources = (outcome: string) => lines.flatMap((entry) => {
+      const match = new RegExp(`^resource 'GitRepository/([\\w.-]+)\\.${NAMESPACE}' ${outcome}$`).exec(String(entry.msg));
+      return match ? [match[1]] : [];
+    });
+    return { ...answer, refusal: line === undefined ? undefined : String(line.error), annotated: resources('annotated'), filteredOut: resources('NOT annotated because CEL expression returned false') };
   }
 
   /**
@@ -190,8 +267,9 @@ describe('generic-oidc Receivers against the real notification-controller', () =
   test('synth wrote generic-oidc Receivers, one provider each with its own audience, and no token anywhere', () => {
     const octo = receiver('octo');
     const group = receiver('group');
-    for (const [object, issuer] of [[octo, oidc.issuers.github], [group, oidc.issuers.gitlab]] as const) {
+    for (const [object, issuer, sources] of [[octo, oidc.issuers.github, ['octo']], [group, oidc.issuers.gitlab, ['group']], [receiver('octo-pair'), oidc.issuers.github, ['octo-main', 'octo-releases']], [receiver('group-pair'), oidc.issuers.gitlab, ['group-main', 'group-release']]] as const) {
       expect(object.spec.type).toBe('generic-oidc');
+      expect(object.spec.resources.map((resource: any) => resource.name)).toEqual(sources);
       expect(object.spec.secretRef).toBeUndefined();
       expect(object.spec.oidcProviders.map((provider: any) => provider.issuerURL)).toEqual([issuer.url]);
       expect(object.spec.oidcProviders[0].validations.length).toBeGreaterThan(0);
@@ -199,7 +277,7 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     }
     // A cluster- and Receiver-specific audience, not the controller's shared default.
     expect(audienceOf('octo')).not.toBe('notification-controller');
-    expect(audienceOf('octo')).not.toBe(audienceOf('group'));
+    expect(new Set(RECEIVERS.map(audienceOf)).size).toBe(RECEIVERS.length);
     // No token Secret in the cluster, no token or Secret manifest in secrets/.
     expect(JSON.parse(kubectl(['get', 'secrets', '-n', NAMESPACE, '-o', 'json'])).items.map((secret: any) => secret.metadata.name)).toEqual(['git-ca']);
     let secrets: string[] = [];
@@ -218,15 +296,16 @@ describe('generic-oidc Receivers against the real notification-controller', () =
   });
 
   test('webhook ping can only call without a token: each Receiver answers that with the controller\'s bare 400, and ping says so (exit 0) without claiming the CI token passes', () => {
-    const before = [requestedAt('octo'), requestedAt('group')];
+    const sources = ['octo', 'group', 'octo-main', 'octo-releases', 'group-main', 'group-release'];
+    const before = sources.map(requestedAt);
     const result = runScript(ws, 'webhook', ['ping', CLUSTER, '--url', controlPlane().receiver]);
     expect([result.status, result.stderr]).toEqual([0, '']);
     const lines = result.stdout.trim().split('\n');
-    expect(lines).toHaveLength(2);
-    for (const [line, name] of lines.map((text, index) => [text, ['octo', 'group'][index]])) {
+    expect(lines).toHaveLength(RECEIVERS.length);
+    for (const [line, name] of lines.map((text, index) => [text, RECEIVERS[index]])) {
       expect(line).toMatch(new RegExp(`^ok ${name}: answers: a Receiver is at the path and refused a call without an ID token \\(400\\), as Receiver ${name} \\(generic-oidc\\) must; ping cannot mint a CI ID token`));
     }
-    expect([requestedAt('octo'), requestedAt('group')]).toEqual(before);
+    expect(sources.map(requestedAt)).toEqual(before);
   });
 
   describe.each([
@@ -242,6 +321,11 @@ describe('generic-oidc Receivers against the real notification-controller', () =
         ['another branch', githubClaims({ ...rightGitHub, ref: 'refs/heads/feature' })],
         ['a tag', githubClaims({ ...rightGitHub, ref: 'refs/tags/v1.0.0' })],
         ['another event (a pull request)', githubClaims({ ...rightGitHub, event: 'pull_request' })],
+        ['a workflow_dispatch run on the right branch', githubClaims({ ...rightGitHub, event: 'workflow_dispatch' })],
+        ['the owner id changed alone (repository_owner_id)', githubClaims({ ...rightGitHub, ownerId: 900_004 })],
+        ['a token without a ref claim', without(githubClaims(rightGitHub), 'ref')],
+        ['a token whose ref claim is null', { ...githubClaims(rightGitHub), ref: null }],
+        ['ids as numbers, not the strings GitHub sends', { ...githubClaims(rightGitHub), repository_id: GITHUB.repositoryId, repository_owner_id: GITHUB.ownerId }],
       ],
     },
     {
@@ -256,6 +340,10 @@ describe('generic-oidc Receivers against the real notification-controller', () =
         ['another branch', gitlabClaims({ ...rightGitLab, ref: 'feature' })],
         ['a tag', gitlabClaims({ ...rightGitLab, refType: 'tag', ref: 'v1.0.0' })],
         ['another pipeline source (a merge request)', gitlabClaims({ ...rightGitLab, pipelineSource: 'merge_request_event' })],
+        ['a pipeline run from the web UI on the right branch', gitlabClaims({ ...rightGitLab, pipelineSource: 'web' })],
+        ['a tag named as the branch (ref_type tag, ref main)', gitlabClaims({ ...rightGitLab, refType: 'tag', ref: 'main' })],
+        ['the namespace id changed alone (namespace_id)', gitlabClaims({ ...rightGitLab, namespaceId: 900_014 })],
+        ['a token without a ref_type claim', without(gitlabClaims(rightGitLab), 'ref_type')],
       ],
     },
   ])('$host', ({ name, platform, repo, right, wrong }) => {
@@ -334,5 +422,99 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     expect([answer.status, answer.refusal]).toEqual([200, undefined]);
     expect(requestedAt('octo')).not.toBe(before);
   });
-});
 
+  // Two sources of one repository behind one Receiver: both pass the validations, so only the
+  // per-resource filter over `claims` decides which GitRepository the controller asks to reconcile.
+  describe.each([
+    {
+      host: 'GitHub Actions',
+      name: 'octo-pair',
+      platform: 'github' as const,
+      repo: () => github,
+      branchSource: 'octo-main',
+      tagSource: 'octo-releases',
+      branchClaims: (): Record<string, unknown> => githubClaims(rightGitHub),
+      tagClaims: (tag: string): Record<string, unknown> => githubClaims({ ...rightGitHub, ref: `refs/tags/${tag}` }),
+      fork: (): Record<string, unknown> => githubClaims({ ...rightGitHub, repository: 'e2e-someone/app', repositoryId: 900_001, ownerId: 900_002 }),
+      repositoryPin: `repository must be ${GITHUB.path} (the Receiver's sources)`,
+    },
+    {
+      host: 'GitLab CI',
+      name: 'group-pair',
+      platform: 'gitlab' as const,
+      repo: () => gitlab,
+      branchSource: 'group-main',
+      tagSource: 'group-release',
+      branchClaims: (): Record<string, unknown> => gitlabClaims(rightGitLab),
+      tagClaims: (tag: string): Record<string, unknown> => gitlabClaims({ ...rightGitLab, refType: 'tag', ref: tag }),
+      fork: (): Record<string, unknown> => gitlabClaims({ ...rightGitLab, projectPath: 'e2e-someone/app', projectId: 900_011, namespaceId: 900_012 }),
+      repositoryPin: `project_path must be ${GITLAB.path} (the Receiver's sources)`,
+    },
+  ])('$host: a Receiver with a branch and a release source of one repository', ({ name, platform, repo, branchSource, tagSource, branchClaims, tagClaims, fork, repositoryPin }) => {
+    const mint = (claims: Record<string, unknown>) => oidc.issuers[platform].mint(claims, { audience: audienceOf(name) });
+
+    /** Calls with `claims`; the answer must be 200 with `reconciled` alone asked to reconcile and `untouched` filtered out, its annotation as it was. */
+    async function reconcilesOnly(claims: Record<string, unknown>, reconciled: string, untouched: string): Promise<void> {
+      const before = { reconciled: requestedAt(reconciled), untouched: requestedAt(untouched) };
+      const answer = await call(name, await mint(claims));
+      expect([answer.status, answer.refusal, answer.annotated, answer.filteredOut]).toEqual([200, undefined, [reconciled], [untouched]]);
+      expect(requestedAt(reconciled)).toBeDefined();
+      expect(requestedAt(reconciled)).not.toBe(before.reconciled);
+      expect(requestedAt(untouched)).toBe(before.untouched);
+    }
+
+    test('the branch push\'s token: 200, only the branch source reconciles, and it fetches the pushed commit', async () => {
+      const pushed = repo().commit({ 'CHANGELOG.md': `${name} main\n` }, 'on main');
+      await reconcilesOnly(branchClaims(), branchSource, tagSource);
+      await waitFor(`GitRepository ${branchSource} at the pushed commit`, () => (revision(branchSource) === `main@sha1:${pushed}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(branchSource))}; revision ${revision(branchSource)}`, logs: [...NOTIFICATION, 'source-controller'],
+      });
+    });
+
+    test(`the tag push's token (${GITLAB_TAG}): 200, only the release source reconciles, and it fetches the tagged commit`, async () => {
+      // GitHub: a new release in the range; GitLab: the tag its source follows, moved to a new commit.
+      repo().commit({ 'CHANGELOG.md': `${name} ${GITLAB_TAG}\n` }, `release ${GITLAB_TAG}`);
+      const tagged = repo().tag(GITLAB_TAG);
+      await reconcilesOnly(tagClaims(GITLAB_TAG), tagSource, branchSource);
+      await waitFor(`GitRepository ${tagSource} at ${GITLAB_TAG}`, () => (revision(tagSource) === `${GITLAB_TAG}@sha1:${tagged}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(tagSource))}; revision ${revision(tagSource)}`, logs: [...NOTIFICATION, 'source-controller'],
+      });
+    });
+    test('a fork\'s token: 400, refused with the repository its two sources share named once, and neither source reconciles', async () => {
+      const expected = validationFailure(name, branchClaims(), fork());
+      expect(expected[0]).toBe(repositoryPin);
+      const before = [branchSource, tagSource].map(requestedAt);
+      const answer = await call(name, await mint(fork()));
+      expect([answer.status, answer.refusal, answer.annotated]).toEqual([400, `token validation failed: ${expected.join('; ')}`, []]);
+      expect([branchSource, tagSource].map(requestedAt)).toEqual(before);
+    });
+  });
+
+  test(`GitHub Actions, semver source (${RELEASES}): a tag outside the range still passes (the pins take any tag) and reconciles only the semver source, whose own range keeps the newest tag in it`, async () => {
+    github.commit({ 'CHANGELOG.md': 'v3.0.0\n' }, 'release v3.0.0');
+    github.tag('v3.0.0');
+    const kept = revision('octo-releases');
+    // Whichever v1 release the source has (v1.0.0, or v1.2.0 after the tag push above): never v3.
+    expect(kept).toMatch(/^v1\.\d+\.\d+@sha1:[0-9a-f]{40}$/);
+    const before = requestedAt('octo-main');
+    const answer = await call('octo-pair', await oidc.issuers.github.mint(githubClaims({ ...rightGitHub, ref: 'refs/tags/v3.0.0' }), { audience: audienceOf('octo-pair') }));
+    expect([answer.status, answer.refusal, answer.annotated, answer.filteredOut]).toEqual([200, undefined, ['octo-releases'], ['octo-main']]);
+    expect(requestedAt('octo-main')).toBe(before);
+    const requested = requestedAt('octo-releases');
+    await waitFor('GitRepository octo-releases to handle the request', () => (requested !== undefined && handledAt('octo-releases') === requested ? true : undefined), {
+      describe: () => `${readyMessage(gitRepository('octo-releases'))}; lastHandledReconcileAt ${handledAt('octo-releases')}, requested ${requested}`, logs: ['source-controller'],
+    });
+    expect(revision('octo-releases')).toBe(kept);
+  });
+
+  test(`GitLab CI, tag source (${GITLAB_TAG}): another tag's token (v1.3.0): 400, refused by the ref validation`, async () => {
+    const right = gitlabClaims({ ...rightGitLab, refType: 'tag', ref: GITLAB_TAG });
+    const wrong = gitlabClaims({ ...rightGitLab, refType: 'tag', ref: 'v1.3.0' });
+    const expected = validationFailure('group-pair', right, wrong);
+    expect(expected).toHaveLength(1);
+    const before = ['group-main', 'group-release'].map(requestedAt);
+    const answer = await call('group-pair', await oidc.issuers.gitlab.mint(wrong, { audience: audienceOf('group-pair') }));
+    expect([answer.status, answer.refusal, answer.annotated]).toEqual([400, `token validation failed: ${expected.join('; ')}`, []]);
+    expect(['group-main', 'group-release'].map(requestedAt)).toEqual(before);
+  });
+});

@@ -136,6 +136,13 @@ export class Repository {
     return git(this.work, ['rev-parse', 'HEAD']);
   }
 
+  /** Points tag `name` at the head of `branch` (moving it if it exists, as a re-tag does) and pushes it; the tagged commit's SHA. */
+  public tag(name: string, branch = 'main'): string {
+    git(this.work, ['tag', '--force', name, branch]);
+    git(this.work, ['push', '--quiet', '--force', 'origin', `refs/tags/${name}`]);
+    return git(this.work, ['rev-parse', `${name}^{commit}`]);
+  }
+
   /** Replaces everything below `folder` of the work tree with the files of `source` (a folder), then commits. */
   public commitFolder(source: string, folder: string, message: string): string {
     rmSync(join(this.work, folder), { recursive: true, force: true });
