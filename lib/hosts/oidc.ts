@@ -4,6 +4,7 @@
 // pins are the whole security of such a Receiver. Pure: the construct, the commands, `workflow` and
 // the tests all build from here.
 import { hostKindOf } from '../fleet/git-hosts';
+import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
@@ -30,6 +31,23 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 /** The audience a Receiver's caller requests unless the fleet says otherwise: one per cluster, namespace and Receiver, so no token opens another's. */
 export function defaultOidcAudience(cluster: string, namespace: string, receiver: string): string {
   return `flux-infra/${cluster}/${namespace}/${receiver}`;
+}
+
+/** notification-controller's audience when a provider names none: shared by every Receiver that keeps it. */
+export const CONTROLLER_DEFAULT_AUDIENCE = 'notification-controller';
+
+/**
+ * Why `audience` cannot be an oidc.audience, or undefined: it must be this Receiver's own (the
+ * controller's shared default is not), and it lands in the generated CI files as it is.
+ */
+export function oidcAudienceProblem(audience: string): string | undefined {
+  const fallback = defaultOidcAudience('<cluster>', '<namespace>', '<receiver>');
+  if (audience.trim() === '') return `must not be empty (or leave it out for the default, ${fallback})`;
+  if (audience === CONTROLLER_DEFAULT_AUDIENCE) return `"${audience}" is notification-controller's shared default: a token requested for it by any job on the issuer's platform that uses the default would pass this audience check; leave audience out for ${fallback}, or give one specific to this cluster and Receiver`;
+  const control = controlCharacterProblem(audience);
+  if (control) return control;
+  if (audience.includes('$')) return `"${audience}" holds a "$", which GitHub Actions or GitLab CI would expand in the generated CI job: choose an audience without it`;
+  return undefined;
 }
 
 /** The scheme-less authority of a repository URL's server: host[:port] for http(s) URLs, the host alone for ssh ones (the port is SSH's). */
