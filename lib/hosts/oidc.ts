@@ -176,8 +176,24 @@ function all(pins: readonly OidcClaimPin[]): string {
   return pins.map((pin) => `(${pinExpression(pin)})`).join(' && ');
 }
 
+/** The clauses ORed, each once: two sources of one repository and ref give one clause. */
 function any(clauses: readonly string[]): string {
-  return clauses.length === 1 ? clauses[0] : clauses.map((clause) => `(${clause})`).join(' || ');
+  const unique = [...new Set(clauses)];
+  return unique.length === 1 ? unique[0] : unique.map((clause) => `(${clause})`).join(' || ');
+}
+
+/**
+ * One source per repository (GitHub and GitLab paths ignore case), in order: the first of each, or
+ * a later one that has the ids the first lacks, so a source without ids never undoes the id pin.
+ */
+function perRepository(sources: readonly OidcSourceModel[]): OidcSourceModel[] {
+  const byKey = new Map<string, OidcSourceModel>();
+  for (const source of sources) {
+    const key = source.repository.toLowerCase();
+    const first = byKey.get(key);
+    if (first === undefined || pinsOf(source, 'id').length > pinsOf(first, 'id').length) byKey.set(key, source);
+  }
+  return [...byKey.values()];
 }
 
 function describeRef(source: OidcSourceModel): string {
@@ -196,22 +212,22 @@ function pinsOf(source: OidcSourceModel, ...roles: OidcClaimPin['role'][]): Oidc
 export function oidcValidations(sources: readonly OidcSourceModel[]): OidcValidation[] {
   const host = sources[0].host;
   const names = CLAIMS[host];
-  const repositories = sources.map((source) => source.repository).join(', ');
+  const repositories = perRepository(sources);
   const validations: OidcValidation[] = [{
-    expression: any(sources.map((source) => all(pinsOf(source, 'repository')))),
-    message: `${names.repository} must be ${sources.length === 1 ? '' : 'one of '}${repositories} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
+    expression: any(repositories.map((source) => all(pinsOf(source, 'repository')))),
+    message: `${names.repository} must be ${repositories.length === 1 ? '' : 'one of '}${repositories.map((source) => source.repository).join(', ')} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
   }];
-  const withIds = sources.filter((source) => pinsOf(source, 'id').length > 0);
+  const withIds = repositories.filter((source) => pinsOf(source, 'id').length > 0);
   if (withIds.length > 0) {
     validations.push({
-      expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'id')))),
+      expression: any(repositories.map((source) => all(pinsOf(source, 'repository', 'id')))),
       message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
     });
   }
   validations.push({ expression: any([all(pinsOf(sources[0], 'event'))]), message: `${names.event} must be push` });
   validations.push({
     expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'ref')))),
-    message: `the ref must be the one the source follows (${sources.map((source) => `${source.repository}: ${describeRef(source)}`).join(', ')})`,
+    message: `the ref must be the one the source follows (${[...new Set(sources.map((source) => `${source.repository}: ${describeRef(source)}`))].join(', ')})`,
   });
   return validations;
 }
