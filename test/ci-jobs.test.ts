@@ -138,6 +138,13 @@ test('a value the CI platform would expand is refused in one line', () => {
   expect(() => callerFiles({ ...receiver([github({ kind: 'branch', name: 'main' })]), audience: 'aud-${{ secrets.X }}' })).toThrow(/^Receiver instavote of cluster staging: the audience "aud-\$\{\{ secrets.X \}\}" holds a "\$"/);
 });
 
+test('a GitLab branch or tag with a "$" or a control character is refused in one line naming the source (GitLab expands variables in rules:if)', () => {
+  expect(() => callerFiles(receiver([gitlab({ kind: 'branch', name: 'release-$CI_JOB_TOKEN' })]))).toThrow(/^Receiver instavote of cluster staging: source vote's branch "release-\$CI_JOB_TOKEN" holds a "\$", which the CI platform would expand$/);
+  expect(() => callerFiles(receiver([gitlab({ kind: 'tag', name: 'v1\u0007' })]))).toThrow(/^Receiver instavote of cluster staging: source vote's tag "v1\\u0007" holds a control character$/);
+  // GitHub does not evaluate expressions in on.push: the same branch is matched literally there.
+  expect(only(github({ kind: 'branch', name: 'release-$X' })).yaml.on.push.branches).toEqual(['release-$X']);
+});
+
 describe('the scripts, run', () => {
   const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ0ZXN0In0.c2lnbmF0dXJl';
   const REQUEST_TOKEN = 'request-token-0123456789';

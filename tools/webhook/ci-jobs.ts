@@ -76,8 +76,9 @@ exit 1
 /** Why a value cannot go into a generated file as it is, or undefined. */
 function valueProblem(what: string, value: string): string | undefined {
   // GitHub evaluates ${{ }} and GitLab expands $VARIABLES in these fields; a control character breaks the line.
-  if (/[\x00-\x1f\x7f]/.test(value)) return `${what} "${value}" holds a control character`;
-  if (value.includes('$')) return `${what} "${value}" holds a "$", which the CI platform would expand`;
+  // Quoted as JSON: the message stays one line whatever the value holds.
+  if (/[\x00-\x1f\x7f]/.test(value)) return `${what} ${JSON.stringify(value)} holds a control character`;
+  if (value.includes('$')) return `${what} ${JSON.stringify(value)} holds a "$", which the CI platform would expand`;
   return undefined;
 }
 
@@ -220,6 +221,12 @@ ${postScript(() => 'ERROR: ')}`],
 export function callerFiles(receiver: CallerReceiver): CallerFile[] {
   for (const [what, value] of [['the Receiver URL', receiver.url], ['the audience', receiver.audience]] as const) {
     const problem = valueProblem(what, value);
+    if (problem) throw new Error(`Receiver ${receiver.name} of cluster ${receiver.cluster}: ${problem}`);
+  }
+  // A GitLab rules:if expands $VARIABLES even inside its string literals; GitHub's on.push takes no expression.
+  for (const source of receiver.sources) {
+    if (source.host !== 'gitlab' || source.ref.kind === 'anyTag') continue;
+    const problem = valueProblem(`source ${source.source}'s ${source.ref.kind}`, source.ref.name);
     if (problem) throw new Error(`Receiver ${receiver.name} of cluster ${receiver.cluster}: ${problem}`);
   }
   const name = callerFileName(receiver.cluster, receiver.name);
