@@ -157,6 +157,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; write?: string; json?: boolean }) => {
       const { workflowFiles } = await import('./webhook/workflow.js');
       const result = await workflowFiles(cluster, { context, receiver: flags.receiver, write: flags.write });
+      for (const warning of result.warnings) console.error(redact(`warning: ${warning}`));
       const include = (file: { include?: string; repository: string }) => file.include === undefined ? '' : `; include it from ${file.repository}'s .gitlab-ci.yml: include: [{ local: ${file.include.replace(/^- local: /, '')} }]`;
       print(flags.json, result, result.files.length === 0
         ? `cluster ${cluster} has no generic-oidc Receiver: no CI job to generate (its Receivers are called by their Git host's webhook: npm run webhook -- hook ${cluster})`

@@ -7,6 +7,7 @@ import { hostKindOf } from '../fleet/git-hosts';
 import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
+import { exposureScheme } from '../fleet/exposure';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
 import { RefMatch } from './git-host';
 import { fullName, RepositoryRef } from './repository';
@@ -348,6 +349,18 @@ export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluste
     });
   }
   return clashes;
+}
+
+/**
+ * A generic-oidc Receiver behind plain HTTP: its callers' bearer tokens can be read on the way and
+ * replayed until they expire. Undefined over TLS; else the line doctor and `workflow` give, refused
+ * unless the Receiver's oidc.allowPlainHttp accepts it (then a warning).
+ */
+export function oidcPlainHttp(cluster: Pick<ClusterConfig, 'name' | 'webhook'>, receiver: { readonly name: string; readonly allowPlainHttp: boolean }): { allowed: boolean; message: string } | undefined {
+  if (exposureScheme(cluster.webhook) === 'https') return undefined;
+  return receiver.allowPlainHttp
+    ? { allowed: true, message: `Receiver ${receiver.name} is generic-oidc on plain HTTP (clusters.${cluster.name}.webhook), as its oidc.allowPlainHttp: true accepts: its CI job's ID token travels in clear and can be replayed until it expires` }
+    : { allowed: false, message: `Receiver ${receiver.name} is generic-oidc, but clusters.${cluster.name}.webhook is plain HTTP: its CI job's ID token travels in clear and can be replayed until it expires; expose the Receivers over TLS (gateway, ingress, or loadBalancer.tls), or set oidc.allowPlainHttp: true on the Receiver to accept that` };
 }
 
 /**
