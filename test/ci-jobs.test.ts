@@ -2,7 +2,7 @@
 // linters (action-validator for GitHub, GitLab's CI schema), and their scripts run for real with
 // bash / sh, curl and jq against loopback stand-ins for GitHub's token endpoint and the Receiver.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,18 +138,25 @@ test('a value the CI platform would expand is refused in one line', () => {
   expect(() => callerFiles({ ...receiver([github({ kind: 'branch', name: 'main' })]), audience: 'aud-${{ secrets.X }}' })).toThrow(/^Receiver instavote of cluster staging: the audience "aud-\$\{\{ secrets.X \}\}" holds a "\$"/);
 });
 
+test('a GitLab branch or tag with a "$" or a control character is refused in one line naming the source (GitLab expands variables in rules:if)', () => {
+  expect(() => callerFiles(receiver([gitlab({ kind: 'branch', name: 'release-$CI_JOB_TOKEN' })]))).toThrow(/^Receiver instavote of cluster staging: source vote's branch "release-\$CI_JOB_TOKEN" holds a "\$", which the CI platform would expand$/);
+  expect(() => callerFiles(receiver([gitlab({ kind: 'tag', name: 'v1\u0007' })]))).toThrow(/^Receiver instavote of cluster staging: source vote's tag "v1\\u0007" holds a control character$/);
+  // GitHub does not evaluate expressions in on.push: the same branch is matched literally there.
+  expect(only(github({ kind: 'branch', name: 'release-$X' })).yaml.on.push.branches).toEqual(['release-$X']);
+});
+
 describe('the scripts, run', () => {
   const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ0ZXN0In0.c2lnbmF0dXJl';
   const REQUEST_TOKEN = 'request-token-0123456789';
 
-  /** A stand-in Receiver answering `statuses` in turn (the last one again), recording each call. */
-  async function receiverStandIn(statuses: number[]) {
+  /** A stand-in Receiver answering `statuses` in turn (the last one again), with `body` (none by default, as the controller), recording each call. */
+  async function receiverStandIn(statuses: number[], body?: (request: IncomingMessage) => string) {
     const calls: IncomingMessage['headers'][] = [];
     const server = await listen((request: IncomingMessage, response: ServerResponse) => {
       calls.push(request.headers);
       request.resume();
       response.statusCode = statuses[Math.min(calls.length - 1, statuses.length - 1)];
-      response.end();
+      response.end(body?.(request));
     });
     return { ...server, calls, url: `${server.url}/hook/0123abcd` };
   }
@@ -165,21 +172,26 @@ describe('the scripts, run', () => {
     return { ...server, asked };
   }
 
-  async function runGithub(receiverUrl: string, tokenUrl: string) {
+  /** The temporary folder each script run gets (TMPDIR): empty again once the job is over. */
+  function jobTmp(): string {
+    return mkdtempSync(join(scratch, 'tmp-'));
+  }
+
+  async function runGithub(receiverUrl: string, tokenUrl: string, tmp = jobTmp()) {
     const { yaml } = only(github({ kind: 'branch', name: 'main' }), receiverUrl);
     const job = yaml.jobs['notify-flux'];
     // As GitHub runs a `shell: bash` step.
     return run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', job.steps[0].run], {
       ...job.env, ACTIONS_ID_TOKEN_REQUEST_URL: `${tokenUrl}/token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
-      GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'lfs269/instavote', GITHUB_EVENT_NAME: 'push',
+      GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'lfs269/instavote', GITHUB_EVENT_NAME: 'push', TMPDIR: tmp,
     });
   }
 
-  async function runGitlab(receiverUrl: string) {
+  async function runGitlab(receiverUrl: string, tmp = jobTmp()) {
     const { yaml } = only(gitlab({ kind: 'branch', name: 'main' }), receiverUrl);
     const job = yaml['flux-staging-instavote'];
     // A POSIX sh, as on a runner image without bash.
-    return run('sh', ['-c', job.script.join('\n')], { ...job.variables, FLUX_ID_TOKEN: ID_TOKEN, CI_COMMIT_REF_NAME: 'main', CI_PROJECT_PATH: 'team/apps/vote', CI_PIPELINE_SOURCE: 'push' });
+    return run('sh', ['-c', job.script.join('\n')], { ...job.variables, FLUX_ID_TOKEN: ID_TOKEN, CI_COMMIT_REF_NAME: 'main', CI_PROJECT_PATH: 'team/apps/vote', CI_PIPELINE_SOURCE: 'push', TMPDIR: tmp });
   }
 
   // The GitHub tests need jq besides curl (every GitHub-hosted runner has both).
@@ -208,6 +220,8 @@ describe('the scripts, run', () => {
       const result = await runGithub(standIn.url, endpoint.url);
       expect(result.status).toBe(1);
       expect(standIn.calls).toHaveLength(1);
+      // The controller's 400 has no body: nothing is said of one.
+      expect(result.stdout).not.toContain('answered with');
       expect(result.stdout).toMatch(/^::error title=Flux did not take the push::HTTP 400 from http:\/\/127\.0\.0\.1:\d+\/hook\/0123abcd: notification-controller refused the ID token.*kubectl -n flux-system logs deploy\/notification-controller \| grep instavote; flux events -n flux-system --for Receiver\/instavote$/m);
       expect(result.stdout + result.stderr).not.toContain(ID_TOKEN);
     } finally {
@@ -242,4 +256,30 @@ describe('the scripts, run', () => {
       }
     }
   }, 60_000);
+
+  /** A proxy's refusal: an HTML page with a terminal escape, a line that would be a workflow command, the bearer it was sent echoed back, and more than 1 KiB. */
+  const proxyPage = (request: IncomingMessage) => `<html><body>\n\u001b[31mDenied by policy\u001b[0m\n::add-mask::x\r\ngot ${request.headers.authorization}\n${'y'.repeat(2000)}</body></html>`;
+  const SAID = `The Receiver's URL answered with: <html><body> [31mDenied by policy [0m ::add-mask::x got Bearer [the ID token] ${'y'.repeat(1024 - '<html><body>\n\u001b[31mDenied by policy\u001b[0m\n::add-mask::x\r\ngot Bearer \n'.length - ID_TOKEN.length)}`;
+
+  for (const flavour of ['GitHub (bash)', 'GitLab (sh)'] as const) {
+    testWith(flavour === 'GitHub (bash)' ? 'jq' : 'curl', `${flavour}: a non-2xx answer with a body prints its first KiB on one line, printable only, the ID token cut out, before the explanation; its temporary file is removed`, async () => {
+      const standIn = await receiverStandIn([403], proxyPage);
+      const endpoint = await tokenEndpoint();
+      const tmp = jobTmp();
+      try {
+        const result = flavour === 'GitHub (bash)' ? await runGithub(standIn.url, endpoint.url, tmp) : await runGitlab(standIn.url, tmp);
+        expect(result.status).toBe(1);
+        const lines = result.stdout.split('\n');
+        const said = lines.findIndex((line) => line.startsWith('The Receiver\'s URL answered with: '));
+        expect(lines[said]).toBe(SAID);
+        expect(lines[said + 1]).toMatch(/^(::error title=Flux did not take the push::|ERROR: )HTTP 403 from /);
+        expect(result.stdout + result.stderr).not.toContain(ID_TOKEN);
+        expect(result.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+        expect(readdirSync(tmp)).toEqual([]);
+      } finally {
+        await standIn.close();
+        await endpoint.close();
+      }
+    }, 60_000);
+  }
 });

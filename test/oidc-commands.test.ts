@@ -169,4 +169,61 @@ describe('ids, against loopback stand-ins of the hosts\' APIs', () => {
       rmSync(ws.root, { recursive: true, force: true });
     }
   });
+
+  test('ids the fleet already pins that the host answers differently: one line naming the source, the old and new ids and what it means, nothing written; --replace-ids writes them', async () => {
+    const github = await listen((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ id: 91, full_name: 'octo-org/vote', owner: { login: 'octo-org', id: 65 } }));
+    });
+    // Ids written earlier, when the repository of that name was another one.
+    const ws = workspace(FLEET('{ingress: {hostname: flux.example.org}}', '', { github: `\n        apiUrl: "${github.url}"\n        repositoryId: 74   # pinned\n        ownerId: 65`, gitlab: '' }).replace('    receivers:\n', '    receivers:\n').replace('sources: [vote, result]', 'sources: [vote]'));
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    const LINE_CHANGED = 'source vote (octo-org/vote): the fleet file pins repositoryId 74, ownerId 65, but GitHub now says repositoryId 91, ownerId 65: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids staging --write-fleet --replace-ids)';
+    try {
+      const written = await startScript(ws, 'webhook', ['ids', 'staging', '--write-fleet']);
+      expect(written.stderr).toBe(`error: ${LINE_CHANGED}\n`);
+      expect(written.status).toBe(1);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+      const printed = await startScript(ws, 'webhook', ['ids', 'staging']);
+      expect(printed.stderr).toBe(`error: ${LINE_CHANGED}\n`);
+      expect(printed.status).toBe(1);
+      const alone = await startScript(ws, 'webhook', ['ids', 'staging', '--replace-ids']);
+      expect(alone.stderr).toBe('error: --replace-ids replaces the ids in the fleet file: give it with --write-fleet\n');
+      expect(alone.status).toBe(2);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+
+      const replaced = await startScript(ws, 'webhook', ['ids', 'staging', '--write-fleet', '--replace-ids']);
+      expect(replaced.stderr).toBe('');
+      expect(replaced.status).toBe(0);
+      expect(replaced.stdout).toContain(`replaced the ids of vote in ${ws.fleetFile}: run npm run synth and commit`);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before.replace('repositoryId: 74   # pinned', 'repositoryId: 91   # pinned'));
+    } finally {
+      await github.close();
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+
+  test('a repository GitHub answers 301 for (renamed or moved, as its REST API says): one line saying to update the source\'s url', async () => {
+    const requests: string[] = [];
+    // As api.github.com answers the old name of a renamed repository: 301 to /repositories/<id>, with a JSON body saying so.
+    const github = await listen((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      const location = `http://${request.headers.host}/repositories/74`;
+      response.writeHead(301, { 'Content-Type': 'application/json; charset=utf-8', Location: location });
+      response.end(JSON.stringify({ message: 'Moved Permanently', url: location, documentation_url: 'https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects' }));
+    });
+    const ws = workspace(FLEET('{ingress: {hostname: flux.example.org}}', '', { github: `\n        apiUrl: "${github.url}"`, gitlab: '' }).replace('sources: [vote, result]', 'sources: [vote]'));
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    try {
+      const run = await startScript(ws, 'webhook', ['ids', 'staging', '--write-fleet']);
+      expect(run.stderr).toBe('error: source vote: GitHub says octo-org/vote was renamed or moved (301): update the source\'s url to the repository\'s new name, then run ids again\n');
+      expect(run.status).toBe(1);
+      // The redirect is not followed: the token would go with it.
+      expect(requests).toEqual(['GET /repos/octo-org/vote']);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+    } finally {
+      await github.close();
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
 });

@@ -114,6 +114,26 @@ describe('the fleet file: generic-oidc Receivers', () => {
         events: [push]
         sources: [vote]
 `), 'fleet.yaml:24:9: clusters.staging.receivers[0].events: a generic-oidc Receiver takes no events (its validations pin the CI event): remove events'],
+    ['the controller\'s shared default audience', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {audience: notification-controller}
+`), 'fleet.yaml:25:26: clusters.staging.receivers[0].oidc.audience: "notification-controller" is notification-controller\'s shared default: a token requested for it by any job on the issuer\'s platform that uses the default would pass this audience check; leave audience out for flux-infra/<cluster>/<namespace>/<receiver>, or give one specific to this cluster and Receiver'],
+    ['a blank audience', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {audience: "  "}
+`), 'fleet.yaml:25:26: clusters.staging.receivers[0].oidc.audience: must not be empty (or leave it out for the default, flux-infra/<cluster>/<namespace>/<receiver>)'],
+    ['an audience with a "$"', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {audience: "flux-$CLUSTER"}
+`), 'fleet.yaml:25:26: clusters.staging.receivers[0].oidc.audience: "flux-$CLUSTER" holds a "$", which GitHub Actions or GitLab CI would expand in the generated CI job: choose an audience without it'],
+    ['an audience with a control character', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {audience: "flux\\tstaging"}
+`), 'fleet.yaml:25:26: clusters.staging.receivers[0].oidc.audience: "flux\\tstaging" contains a control character (a NUL, a newline, a tab): remove it'],
     ['an id given as a string', OIDC_FLEET.replace('repositoryId: 74', 'repositoryId: "74"'),
       'fleet.yaml:12:23: clusters.staging.sources[0].repositoryId: must be a number, not "74"'],
     ['a negative id', OIDC_FLEET.replace('ownerId: 65', 'ownerId: -65'),

@@ -155,6 +155,22 @@ describe('generic-oidc pins for GitHub Actions', () => {
     expect([await filterOf(pair, 'app', githubClaims()), await filterOf(pair, 'releases', githubClaims())]).toEqual([true, false]);
   });
 
+  test('two sources of one repository (names ignoring case) pin it once: one clause, named once; each keeps its own ref', async () => {
+    const release: GitSourceConfig = { name: 'app-release', url: 'https://github.com/Octo-Org/App', tag: 'v1.0.0', repositoryId: 74, ownerId: 65 };
+    const both = oidcReceiverModel(cluster, receiver(['app', 'app-release']), [GITHUB_SOURCE, release]);
+    const [repository, ids, event, ref] = both.providers[0].validations;
+    expect(repository).toEqual({ expression: provider.validations[0].expression, message: 'repository must be octo-org/app (the Receiver\'s sources)' });
+    expect(ids.expression).toBe(provider.validations[1].expression);
+    expect(ids.message).toBe('repository_id/repository_owner_id must be the ids in the fleet file (octo-org/app: 74/65): a repository deleted and recreated, or moved to another owner, has new ids');
+    expect(event).toEqual(provider.validations[2]);
+    expect(ref.message).toBe('the ref must be the one the source follows (octo-org/app: branch main, Octo-Org/App: tag v1.0.0)');
+    expect(await failures(both.providers[0], githubClaims({ ref: 'refs/tags/v1.0.0' }))).toEqual([]);
+    expect(await failures(both.providers[0], githubClaims({ ref: 'refs/tags/v2.0.0' }))).toEqual([ref.message]);
+    // A source of the repository without ids does not undo the id pin of the one with them.
+    const unpinned = oidcReceiverModel(cluster, receiver(['app-release', 'app']), [{ ...release, repositoryId: undefined, ownerId: undefined }, GITHUB_SOURCE]);
+    expect(await failures(unpinned.providers[0], githubClaims({ repository_id: '99' }))).toEqual([ids.message]);
+  });
+
   test('a token for another cluster\'s audience: each cluster\'s provider asks for its own, which the caller must request', () => {
     const production = oidcReceiverModel({ name: 'production' }, receiver(['app']), [GITHUB_SOURCE]);
     expect(production.audience).toBe('flux-infra/production/flux-system/app');

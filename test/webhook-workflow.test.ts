@@ -3,11 +3,12 @@
 // one-line refusals.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { synthesize } from '../lib/synth';
-import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, runScript, startScript } from './support/cli';
+import { doctor } from '../tools/webhook/doctor';
 import { BASE_FLEET } from './support/fleet';
 import { readTree, workspace } from './support/tree';
 
@@ -107,7 +108,7 @@ test('a cluster without a generic-oidc Receiver has nothing to generate: one lin
   const result = runScript(ws, 'webhook', ['workflow', 'staging']);
   expect(result.status).toBe(0);
   expect(result.stdout).toBe('cluster staging has no generic-oidc Receiver: no CI job to generate (its Receivers are called by their Git host\'s webhook: npm run webhook -- hook staging)\n');
-  expect(JSON.parse(runScript(ws, 'webhook', ['workflow', 'staging', '--json']).stdout)).toEqual({ cluster: 'staging', files: [] });
+  expect(JSON.parse(runScript(ws, 'webhook', ['workflow', 'staging', '--json']).stdout)).toEqual({ cluster: 'staging', files: [], warnings: [] });
 }, PROCESS_TEST_TIMEOUT);
 
 test('an unknown cluster or Receiver, or a Receiver that is not OIDC, is one line and exit 1; a missing argument is bad usage', () => {
@@ -131,4 +132,33 @@ test('an exposure without an address is the line url gives, naming the fix', () 
   const result = runScript(ws, 'webhook', ['workflow', 'staging']);
   expect(result.status).toBe(1);
   expect(result.stderr).toMatch(/^error: clusters\.staging\.webhook in .* does not say where the cluster is reached: .*\(the path alone is \/hook\/[0-9a-f]{64}\)\n$/);
+}, PROCESS_TEST_TIMEOUT);
+
+test('a plain-HTTP exposure is refused as doctor refuses it, writing nothing, unless the Receiver says oidc.allowPlainHttp: true: then generated with a warning', async () => {
+  const plain = OIDC_FLEET.replace(/    webhook:\n      gateway:\n.*\n.*\n/, '    webhook:\n      nodePort: 31234\n      address: 203.0.113.10\n');
+  const ws = workspace(plain);
+  const allowed = workspace(plain.replace('        sources: [instavote, vote-release]\n', '        sources: [instavote, vote-release]\n        oidc: {allowPlainHttp: true}\n'));
+  try {
+    const out = join(ws.root, 'apps');
+    const refused = await startScript(ws, 'webhook', ['workflow', 'staging', '--write', out]);
+    const line = (receiver: string) => `Receiver ${receiver} is generic-oidc, but clusters.staging.webhook is plain HTTP: its CI job's ID token travels in clear and can be replayed until it expires; expose the Receivers over TLS (gateway, ingress, or loadBalancer.tls), or set oidc.allowPlainHttp: true on the Receiver to accept that`;
+    expect(refused.stderr).toBe(`error: ${line('instavote')}\n`);
+    expect(refused.status).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    // doctor says the same, one rule in one place.
+    expect((await doctor('staging', { ...ws, env: {} })).problems).toEqual(expect.arrayContaining([line('instavote'), line('worker')]));
+
+    // Allowed on one Receiver: the other is still refused; that one alone is generated, with a warning.
+    const other = await startScript(allowed, 'webhook', ['workflow', 'staging']);
+    expect(other.stderr).toBe(`error: ${line('worker')}\n`);
+    expect(other.status).toBe(1);
+    const generated = await startScript(allowed, 'webhook', ['workflow', 'staging', '--receiver', 'instavote', '--json']);
+    expect(generated.stderr).toBe('warning: Receiver instavote is generic-oidc on plain HTTP (clusters.staging.webhook), as its oidc.allowPlainHttp: true accepts: its CI job\'s ID token travels in clear and can be replayed until it expires\n');
+    expect(generated.status).toBe(0);
+    const files = JSON.parse(generated.stdout).files;
+    expect(files.map((file: any) => file.path)).toEqual(['.github/workflows/flux-staging-instavote.yml']);
+    expect(parse(files[0].content).jobs['notify-flux'].env.FLUX_RECEIVER_URL).toMatch(/^http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}$/);
+  } finally {
+    for (const workspaceRoot of [ws.root, allowed.root]) rmSync(workspaceRoot, { recursive: true, force: true });
+  }
 }, PROCESS_TEST_TIMEOUT);

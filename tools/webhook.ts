@@ -157,6 +157,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string, flags: { receiver?: string; write?: string; json?: boolean }) => {
       const { workflowFiles } = await import('./webhook/workflow.js');
       const result = await workflowFiles(cluster, { context, receiver: flags.receiver, write: flags.write });
+      for (const warning of result.warnings) console.error(redact(`warning: ${warning}`));
       const include = (file: { include?: string; repository: string }) => file.include === undefined ? '' : `; include it from ${file.repository}'s .gitlab-ci.yml: include: [{ local: ${file.include.replace(/^- local: /, '')} }]`;
       print(flags.json, result, result.files.length === 0
         ? `cluster ${cluster} has no generic-oidc Receiver: no CI job to generate (its Receivers are called by their Git host's webhook: npm run webhook -- hook ${cluster})`
@@ -169,12 +170,13 @@ export function buildProgram(): Command {
     .description('read the ids a generic-oidc Receiver pins (GitHub repository and owner ids, GitLab project and namespace ids) from each source\'s host API (its token variable where set: GITHUB_TOKEN for api.github.com, GITLAB_TOKEN, FLUX_INFRA_TOKEN_<HOST>)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--write-fleet', 'write them into the sources\' repositoryId and ownerId, comments kept')
+    .option('--replace-ids', 'with --write-fleet: replace ids the fleet already has that the host now answers differently (a repository deleted and recreated, or moved: check it first); without it that is refused')
     .option('--allow-http', 'allow a plain-http apiUrl off loopback')
     .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { writeFleet?: boolean; allowHttp?: boolean; timeout: number; json?: boolean }) => {
+    .action(async (cluster: string, flags: { writeFleet?: boolean; replaceIds?: boolean; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { ids, idsReport } = await import('./webhook/ids.js');
-      const result = await ids(cluster, { context, writeFleet: flags.writeFleet, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
+      const result = await ids(cluster, { context, writeFleet: flags.writeFleet, replaceIds: flags.replaceIds, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
       print(flags.json, result, idsReport(result, context.paths.fleetFile, flags.writeFleet));
     });
 

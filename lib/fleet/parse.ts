@@ -12,7 +12,7 @@ import { FLEET_REPOSITORY_RECEIVER, lookAlikeHostProblem, receiverTypeProblems }
 import { ageRecipientProblem } from './age-recipients';
 import { dependencyCycle } from './dependencies';
 import { unknownReferenceProblem } from './references';
-import { oidcIssuerProblem, oidcReceiverProblems, oidcAudienceOwners } from '../hosts/oidc';
+import { oidcAudienceProblem, oidcIssuerProblem, oidcReceiverProblems, oidcAudienceOwners } from '../hosts/oidc';
 import { DEFAULT_PATHS } from '../layout';
 import { maskSecretShapes } from '../secrets/secret-shapes';
 
@@ -107,7 +107,7 @@ const receiverSchema = z.strictObject({
   sources: z.array(z.string()).min(1, 'needs at least one source to reconcile'),
   filter: z.boolean().optional(),
   oidc: z.strictObject({
-    audience: checked((audience) => (audience.trim() === '' ? 'must not be empty (or leave it out for the default, flux-infra/<cluster>/<namespace>/<receiver>)' : controlCharacterProblem(audience))).optional(),
+    audience: checked(oidcAudienceProblem).optional(),
     issuer: checked(oidcIssuerProblem).optional(),
     allowPlainHttp: z.boolean().optional(),
   }).optional(),

@@ -4,8 +4,10 @@
 // pins are the whole security of such a Receiver. Pure: the construct, the commands, `workflow` and
 // the tests all build from here.
 import { hostKindOf } from '../fleet/git-hosts';
+import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
+import { exposureScheme } from '../fleet/exposure';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
 import { RefMatch } from './git-host';
 import { fullName, RepositoryRef } from './repository';
@@ -30,6 +32,23 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 /** The audience a Receiver's caller requests unless the fleet says otherwise: one per cluster, namespace and Receiver, so no token opens another's. */
 export function defaultOidcAudience(cluster: string, namespace: string, receiver: string): string {
   return `flux-infra/${cluster}/${namespace}/${receiver}`;
+}
+
+/** notification-controller's audience when a provider names none: shared by every Receiver that keeps it. */
+export const CONTROLLER_DEFAULT_AUDIENCE = 'notification-controller';
+
+/**
+ * Why `audience` cannot be an oidc.audience, or undefined: it must be this Receiver's own (the
+ * controller's shared default is not), and it lands in the generated CI files as it is.
+ */
+export function oidcAudienceProblem(audience: string): string | undefined {
+  const fallback = defaultOidcAudience('<cluster>', '<namespace>', '<receiver>');
+  if (audience.trim() === '') return `must not be empty (or leave it out for the default, ${fallback})`;
+  if (audience === CONTROLLER_DEFAULT_AUDIENCE) return `"${audience}" is notification-controller's shared default: a token requested for it by any job on the issuer's platform that uses the default would pass this audience check; leave audience out for ${fallback}, or give one specific to this cluster and Receiver`;
+  const control = controlCharacterProblem(audience);
+  if (control) return control;
+  if (audience.includes('$')) return `"${audience}" holds a "$", which GitHub Actions or GitLab CI would expand in the generated CI job: choose an audience without it`;
+  return undefined;
 }
 
 /** The scheme-less authority of a repository URL's server: host[:port] for http(s) URLs, the host alone for ssh ones (the port is SSH's). */
@@ -158,14 +177,24 @@ function all(pins: readonly OidcClaimPin[]): string {
   return pins.map((pin) => `(${pinExpression(pin)})`).join(' && ');
 }
 
-/** Each distinct item once, in order: two sources of one repository (a branch and its releases) pin it once. */
-function distinct(items: readonly string[]): string[] {
-  return [...new Set(items)];
+/** The clauses ORed, each once: two sources of one repository and ref give one clause. */
+function any(clauses: readonly string[]): string {
+  const unique = [...new Set(clauses)];
+  return unique.length === 1 ? unique[0] : unique.map((clause) => `(${clause})`).join(' || ');
 }
 
-function any(clauses: readonly string[]): string {
-  const unique = distinct(clauses);
-  return unique.length === 1 ? unique[0] : unique.map((clause) => `(${clause})`).join(' || ');
+/**
+ * One source per repository (GitHub and GitLab paths ignore case), in order: the first of each, or
+ * a later one that has the ids the first lacks, so a source without ids never undoes the id pin.
+ */
+function perRepository(sources: readonly OidcSourceModel[]): OidcSourceModel[] {
+  const byKey = new Map<string, OidcSourceModel>();
+  for (const source of sources) {
+    const key = source.repository.toLowerCase();
+    const first = byKey.get(key);
+    if (first === undefined || pinsOf(source, 'id').length > pinsOf(first, 'id').length) byKey.set(key, source);
+  }
+  return [...byKey.values()];
 }
 
 function describeRef(source: OidcSourceModel): string {
@@ -184,22 +213,22 @@ function pinsOf(source: OidcSourceModel, ...roles: OidcClaimPin['role'][]): Oidc
 export function oidcValidations(sources: readonly OidcSourceModel[]): OidcValidation[] {
   const host = sources[0].host;
   const names = CLAIMS[host];
-  const repositories = distinct(sources.map((source) => source.repository));
+  const repositories = perRepository(sources);
   const validations: OidcValidation[] = [{
-    expression: any(sources.map((source) => all(pinsOf(source, 'repository')))),
-    message: `${names.repository} must be ${repositories.length === 1 ? '' : 'one of '}${repositories.join(', ')} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
+    expression: any(repositories.map((source) => all(pinsOf(source, 'repository')))),
+    message: `${names.repository} must be ${repositories.length === 1 ? '' : 'one of '}${repositories.map((source) => source.repository).join(', ')} (the Receiver's source${sources.length === 1 ? '' : 's'})`,
   }];
-  const withIds = sources.filter((source) => pinsOf(source, 'id').length > 0);
+  const withIds = repositories.filter((source) => pinsOf(source, 'id').length > 0);
   if (withIds.length > 0) {
     validations.push({
-      expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'id')))),
-      message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${distinct(withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`)).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
+      expression: any(repositories.map((source) => all(pinsOf(source, 'repository', 'id')))),
+      message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
     });
   }
   validations.push({ expression: any([all(pinsOf(sources[0], 'event'))]), message: `${names.event} must be push` });
   validations.push({
     expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'ref')))),
-    message: `the ref must be the one the source follows (${distinct(sources.map((source) => `${source.repository}: ${describeRef(source)}`)).join(', ')})`,
+    message: `the ref must be the one the source follows (${[...new Set(sources.map((source) => `${source.repository}: ${describeRef(source)}`))].join(', ')})`,
   });
   return validations;
 }
@@ -320,6 +349,18 @@ export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluste
     });
   }
   return clashes;
+}
+
+/**
+ * A generic-oidc Receiver behind plain HTTP: its callers' bearer tokens can be read on the way and
+ * replayed until they expire. Undefined over TLS; else the line doctor and `workflow` give, refused
+ * unless the Receiver's oidc.allowPlainHttp accepts it (then a warning).
+ */
+export function oidcPlainHttp(cluster: Pick<ClusterConfig, 'name' | 'webhook'>, receiver: { readonly name: string; readonly allowPlainHttp: boolean }): { allowed: boolean; message: string } | undefined {
+  if (exposureScheme(cluster.webhook) === 'https') return undefined;
+  return receiver.allowPlainHttp
+    ? { allowed: true, message: `Receiver ${receiver.name} is generic-oidc on plain HTTP (clusters.${cluster.name}.webhook), as its oidc.allowPlainHttp: true accepts: its CI job's ID token travels in clear and can be replayed until it expires` }
+    : { allowed: false, message: `Receiver ${receiver.name} is generic-oidc, but clusters.${cluster.name}.webhook is plain HTTP: its CI job's ID token travels in clear and can be replayed until it expires; expose the Receivers over TLS (gateway, ingress, or loadBalancer.tls), or set oidc.allowPlainHttp: true on the Receiver to accept that` };
 }
 
 /**

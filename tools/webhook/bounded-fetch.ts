@@ -70,8 +70,15 @@ export function checkDeadline(bounds: RequestBounds, url: URL): void {
   if (bounds.signal.aborted) throw deadlineError(bounds, url, true);
 }
 
+/** A redirect refused: its status kept for a caller that knows what the host means by it (GitHub's 301 for a renamed repository). */
+export class RedirectRefused extends BoundExceeded {
+  public constructor(message: string, public readonly status: number) {
+    super(message);
+  }
+}
+
 /** A 3xx that names a Location: refused, naming only where it points (its origin), never followed. */
-export function redirectRefused(status: number, location: string | null | undefined, url: URL, fix: string): BoundExceeded | undefined {
+export function redirectRefused(status: number, location: string | null | undefined, url: URL, fix: string): RedirectRefused | undefined {
   if (status < 300 || status >= 400 || !location) return undefined;
   let target: string;
   try {
@@ -79,7 +86,7 @@ export function redirectRefused(status: number, location: string | null | undefi
   } catch {
     target = 'a Location that is not a URL';
   }
-  return new BoundExceeded(`${url.origin} answered ${status} redirecting to ${target}, which is not followed (the request carries credentials): ${fix}`);
+  return new RedirectRefused(`${url.origin} answered ${status} redirecting to ${target}, which is not followed (the request carries credentials): ${fix}`, status);
 }
 
 function tooLarge(bounds: RequestBounds, url: URL): BoundExceeded {

@@ -36,17 +36,26 @@ export function callerFileName(cluster: string, receiver: string): string {
   return `flux-${cluster}-${receiver}`;
 }
 
+/** The answer's body, at most 64 KiB of it on disk (a larger one is not kept: curl says so). */
+const ANSWER_FILE_BYTES = 64 * 1024;
+
 /**
  * The POST to the Receiver, POSIX sh (GitLab runners may have no bash): the ID token in
  * $FLUX_ID_TOKEN goes to curl on stdin (`--header @-`), never in its arguments or the log. No
  * redirect is followed (the token would go where it points). 5xx and no answer are tried again,
  * three times at most; anything but notification-controller's 200 fails the job, saying what the
- * code means and where on the cluster the reason is (a refused token is a bare 400).
+ * code means and where on the cluster the reason is (a refused token is a bare 400). A body (a
+ * proxy's, or a later controller's message; today's controller sends none) is printed first: its
+ * first KiB on one line, printable ASCII only (no terminal escape, no line a CI platform would take
+ * as a command), the ID token cut out should a proxy echo the request (awk gets it in its
+ * environment, GitHub's step having it in a shell variable only, never in its arguments).
  */
 function postScript(error: (title: string) => string): string {
-  return `attempt=1
+  return `answer_file=$(mktemp)
+trap 'rm -f "$answer_file"' EXIT
+attempt=1
 while :; do
-  status=$(printf 'Authorization: Bearer %s\\n' "$FLUX_ID_TOKEN" | curl --silent --show-error --output /dev/null --write-out '%{http_code}' --connect-timeout 10 --max-time 30 --request POST --header @- "$FLUX_RECEIVER_URL") || true
+  status=$(printf 'Authorization: Bearer %s\\n' "$FLUX_ID_TOKEN" | curl --silent --show-error --output "$answer_file" --max-filesize ${ANSWER_FILE_BYTES} --write-out '%{http_code}' --connect-timeout 10 --max-time 30 --request POST --header @- "$FLUX_RECEIVER_URL") || true
   case "$status" in
     200) echo "Receiver $FLUX_RECEIVER of cluster $FLUX_CLUSTER took the push (HTTP 200): Flux reconciles its sources now"; exit 0 ;;
     5[0-9][0-9]|000|'')
@@ -68,6 +77,12 @@ case "$status" in
   30[0-9]) reason="a redirect, which this job does not follow (the token would go where it points): the Receiver URL must be where it points" ;;
   *) reason="not an answer of the Receiver (202 is notification-controller's events server: the URL must reach the webhook-receiver Service)" ;;
 esac
+if [ -s "$answer_file" ]; then
+  answer=$(dd if="$answer_file" bs=1024 count=1 2>/dev/null | tr -d '\\000' | LC_ALL=C FLUX_ID_TOKEN="$FLUX_ID_TOKEN" awk 'BEGIN { token = ENVIRON["FLUX_ID_TOKEN"] }
+    { rest = $0; line = ""; while (token != "" && (at = index(rest, token)) > 0) { line = line substr(rest, 1, at - 1) "[the ID token]"; rest = substr(rest, at + length(token)) } text = text " " line rest }
+    END { gsub(/[^ -~]/, " ", text); gsub(/  +/, " ", text); sub(/^ /, "", text); sub(/ $/, "", text); print text }')
+  if [ -n "$answer" ]; then echo "The Receiver's URL answered with: $answer"; fi
+fi
 echo "${error('Flux did not take the push')}HTTP $status from $FLUX_RECEIVER_URL: $reason. On the cluster: kubectl -n $FLUX_NAMESPACE logs deploy/notification-controller | grep $FLUX_RECEIVER; flux events -n $FLUX_NAMESPACE --for Receiver/$FLUX_RECEIVER"
 exit 1
 `;
@@ -76,8 +91,9 @@ exit 1
 /** Why a value cannot go into a generated file as it is, or undefined. */
 function valueProblem(what: string, value: string): string | undefined {
   // GitHub evaluates ${{ }} and GitLab expands $VARIABLES in these fields; a control character breaks the line.
-  if (/[\x00-\x1f\x7f]/.test(value)) return `${what} "${value}" holds a control character`;
-  if (value.includes('$')) return `${what} "${value}" holds a "$", which the CI platform would expand`;
+  // Quoted as JSON: the message stays one line whatever the value holds.
+  if (/[\x00-\x1f\x7f]/.test(value)) return `${what} ${JSON.stringify(value)} holds a control character`;
+  if (value.includes('$')) return `${what} ${JSON.stringify(value)} holds a "$", which the CI platform would expand`;
   return undefined;
 }
 
@@ -220,6 +236,12 @@ ${postScript(() => 'ERROR: ')}`],
 export function callerFiles(receiver: CallerReceiver): CallerFile[] {
   for (const [what, value] of [['the Receiver URL', receiver.url], ['the audience', receiver.audience]] as const) {
     const problem = valueProblem(what, value);
+    if (problem) throw new Error(`Receiver ${receiver.name} of cluster ${receiver.cluster}: ${problem}`);
+  }
+  // A GitLab rules:if expands $VARIABLES even inside its string literals; GitHub's on.push takes no expression.
+  for (const source of receiver.sources) {
+    if (source.host !== 'gitlab' || source.ref.kind === 'anyTag') continue;
+    const problem = valueProblem(`source ${source.source}'s ${source.ref.kind}`, source.ref.name);
     if (problem) throw new Error(`Receiver ${receiver.name} of cluster ${receiver.cluster}: ${problem}`);
   }
   const name = callerFileName(receiver.cluster, receiver.name);

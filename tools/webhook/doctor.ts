@@ -21,8 +21,8 @@ import { ClusterConfig, receiverTypeOf } from '../../lib/fleet/model';
 import { receiverEventsOf, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
-import { exposureScheme, narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
-import { isOidcReceiver, needsWebhookToken, oidcReceivers } from '../../lib/hosts/oidc';
+import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
+import { needsWebhookToken, oidcPlainHttp, oidcReceivers } from '../../lib/hosts/oidc';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -90,11 +90,12 @@ function receiverProblems(cluster: ClusterConfig): string[] {
   return problems;
 }
 
-/** A generic-oidc Receiver behind plain HTTP: its callers' bearer tokens can be read on the way and replayed until they expire. */
+/** generic-oidc Receivers behind plain HTTP that the fleet does not accept there (the rule `workflow` applies too). */
 function oidcProblems(cluster: ClusterConfig): string[] {
-  if (exposureScheme(cluster.webhook) === 'https') return [];
-  return cluster.receivers.filter((receiver) => isOidcReceiver(receiver) && receiver.oidc?.allowPlainHttp !== true).map((receiver) =>
-    `Receiver ${receiver.name} is generic-oidc, but clusters.${cluster.name}.webhook is plain HTTP: its CI job's ID token travels in clear and can be replayed until it expires; expose the Receivers over TLS (gateway, ingress, or loadBalancer.tls), or set oidc.allowPlainHttp: true on the Receiver to accept that`);
+  return oidcReceivers(cluster).flatMap((receiver) => {
+    const plain = oidcPlainHttp(cluster, receiver);
+    return plain && !plain.allowed ? [plain.message] : [];
+  });
 }
 
 /** Sources of generic-oidc Receivers whose ids the fleet does not pin: a repository deleted and recreated under the same name would pass. */

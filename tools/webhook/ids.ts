@@ -12,8 +12,8 @@ import { parseFleet } from '../../lib/fleet/parse';
 import { GitSourceConfig } from '../../lib/fleet/model';
 import { gitHost } from '../../lib/hosts';
 import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oidc';
-import { CommandContext, CommandError, CommandOptions } from '../common';
-import { RequestBounds, requestBounds } from './bounded-fetch';
+import { CommandContext, CommandError, CommandOptions, UsageError } from '../common';
+import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
 import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
 import { requestHandler } from './hooks/gitlab';
@@ -22,6 +22,8 @@ import { hostToken, tokenVariableWords } from './host-tokens';
 export interface IdsOptions extends CommandOptions {
   /** Write the ids into the sources of the fleet file, comments kept. */
   readonly writeFleet?: boolean;
+  /** With writeFleet: replace ids the fleet already has that differ from the host's (else refused). @default false */
+  readonly replaceIds?: boolean;
   /** Allow a plain-http apiUrl off loopback. @default false */
   readonly allowHttp?: boolean;
   /** The deadline of the whole run (--timeout). @default 60 s */
@@ -43,6 +45,8 @@ export interface IdsResult {
   readonly sources: SourceIds[];
   /** Whether the fleet file was changed (false when it already held these ids, or without writeFleet). */
   readonly written: boolean;
+  /** The sources whose earlier, different ids were replaced (replaceIds). */
+  readonly replaced: string[];
 }
 
 /** A positive integer id from an API answer, or a CommandError: a server that answers otherwise is not the host's API. */
@@ -70,12 +74,33 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
     return { repositoryId: idOf(project?.id, 'project id'), ownerId: idOf(project?.namespace?.id, 'namespace id'), path: String(project?.path_with_namespace ?? repository) };
   } catch (error) {
     if (error instanceof CommandError) throw error;
+    // GitHub answers a repository's old name with 301 to /repositories/<id>; the redirect is not followed (the token would go along).
+    if (host === 'github' && [error, (error as { cause?: unknown })?.cause].some((candidate) => candidate instanceof RedirectRefused && candidate.status === 301)) {
+      throw new CommandError(`source ${source.name}: GitHub says ${repository} was renamed or moved (301): update the source's url to the repository's new name, then run ids again`);
+    }
     throw explainApiError(words, error, repository);
   }
 }
 
+/**
+ * The sources whose ids the fleet already pins but the host answers differently, one line for
+ * all: the repository behind the name is not the one the ids were read from.
+ */
+function changedIdsProblem(clusterName: string, found: readonly SourceIds[], sources: readonly GitSourceConfig[]): string | undefined {
+  const lines = found.flatMap((entry) => {
+    const fleet = sources.find((source) => source.name === entry.source);
+    const differs = (pinned: number | undefined, now: number) => pinned !== undefined && pinned !== now;
+    if (fleet === undefined || !(differs(fleet.repositoryId, entry.repositoryId) || differs(fleet.ownerId, entry.ownerId))) return [];
+    const ids = (repositoryId: number | undefined, ownerId: number | undefined) => `repositoryId ${repositoryId ?? '-'}, ownerId ${ownerId ?? '-'}`;
+    return [`source ${entry.source} (${entry.repository}): the fleet file pins ${ids(fleet.repositoryId, fleet.ownerId)}, but ${gitHost(entry.host).name} now says ${ids(entry.repositoryId, entry.ownerId)}`];
+  });
+  if (lines.length === 0) return undefined;
+  return `${lines.join('; ')}: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids ${clusterName} --write-fleet --replace-ids)`;
+}
+
 /** The ids of every source of the cluster's generic-oidc Receivers; with writeFleet, written into the fleet file. */
 export async function ids(clusterName: string, options: IdsOptions = {}): Promise<IdsResult> {
+  if (options.replaceIds && !options.writeFleet) throw new UsageError('--replace-ids replaces the ids in the fleet file: give it with --write-fleet');
   const bounds = requestBounds(options.timeoutMs);
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
@@ -93,12 +118,20 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
       found.push({ source: entry.source, host: entry.host, repository: entry.repository, repositoryId: read.repositoryId, ownerId: read.ownerId, ...(renamed ? { renamedTo: renamed } : {}) });
     }
   }
-  if (!options.writeFleet) return { cluster: clusterName, sources: found, written: false };
+  if (!options.writeFleet) {
+    const changed = changedIdsProblem(clusterName, found, cluster.sources);
+    if (changed) throw new CommandError(changed);
+    return { cluster: clusterName, sources: found, written: false, replaced: [] };
+  }
+  let replaced: string[] = [];
   const { fleetFile } = context.paths;
   const written = await withRecoveredRepository(context.paths, async () => {
     const before = readFleetText(fleetFile);
     // Read again under the lock: the sources' places are the file's as it is now.
     const sources = parseFleet(before, fleetFile).clusters.find((entry) => entry.name === clusterName)?.sources ?? [];
+    const changed = changedIdsProblem(clusterName, found, sources);
+    if (changed && !options.replaceIds) throw new CommandError(changed);
+    if (changed) replaced = found.filter((entry) => changedIdsProblem(clusterName, [entry], sources) !== undefined).map((entry) => entry.source);
     let after = before;
     for (const entry of found) {
       const index = sources.findIndex((source) => source.name === entry.source);
@@ -116,7 +149,7 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
     writeFileAtomically(fleetFile, after);
     return true;
   });
-  return { cluster: clusterName, sources: found, written };
+  return { cluster: clusterName, sources: found, written, replaced };
 }
 
 /** The report's lines: each source's ids, in the words of its host's token claims. */
@@ -126,7 +159,11 @@ export function idsReport(result: IdsResult, fleetFile: string, writeFleet: bool
     const renamed = entry.renamedTo ? ` (the host names it ${entry.renamedTo} now: update its url in the fleet file, or its tokens' ${names.repository} will not match)` : '';
     return `${entry.source}: ${entry.repository} repositoryId: ${entry.repositoryId} (${names.repositoryId}), ownerId: ${entry.ownerId} (${names.ownerId})${renamed}`;
   });
-  if (writeFleet) lines.push(result.written ? `wrote them into ${fleetFile}: run npm run synth and commit` : `${fleetFile} already holds them: nothing to write`);
+  if (writeFleet) {
+    lines.push(!result.written ? `${fleetFile} already holds them: nothing to write`
+      : result.replaced.length > 0 ? `replaced the ids of ${result.replaced.join(', ')} in ${fleetFile}: run npm run synth and commit`
+        : `wrote them into ${fleetFile}: run npm run synth and commit`);
+  }
   else lines.push('write them into the fleet file with --write-fleet');
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { refuseSymlinkBelow } from '../../lib/io/no-symlinks';
-import { oidcReceivers } from '../../lib/hosts/oidc';
+import { oidcPlainHttp, oidcReceivers } from '../../lib/hosts/oidc';
 import { CommandContext, CommandError } from '../common';
 import { CallerFile, callerFiles } from './ci-jobs';
 import { ContextOptions, receiverTargets, requireUrl } from './context';
@@ -17,6 +17,8 @@ export interface WorkflowFile extends CallerFile {
 export interface WorkflowResult {
   readonly cluster: string;
   readonly files: WorkflowFile[];
+  /** One line each: a Receiver whose job sends its token over plain HTTP because the fleet accepts it. */
+  readonly warnings: string[];
 }
 
 /** Where `file` goes below `dir`: <dir>/<repository path>/<path in the repository>; a CommandError for a path that would leave it. */
@@ -43,16 +45,21 @@ export async function workflowFiles(clusterName: string, options: ContextOptions
     models = models.filter((model) => model.name === options.receiver);
     if (models.length === 0) throw new CommandError(`receiver ${options.receiver} of ${clusterName} is not generic-oidc: its Git host's webhook calls it (npm run webhook -- hook ${clusterName})`);
   }
+  const warnings: string[] = [];
   const files = models.flatMap((model) => {
     // The URL `webhook url` prints (the empty token's path), and the same error when the exposure has no address.
     const url = requireUrl(cluster, receiverTargets(cluster, undefined, model.name)[0], context.paths.fleetFile);
+    // doctor's rule: no job that sends a bearer token in clear unless the fleet says so.
+    const plain = oidcPlainHttp(cluster, model);
+    if (plain && !plain.allowed) throw new CommandError(plain.message);
+    if (plain) warnings.push(plain.message);
     try {
       return callerFiles({ ...model, url });
     } catch (error) {
       throw new CommandError((error as Error).message);
     }
   });
-  if (options.write === undefined) return { cluster: clusterName, files };
+  if (options.write === undefined) return { cluster: clusterName, files, warnings };
 
   const dir = resolve(options.write);
   const targets = files.map((file) => targetOf(dir, file));
@@ -75,5 +82,6 @@ export async function workflowFiles(clusterName: string, options: ContextOptions
       writeFileAtomically(targets[index], file.content);
       return { ...file, written: targets[index] };
     }),
+    warnings,
   };
 }
