@@ -336,16 +336,16 @@ export function oidcReceiverProblems(receiver: { readonly type?: `${ReceiverType
 }
 
 /** Receivers (after the first) whose audience another generic-oidc Receiver of the fleet already has: a token for one would open both. */
-export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluster: string; index: number; audience: string; owner: string }[] {
+export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluster: string; index: number; audience: string; owner: string; byDefault: boolean }[] {
   const owners = new Map<string, string>();
-  const clashes: { cluster: string; index: number; audience: string; owner: string }[] = [];
+  const clashes: { cluster: string; index: number; audience: string; owner: string; byDefault: boolean }[] = [];
   for (const cluster of clusters) {
     cluster.receivers.forEach((receiver, index) => {
       if (!isOidcReceiver(receiver)) return;
       const audience = receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, clusterNamespace(cluster), receiver.name);
       const owner = owners.get(audience);
       if (owner === undefined) owners.set(audience, `receiver ${receiver.name} of cluster ${cluster.name}`);
-      else clashes.push({ cluster: cluster.name, index, audience, owner });
+      else clashes.push({ cluster: cluster.name, index, audience, owner, byDefault: receiver.oidc?.audience === undefined });
     });
   }
   return clashes;

@@ -3,7 +3,7 @@
 // to the configured API origin only: no redirect is followed (fetch would re-send a POST body,
 // secret included, wherever it points), a link to another origin is refused, and plain http is
 // refused except on loopback or when asked for.
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../../../lib/fleet/network';
 import { redact } from '../../redact';
 import { CommandError, UsageError } from '../../common';
 import { BoundExceeded, boundedFetch, RequestBounds } from '../bounded-fetch';
@@ -19,11 +19,6 @@ export class ApiAnswerError extends Error {
   }
 }
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 /** The API root as a URL, or a UsageError saying what is wrong with it, naming the variable (its host's) that would leak. */
 export function apiOrigin(apiUrl: string, allowHttp = false): URL {
   let url: URL;
@@ -37,7 +32,7 @@ export function apiOrigin(apiUrl: string, allowHttp = false): URL {
     throw new UsageError(`--api-url carries credentials: give the API URL alone and the token in ${tokenVariable}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--api-url "${apiUrl}" must be https://`);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowHttp) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
     throw new UsageError(`--api-url "${apiUrl}" is plain http, which would send ${tokenVariable} and the webhook secret in clear: use https:// (or --allow-http if the network is yours)`);
   }
   return url;
