@@ -1,0 +1,123 @@
+// What a new user's trial of generic-oidc Receivers ran into, each as the commands answer it in real
+// processes: deliveries and allowlist on clusters whose callers are CI runners, the cluster README's
+// steps per kind of Receiver, and the lines doctor gives.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { synthesize } from '../lib/synth';
+import { doctor } from '../tools/webhook/doctor';
+import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
+import { listen } from './support/servers';
+import { TOKEN } from './support/synth';
+import { workspace } from './support/tree';
+
+const HOOKS = ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20'];
+
+/** A cluster with a generic-oidc Receiver `apps` and, with `hooked`, a GitHub-webhook Receiver `hooks` beside it. */
+const FLEET = (options: { hooked?: boolean; webhook?: string; sops?: boolean } = {}) => `clusters:
+  staging:${options.sops ? `
+    sops:
+      ageRecipients: [age1rcdf89j5etn82nxsp8v82ax8felj9vuhu4sqczet2nhmtssrhurqpglwf9]` : ''}
+    webhook: ${options.webhook ?? '{nodePort: 31234, address: 203.0.113.10, externalTrafficPolicy: Local}'}
+    sources:
+      - name: vote
+        url: https://github.com/octo-org/vote
+        branch: main
+      - name: worker
+        url: https://github.com/octo-org/worker
+        branch: main
+    receivers:
+      - name: apps
+        type: generic-oidc
+        sources: [vote]${options.hooked ? `
+      - name: hooks
+        sources: [worker]` : ''}
+`;
+
+/** A loopback stand-in for GitHub's GET /meta, recording each request. */
+async function metaServer() {
+  const requests: string[] = [];
+  const server = await listen((request, response) => {
+    requests.push(String(request.url));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hooks: HOOKS, actions: ['4.148.0.0/16'] }));
+  });
+  return { ...server, requests };
+}
+
+const CALLERS = 'a generic-oidc Receiver is called by CI runners, not by a Git host\'s webhook: GitHub-hosted runners come from the actions ranges of GitHub\'s /meta (thousands of CIDRs), self-hosted runners from your own addresses, and GitLab.com\'s runners have no fixed list';
+const FIX = 'admit the runners\' addresses yourself (e.g. your self-hosted runners\' ranges), or leave allowFrom and sourceRanges open: the OIDC audience and validations are the security';
+
+describe('webhook deliveries', () => {
+  const NONE = 'no Receiver of staging gets Git host webhook deliveries: a generic-oidc Receiver is called by its CI job, whose log shows each call\'s answer; npm run webhook -- verify staging checks that the cluster applied the push\n';
+
+  test('on a cluster whose Receivers are all generic-oidc: one line, exit 0, no token asked for', async () => {
+    const ws = workspace(FLEET());
+    try {
+      const run = await startScript(ws, 'webhook', ['deliveries', 'staging']);
+      expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: NONE, stderr: '' });
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+
+  test('on a mixed cluster, for its generic-oidc Receiver: the same line, no token asked for', async () => {
+    const ws = workspace(FLEET({ hooked: true }));
+    try {
+      const run = await startScript(ws, 'webhook', ['deliveries', 'staging', '--receiver', 'apps']);
+      expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: NONE, stderr: '' });
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+});
+
+describe('webhook allowlist', () => {
+  test('refuses a cluster whose Receivers are all generic-oidc, before asking GitHub, the fleet file untouched', async () => {
+    const meta = await metaServer();
+    const ws = workspace(FLEET());
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    try {
+      for (const args of [[], ['--write-fleet']]) {
+        const run = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url, ...args]);
+        expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({
+          status: 1, stdout: '',
+          stderr: `error: cluster staging's Receivers are all generic-oidc, and GitHub's webhook ranges would drop every call: ${CALLERS}; ${FIX}\n`,
+        });
+      }
+      expect(meta.requests).toEqual([]);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+    } finally {
+      await meta.close();
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+
+  test('on a mixed cluster: says the ranges drop the OIDC calls; --write-fleet refuses unless --drop-oidc-calls', async () => {
+    const meta = await metaServer();
+    const ws = workspace(FLEET({ hooked: true }));
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    const drops = `GitHub's webhook ranges would also drop the CI calls of staging's generic-oidc Receiver apps: ${CALLERS}`;
+    try {
+      const printed = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url]);
+      expect({ status: printed.status, stderr: printed.stderr }).toEqual({ status: 0, stderr: `warning: ${drops}\n` });
+      expect(printed.stdout).toContain('- 192.30.252.0/22\n');
+
+      const refused = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url, '--write-fleet']);
+      expect({ status: refused.status, stdout: refused.stdout, stderr: refused.stderr }).toEqual({
+        status: 1, stdout: '',
+        stderr: `error: ${drops}; write them anyway with --drop-oidc-calls (those Receivers' pushes then wait for polling), or ${FIX}\n`,
+      });
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+
+      const alone = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url, '--drop-oidc-calls']);
+      expect({ status: alone.status, stderr: alone.stderr }).toEqual({ status: 2, stderr: 'error: --drop-oidc-calls is about what --write-fleet writes: give it with --write-fleet\n' });
+
+      const written = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url, '--write-fleet', '--drop-oidc-calls']);
+      expect({ status: written.status, stderr: written.stderr }).toEqual({ status: 0, stderr: `warning: ${drops}\n` });
+      expect(readFileSync(ws.fleetFile, 'utf8')).toContain('allowFrom: [192.30.252.0/22, 185.199.108.0/22, 140.82.112.0/20]}');
+      expect(meta.requests).toEqual(['/meta', '/meta']);
+    } finally {
+      await meta.close();
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+});
