@@ -121,3 +121,36 @@ describe('webhook allowlist', () => {
     }
   }, PROCESS_TEST_TIMEOUT);
 });
+
+describe('the cluster README', () => {
+  async function readme(fleet: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+    const ws = workspace(fleet);
+    try {
+      await synthesize({ ...ws, env });
+      return readFileSync(join(ws.distDir, 'clusters', 'staging', 'README.md'), 'utf8');
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }
+  const steps = (text: string) => text.split('\n').filter((line) => /^\d+\. /.test(line));
+
+  test('all generic-oidc: ends at verify and the CI job\'s log, not deliveries; the firewall step names the CI runners, not allowlist', async () => {
+    const list = steps(await readme(FLEET()));
+    expect(list.join('\n')).not.toContain('deliveries');
+    expect(list.join('\n')).not.toContain('allowlist');
+    expect(list.at(-1)).toMatch(/^\d+\. After each push: the CI job's log shows the Receiver's answer to its call, and `npm run webhook -- verify staging --wait 2m` that the cluster applied the pushed commit\.$/);
+    const open = list.find((line) => line.includes('Open NodePort'))!;
+    expect(open).toContain('Open NodePort 31234 to the callers\' addresses (firewall, security group);');
+    expect(open).toContain(`For the generic-oidc Receivers (apps): ${CALLERS}; any list narrowing who may call (firewall, allowFrom, sourceRanges) must hold them: ${FIX}.`);
+    expect(list.find((line) => line.includes('webhook -- ping'))).toContain('reports "answers" when a Receiver is at the path and refuses a call without a token');
+  });
+
+  test('mixed: the ping step in each kind\'s words, deliveries for the webhook Receivers and the CI job\'s log for the others', async () => {
+    const list = steps(await readme(FLEET({ hooked: true }), { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN }));
+    expect(list.find((line) => line.includes('webhook -- ping'))).toMatch(/Send a signed test delivery: `npm run webhook -- ping staging`; it should report "accepted" for hooks; for the generic-oidc Receivers \(apps\) it cannot mint a CI token, so it reports "answers" when a Receiver is at the path and refuses a call without a token, then push/);
+    expect(list.at(-1)).toContain('`npm run webhook -- deliveries staging` shows what the Git host delivered (GitHub) (for the generic-oidc Receivers, the CI job\'s log shows each call\'s answer)');
+    const open = list.find((line) => line.includes('Open NodePort'))!;
+    expect(open).toContain('GitHub\'s: `npm run webhook -- allowlist staging`');
+    expect(open).toContain('For the generic-oidc Receivers (apps): ');
+  });
+});
