@@ -154,3 +154,37 @@ describe('the cluster README', () => {
     expect(open).toContain('For the generic-oidc Receivers (apps): ');
   });
 });
+
+describe('doctor', () => {
+  const notesOf = async (fleet: string) => {
+    const ws = workspace(fleet);
+    try {
+      return (await doctor('staging', { ...ws, env: {} })).notes.filter((note) => !note.includes('repositoryId/ownerId'));
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  };
+
+  test('a generic-oidc Receiver behind a narrowed allowFrom or sourceRanges: a note that the CI runners must be inside it; open lists get none', async () => {
+    expect(await notesOf(FLEET({ webhook: '{nodePort: 31234, address: 203.0.113.10, externalTrafficPolicy: Local, allowFrom: [198.51.100.0/24]}' }))).toEqual([
+      `clusters.staging.webhook.allowFrom narrows who may call, and ${CALLERS} (Receiver apps): the CI runners' addresses must be inside it, or their calls are dropped`,
+    ]);
+    expect(await notesOf(FLEET({ webhook: '{loadBalancer: {address: 203.0.113.10, sourceRanges: [198.51.100.0/24]}}' }))).toEqual([
+      `clusters.staging.webhook.loadBalancer.sourceRanges narrows who may call, and ${CALLERS} (Receiver apps): the CI runners' addresses must be inside it, or their calls are dropped`,
+    ]);
+    expect(await notesOf(FLEET({ webhook: '{nodePort: 31234, address: 203.0.113.10, allowFrom: [0.0.0.0/0, "::/0"]}' }))).toEqual([]);
+  });
+
+  test('a sops block on a cluster whose Receivers are all generic-oidc: a note to remove it; synth still works', async () => {
+    expect(await notesOf(FLEET({ sops: true }))).toEqual(['clusters.staging.sops is unused: every Receiver of staging is generic-oidc, so there is no token to encrypt; remove it']);
+    expect(await notesOf(FLEET({ sops: true, hooked: true }))).toEqual([]);
+    const ws = workspace(FLEET({ sops: true }));
+    try {
+      const result = await synthesize({ ...ws, env: {} });
+      expect(result.secretFiles).toEqual([]);
+      expect(readFileSync(join(ws.distDir, 'clusters', 'staging', 'receivers.yaml'), 'utf8')).toContain('type: generic-oidc');
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  });
+});
