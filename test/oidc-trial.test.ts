@@ -188,3 +188,35 @@ describe('doctor', () => {
     }
   });
 });
+
+describe('ping --url on a generic-oidc Receiver', () => {
+  test('only the controller\'s bare 400 passes; a 400 with a body, a Server header or a Content-Type fails as not the controller\'s', async () => {
+    let headers: Record<string, string> = {};
+    let body = '';
+    const server = await listen((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(400, headers).end(body));
+    });
+    const ws = workspace(FLEET());
+    try {
+      const bare = await startScript(ws, 'webhook', ['ping', 'staging', '--url', server.url]);
+      expect(bare.status).toBe(0);
+      expect(bare.stdout).toContain('answers: a Receiver is at the path and refused a call without an ID token (400)');
+      for (const [answer, reason] of [
+        [{ headers: { Server: 'nginx' }, body: '' }, 'its Server header says "nginx"'],
+        [{ headers: {}, body: 'Bad Request' }, 'it has a body, "Bad Request"'],
+        [{ headers: { 'Content-Type': 'text/plain' }, body: '' }, 'it has a Content-Type (text/plain)'],
+      ] as const) {
+        headers = { ...answer.headers };
+        body = answer.body;
+        const run = await startScript(ws, 'webhook', ['ping', 'staging', '--url', server.url]);
+        expect(run.status).toBe(1);
+        expect(run.stdout).toContain(`HTTP 400 from ${server.url}, which is not notification-controller's answer (${reason}; the controller answers with a status alone)`);
+        expect(run.stdout).not.toContain('a Receiver is at the path');
+      }
+    } finally {
+      await server.close();
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT * 2);
+});
