@@ -220,3 +220,21 @@ describe('ping --url on a generic-oidc Receiver', () => {
     }
   }, PROCESS_TEST_TIMEOUT * 2);
 });
+
+describe('secrets rotate-token on a mixed cluster', () => {
+  test('lists only the token-based Receivers\' URLs to update; the generic-oidc one is said to stay as it is', async () => {
+    const ws = workspace(FLEET({ hooked: true }));
+    try {
+      expect((await startScript(ws, 'secrets', ['rotate-token', 'staging'])).status).toBe(0);
+      const run = await startScript(ws, 'secrets', ['rotate-token', 'staging']);
+      expect(run.status).toBe(0);
+      const output = run.stdout + run.stderr;
+      expect(output).toMatch(/   Receiver hooks \(GitHub https:\/\/github.com\/octo-org\/worker\): Payload URL http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64}\n/);
+      expect(output.match(/Payload URL/g)).toHaveLength(1);
+      expect(output).not.toContain('octo-org/vote');
+      expect(output).toContain('The generic-oidc Receiver apps takes no token: its path and CI job stay as they are.');
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT * 2);
+});
