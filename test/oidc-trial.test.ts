@@ -238,3 +238,27 @@ describe('secrets rotate-token on a mixed cluster', () => {
     }
   }, PROCESS_TEST_TIMEOUT * 2);
 });
+
+describe('webhook ids when a host cannot be reached', () => {
+  test('every source is tried, each failure one line naming the fleet\'s apiUrl (ids has no --api-url), exit 1, nothing written', async () => {
+    // A port that was just listened on and closed: connection refused, on loopback.
+    const closed = await listen(() => undefined);
+    await closed.close();
+    const ws = workspace(FLEET().replace('        branch: main\n      - name: worker', '        branch: main\n        apiUrl: https://flux-infra-test.invalid/api/v3\n      - name: worker')
+      .replace('sources: [vote]', 'sources: [vote, worker]')
+      .replace('url: https://github.com/octo-org/worker\n', `url: https://github.com/octo-org/worker\n        apiUrl: ${closed.url}/api/v3\n`));
+    const before = readFileSync(ws.fleetFile, 'utf8');
+    try {
+      const run = await startScript(ws, 'webhook', ['ids', 'staging', '--write-fleet']);
+      expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: '' });
+      expect(run.stderr.split('\n')).toEqual([
+        'error: GitHub API call for octo-org/vote got no answer: cannot resolve flux-infra-test.invalid: check the source\'s apiUrl in fleet.yaml',
+        expect.stringMatching(/^error: GitHub API call for octo-org\/worker got no answer: connection refused by 127\.0\.0\.1:\d+: nothing listens at the API URL$/),
+        '',
+      ]);
+      expect(readFileSync(ws.fleetFile, 'utf8')).toBe(before);
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
+    }
+  }, PROCESS_TEST_TIMEOUT);
+});

@@ -50,8 +50,8 @@ export function confinedFetch(base: URL, bounds: RequestBounds): typeof fetch {
   };
 }
 
-/** A network failure (no HTTP answer) in words: refused, DNS, timeout, TLS. */
-function networkProblem(error: any): string | undefined {
+/** A network failure (no HTTP answer) in words: refused, DNS, timeout, TLS; `setting` is where the command takes the API URL from. */
+function networkProblem(error: any, setting: string): string | undefined {
   const cause = error?.cause?.cause ?? error?.cause;
   const code = cause?.code ?? error?.code;
   const where = cause?.hostname ?? cause?.address ?? '';
@@ -60,11 +60,11 @@ function networkProblem(error: any): string | undefined {
       return `connection refused${where ? ` by ${where}${cause?.port ? `:${cause.port}` : ''}` : ''}: nothing listens at the API URL`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `cannot resolve ${where || 'the API host'}: check --api-url`;
+      return `cannot resolve ${where || 'the API host'}: check ${setting}`;
     case 'ETIMEDOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'no answer in time (timeout): check --api-url and the network';
+      return `no answer in time (timeout): check ${setting} and the network`;
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
       return 'the connection was closed before an answer';
@@ -103,7 +103,12 @@ export interface HostWords {
   readonly tokenVariable: string;
   /** What the token must be allowed to do, for a 403/404. */
   readonly rights: string;
+  /** Where the command takes the API URL from, for a host that cannot be reached. @default --api-url */
+  readonly apiSetting?: string;
 }
+
+/** The API URL's place for commands that have no --api-url: each source's own. */
+export const SOURCE_API_SETTING = 'the source\'s apiUrl in fleet.yaml';
 
 /** A host API's answer, or the failure to get one, in the user's words: one line. */
 export function explainApiError(host: HostWords, error: any, subject: string): Error {
@@ -112,7 +117,7 @@ export function explainApiError(host: HostWords, error: any, subject: string): E
   if (refused) return new CommandError(`${host.name} API call for ${subject} stopped: ${refused.message}`);
   const answer = answerOf(error);
   if (answer === undefined) {
-    const network = networkProblem(error);
+    const network = networkProblem(error, host.apiSetting ?? '--api-url');
     return new CommandError(network
       ? `${host.name} API call for ${subject} got no answer: ${network}`
       : `${host.name} API call for ${subject} failed: ${oneLine(error?.message ?? error)}`);
