@@ -153,7 +153,7 @@ export function buildProgram(): Command {
     .description('print (or write) the CI job each app repository needs to call its generic-oidc Receiver after a push: a GitHub Actions workflow, a GitLab CI job (offline)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
-    .option('--write <dir>', 'write each file to <dir>/<repository path>/<its path in the repository>, e.g. a folder holding clones of the app repositories')
+    .option('--write <dir>', 'write each file to <dir>/<owner>/<name>/<its path in the repository> (GitLab: the full group path), a layout of its own: copy each file into its repository')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; write?: string; json?: boolean }) => {
       const { workflowFiles } = await import('./webhook/workflow.js');
