@@ -99,11 +99,16 @@ describe('the fleet file: generic-oidc Receivers', () => {
       'fleet.yaml:24:25: clusters.staging.receivers[0].sources[1]: source result (https://git.example.org/my-group/result.git) is on a host this project cannot tell: add host: github or host: gitlab to the source (a generic-oidc Receiver takes GitHub Actions and GitLab CI tokens only)'],
     ['a commit-pinned source', OIDC_FLEET.replace('tag: v1.2.0', `commit: ${'a'.repeat(40)}`),
       'fleet.yaml:24:25: clusters.staging.receivers[0].sources[1]: source result is pinned to a commit, which no push concerns: follow a branch, tag or semver range, or remove it from this Receiver'],
-    ['a plain-HTTP issuer without allowPlainHttp', withReceiver(`      - name: apps
+    ['a plain-HTTP issuer off loopback, even with allowPlainHttp (which covers the Receiver URL only)', withReceiver(`      - name: apps
         type: generic-oidc
         sources: [vote]
-        oidc: {issuer: "http://127.0.0.1:8080"}
-`), 'fleet.yaml:25:24: clusters.staging.receivers[0].oidc.issuer: "http://127.0.0.1:8080" is plain HTTP: the controller would fetch the keys that sign tokens in clear; use https://, or set allowPlainHttp: true (tests only)'],
+        oidc: {issuer: "http://issuer.example.org:8080", allowPlainHttp: true}
+`), 'fleet.yaml:25:24: clusters.staging.receivers[0].oidc.issuer: "http://issuer.example.org:8080" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)'],
+    ['a plain-HTTP issuer on a private address', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {issuer: "http://10.0.0.127"}
+`), 'fleet.yaml:25:24: clusters.staging.receivers[0].oidc.issuer: "http://10.0.0.127" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)'],
     ['one issuer for GitHub and GitLab sources', withReceiver(`      - name: apps
         type: generic-oidc
         sources: [vote, result]
@@ -140,6 +145,30 @@ describe('the fleet file: generic-oidc Receivers', () => {
       'fleet.yaml:13:18: clusters.staging.sources[0].ownerId: Too small: expected number to be >0'],
   ])('%s: one line naming the place', (_what, text, line) => {
     expect(problemsOf(text)).toEqual([line]);
+  });
+
+  test.each(['http://127.0.0.1:8080', 'http://127.3.2.1', 'http://[::1]:9000', 'http://localhost:8080'])('a plain-HTTP loopback issuer %s parses without allowPlainHttp (a test issuer)', (issuer) => {
+    const fleet = parseFleet(withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {issuer: "${issuer}"}
+`));
+    expect(fleet.clusters[0].receivers[0].oidc).toEqual({ issuer });
+  });
+
+  test('a Receiver without an oidc block whose default audience another Receiver took: refused at its name', () => {
+    const text = `${OIDC_FLEET.replace('        sources: [vote, result]\n', '        sources: [vote, result]\n        oidc: {audience: flux-infra/production/flux-system/apps}\n')}  production:
+    webhook:
+      nodePort: 31235
+    sources:
+      - name: vote
+        url: https://github.com/octo-org/vote
+    receivers:
+      - name: apps
+        type: generic-oidc
+        sources: [vote]
+`;
+    expect(problemsOf(text)).toEqual(['fleet.yaml:33:15: clusters.production.receivers[0].name: its default audience "flux-infra/production/flux-system/apps" is also the audience of receiver apps of cluster staging: a token for one would open both; give one of them its own oidc.audience']);
   });
 
   test('two Receivers of the fleet with one audience: the second is refused, naming the first', () => {

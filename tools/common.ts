@@ -13,6 +13,13 @@ export class CommandError extends Error {}
 /** A bad argument or option, reported as one line with exit code 2 (bad usage). */
 export class UsageError extends CommandError {}
 
+/** Several failures of one run (each source tried), one line each: each is printed as its own error line. */
+export class CommandErrors extends CommandError {
+  public constructor(public readonly lines: readonly string[]) {
+    super(lines.join('\n'));
+  }
+}
+
 /** Ends a command that has printed its own report with a non-zero exit code (e.g. a failed check). */
 export class ExitCode extends Error {
   public constructor(public readonly code: number) {
@@ -91,7 +98,7 @@ export async function runProgram(program: Command, argv: string[], output?: Prog
     if (error instanceof ExitCode) return error.code;
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     // Every message is masked: it may quote a server's answer or a library's error about a header.
-    console.error(`error: ${redact((error as Error).message)}`);
+    for (const line of error instanceof CommandErrors ? error.lines : [(error as Error).message]) console.error(`error: ${redact(line)}`);
     return error instanceof UsageError ? 2 : 1;
   }
 }

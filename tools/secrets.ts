@@ -13,7 +13,7 @@ import { GitHost, sourceHost } from '../lib/hosts';
 import { parseFleet } from '../lib/fleet/parse';
 import { tokenEnvironmentVariable, TokenStore } from '../lib/secrets/token-store';
 import { oidcNothingToDo, receiverTargets } from './webhook/context';
-import { needsWebhookToken } from '../lib/hosts/oidc';
+import { isOidcReceiver, needsWebhookToken, receiverKinds } from '../lib/hosts/oidc';
 import { CommandContext, CommandError, CommandOptions, pathsFromEnvironment, ProgramOutput, runProgram, runWhenMain } from './common';
 import { redact } from './redact';
 import { generateWebhookToken } from '../lib/fleet/webhook-token';
@@ -157,7 +157,8 @@ export async function rotateToken(cluster: string, options: CommandOptions & { n
     finishRotation(store, journal);
     const committed = synth.committedTokens.find((entry) => entry.cluster === cluster);
     if (committed) recordCommittedToken(store, cluster, committed.content, token);
-    const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token);
+    // A generic-oidc Receiver's path does not derive from the token: nothing of it changes here.
+    const targets = config.receivers.length === 0 ? [] : receiverTargets(config, token).filter((target) => !isOidcReceiver(target.receiver));
     const urls = targets.map((target) => ({ receiver: target.receiver.name, path: target.path, url: target.url }));
     const previousTokenFile = current.token === undefined ? undefined : store.previousTokenFile(cluster);
     return { token, tokenFile: store.tokenFile(cluster), previousTokenFile, synth, urls, cluster: config };
@@ -256,6 +257,8 @@ function rotationReport(result: RotationResult): string {
   const secretLabels = [...new Set([...hosts].map((host) => host.secretLabel))].join(' / ') || 'Secret';
   lines.push(`   ${secretLabels}: the new token (cat ${result.tokenFile}); Content type: application/json.`);
   lines.push('Until both sides have the new token, deliveries get 404 (new path) or 400 (old signature).');
+  const oidc = receiverKinds(cluster).oidc;
+  if (oidc.length > 0) lines.push(`The generic-oidc Receiver${oidc.length === 1 ? '' : 's'} ${oidc.join(', ')} take${oidc.length === 1 ? 's' : ''} no token: ${oidc.length === 1 ? 'its' : 'their'} path and CI job stay as they are.`);
   return lines.join('\n');
 }
 

@@ -97,10 +97,10 @@ export function buildProgram(): Command {
     .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; limit: number; redeliver?: string; redeliverFailed?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
-      const { deliveries, latestAccepted } = await import('./webhook/deliveries.js');
+      const { deliveries, latestAccepted, noDeliveries } = await import('./webhook/deliveries.js');
       const { timeout, ...rest } = flags;
       const results = await deliveries(cluster, { context, ...rest, timeoutMs: timeout });
-      print(flags.json, results, results.map((result) => [
+      print(flags.json, results, results.length === 0 ? noDeliveries(cluster) : results.map((result) => [
         `${result.repository}${result.hookId ? ` hook ${result.hookId}` : ''} (Receiver ${result.receiver})${result.note ? `: ${result.note}` : result.deliveries.length === 0 ? ': no delivery yet' : ':'}`,
         ...result.deliveries.map((delivery) => `  ${delivery.deliveredAt}  #${delivery.id}  ${delivery.event}  ${delivery.statusCode || '-'}  ${delivery.duration.toFixed(2)}s  ${delivery.ok ? 'ok' : 'FAILED'}${delivery.redelivery ? ' (redelivery)' : ''}: ${delivery.explanation}`),
         ...result.redelivered.map((id) => `  asked GitHub to deliver #${id} again`),
@@ -134,13 +134,14 @@ export function buildProgram(): Command {
     .description('print GitHub\'s webhook source ranges (its /meta API), or write them into the fleet lists that can filter by them')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--write-fleet', 'write them into loadBalancer.sourceRanges and/or webhook.allowFrom (where the NetworkPolicy sees GitHub\'s address), comments kept')
+    .option('--drop-oidc-calls', 'with --write-fleet on a cluster that also has generic-oidc Receivers: write GitHub\'s webhook ranges although they drop those Receivers\' CI calls')
     .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3', context.env.GITHUB_API_URL)
     .option('--allow-http', 'allow a plain-http --api-url off loopback')
     .addOption(timeoutOption())
     .option('--json', 'print JSON for scripts')
-    .action(async (cluster: string, flags: { writeFleet?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
+    .action(async (cluster: string, flags: { writeFleet?: boolean; dropOidcCalls?: boolean; apiUrl?: string; allowHttp?: boolean; timeout: number; json?: boolean }) => {
       const { allowlist } = await import('./webhook/allowlist.js');
-      const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
+      const result = await allowlist(cluster, { context, writeFleet: flags.writeFleet, dropOidcCalls: flags.dropOidcCalls, apiUrl: flags.apiUrl, allowHttp: flags.allowHttp, timeoutMs: flags.timeout });
       for (const warning of result.warnings) console.error(redact(`warning: ${warning}`));
       const fields = result.fields.join(' and ');
       print(flags.json, result, flags.writeFleet
@@ -152,7 +153,7 @@ export function buildProgram(): Command {
     .description('print (or write) the CI job each app repository needs to call its generic-oidc Receiver after a push: a GitHub Actions workflow, a GitLab CI job (offline)')
     .argument('<cluster>', 'a cluster of the fleet file')
     .option('--receiver <name>', 'only this Receiver')
-    .option('--write <dir>', 'write each file to <dir>/<repository path>/<its path in the repository>, e.g. a folder holding clones of the app repositories')
+    .option('--write <dir>', 'write each file to <dir>/<owner>/<name>/<its path in the repository> (GitLab: the full group path), a layout of its own: copy each file into its repository')
     .option('--json', 'print JSON for scripts')
     .action(async (cluster: string, flags: { receiver?: string; write?: string; json?: boolean }) => {
       const { workflowFiles } = await import('./webhook/workflow.js');

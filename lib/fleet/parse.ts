@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { goDurationProblem } from './durations';
 import { annotationKeyProblem, controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { apiUrlProblem, gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
-import { cidrProblem, dnsNameProblem, hostProblem, nodePortProblem, portProblem } from './network';
+import { cidrProblem, dnsNameProblem, hostProblem, isLoopbackHost, nodePortProblem, portProblem } from './network';
 import { canonicalOrigin, exposureChoiceProblems, receiverOrigin } from './exposure';
 import { AppConfig, ClusterConfig, Fleet, FleetRepositoryConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
 import { FLEET_REPOSITORY_RECEIVER, lookAlikeHostProblem, receiverTypeProblems } from './git-hosts';
@@ -120,8 +120,9 @@ const receiverSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['events'], params: AT_KEY, message: 'a generic-oidc Receiver takes no events (its validations pin the CI event): remove events' });
   }
   const issuer = receiver.oidc?.issuer;
-  if (issuer?.startsWith('http://') && receiver.oidc?.allowPlainHttp !== true) {
-    ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: `"${issuer}" is plain HTTP: the controller would fetch the keys that sign tokens in clear; use https://, or set allowPlainHttp: true (tests only)` });
+  // Off this machine a plain-HTTP issuer's signing keys can be swapped on the way: allowPlainHttp never admits that.
+  if (issuer?.startsWith('http://') && !isLoopbackHost(new URL(issuer).hostname)) {
+    ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: `"${issuer}" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)` });
   }
 });
 
@@ -306,10 +307,13 @@ export function parseFleetText(text: string, fileName = DEFAULT_PATHS.fleetFile)
     return repository === undefined || repository.receiver === false ? config : { ...config, fleetRepository: repository };
   });
   problems.push(...sharedUrlProblems(clusters, problem));
-  problems.push(...oidcAudienceOwners(clusters).flatMap(({ cluster, index, audience, owner }) => problem(
-    ['clusters', cluster, 'receivers', index, 'oidc', 'audience'],
-    `"${audience}" is also the audience of ${owner}: a token for one would open both; give each Receiver its own (or leave audience out for the default)`,
-  )));
+  // A Receiver without oidc.audience has no such field to point at: its name, whose default clashes.
+  problems.push(...oidcAudienceOwners(clusters).flatMap(({ cluster, index, audience, owner, byDefault }) => (byDefault
+    ? problem(['clusters', cluster, 'receivers', index, 'name'], `its default audience "${audience}" is also the audience of ${owner}: a token for one would open both; give one of them its own oidc.audience`)
+    : problem(
+      ['clusters', cluster, 'receivers', index, 'oidc', 'audience'],
+      `"${audience}" is also the audience of ${owner}: a token for one would open both; give each Receiver its own (or leave audience out for the default)`,
+    ))));
   if (problems.length > 0) throw new FleetError(problems);
   return { fleet: repository === undefined ? { clusters } : { clusters, repository }, spans: clusterSpans(text, document) };
 }

@@ -7,7 +7,9 @@ import { hostKindOf } from '../fleet/git-hosts';
 import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
-import { exposureScheme } from '../fleet/exposure';
+import { allowFromIsNarrowed, exposureScheme, isLoadBalancer } from '../fleet/exposure';
+import { ANYWHERE } from '../fleet/network';
+import { clusterReceivers } from '../fleet/git-hosts';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
 import { RefMatch } from './git-host';
 import { fullName, RepositoryRef } from './repository';
@@ -336,16 +338,16 @@ export function oidcReceiverProblems(receiver: { readonly type?: `${ReceiverType
 }
 
 /** Receivers (after the first) whose audience another generic-oidc Receiver of the fleet already has: a token for one would open both. */
-export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluster: string; index: number; audience: string; owner: string }[] {
+export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluster: string; index: number; audience: string; owner: string; byDefault: boolean }[] {
   const owners = new Map<string, string>();
-  const clashes: { cluster: string; index: number; audience: string; owner: string }[] = [];
+  const clashes: { cluster: string; index: number; audience: string; owner: string; byDefault: boolean }[] = [];
   for (const cluster of clusters) {
     cluster.receivers.forEach((receiver, index) => {
       if (!isOidcReceiver(receiver)) return;
       const audience = receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, clusterNamespace(cluster), receiver.name);
       const owner = owners.get(audience);
       if (owner === undefined) owners.set(audience, `receiver ${receiver.name} of cluster ${cluster.name}`);
-      else clashes.push({ cluster: cluster.name, index, audience, owner });
+      else clashes.push({ cluster: cluster.name, index, audience, owner, byDefault: receiver.oidc?.audience === undefined });
     });
   }
   return clashes;
@@ -370,4 +372,25 @@ export function oidcPlainHttp(cluster: Pick<ClusterConfig, 'name' | 'webhook'>, 
  */
 export function needsWebhookToken(cluster: ClusterConfig): boolean {
   return !(cluster.receivers.length > 0 && cluster.receivers.every(isOidcReceiver) && cluster.fleetRepository === undefined);
+}
+
+/** Who calls a generic-oidc Receiver, for every firewall-like list: CI runners, whose addresses are no Git host's webhook ranges. */
+export const OIDC_CALLERS = 'a generic-oidc Receiver is called by CI runners, not by a Git host\'s webhook: GitHub-hosted runners come from the actions ranges of GitHub\'s /meta (thousands of CIDRs), self-hosted runners from your own addresses, and GitLab.com\'s runners have no fixed list';
+
+/** What to do about it: admit the runners, or leave the list open (the validations are the security). */
+export const OIDC_CALLERS_FIX = 'admit the runners\' addresses yourself (e.g. your self-hosted runners\' ranges), or leave allowFrom and sourceRanges open: the OIDC audience and validations are the security';
+
+/** The cluster's Receivers (the fleet repository's included) by kind: generic-oidc ones, and the others. */
+export function receiverKinds(cluster: ClusterConfig): { oidc: string[]; others: string[] } {
+  const all = clusterReceivers(cluster).map(({ receiver }) => receiver);
+  return { oidc: all.filter(isOidcReceiver).map((receiver) => receiver.name), others: all.filter((receiver) => !isOidcReceiver(receiver)).map((receiver) => receiver.name) };
+}
+
+/** The fleet lists of the cluster that narrow who may call (allowFrom, loadBalancer.sourceRanges) to anything but everywhere. */
+export function narrowedCallerLists(cluster: Pick<ClusterConfig, 'name' | 'webhook'>): string[] {
+  const { webhook } = cluster;
+  return [
+    ...(allowFromIsNarrowed(webhook) ? [`clusters.${cluster.name}.webhook.allowFrom`] : []),
+    ...(isLoadBalancer(webhook) && (webhook.loadBalancer.sourceRanges ?? []).some((cidr) => !ANYWHERE.includes(cidr)) ? [`clusters.${cluster.name}.webhook.loadBalancer.sourceRanges`] : []),
+  ];
 }

@@ -6,7 +6,7 @@ import { toGoDuration } from '../fleet/durations';
 import { clusterReceivers, fleetRepositorySource, hostKindOf } from '../fleet/git-hosts';
 import { repositoryOf } from '../hosts/repository';
 import { ClusterConfig, GitHostKind, ReceiverType, receiverTypeOf } from '../fleet/model';
-import { needsWebhookToken, oidcReceivers } from '../hosts/oidc';
+import { needsWebhookToken, OIDC_CALLERS, OIDC_CALLERS_FIX, oidcReceivers, receiverKinds } from '../hosts/oidc';
 import { GitHost, gitHostOf, sourceHost } from '../hosts';
 
 import { WebhookReceiver } from '../constructs/webhook-receiver';
@@ -84,11 +84,21 @@ function eventsOf(receiver: WebhookReceiver, none: string): string {
   return receiver.events.join(', ') || none;
 }
 
+/** The ping step, in each kind's words: a token-based Receiver takes a signed test delivery, a generic-oidc one can only be seen to answer. */
+function pingStep(cluster: string, kinds: { oidc: string[]; others: string[] }): string {
+  const command = `\`npm run webhook -- ping ${cluster}\``;
+  const oidcWords = 'it cannot mint a CI token, so it reports "answers" when a Receiver is at the path and refuses a call without a token';
+  if (kinds.oidc.length === 0) return `Send a signed test delivery: ${command}; it should report "accepted".`;
+  if (kinds.others.length === 0) return `Check that the Receivers answer: ${command} (${oidcWords}); then push to a source's branch and watch its CI job.`;
+  return `Send a signed test delivery: ${command}; it should report "accepted" for ${kinds.others.join(', ')}; for the generic-oidc Receivers (${kinds.oidc.join(', ')}) ${oidcWords}, then push to a source's branch and watch its CI job.`;
+}
+
 /** The README of one cluster's tree. */
 export function clusterReadme(cluster: FluxCluster): string {
   const { config } = cluster;
   const namespace = cluster.namespace;
-  const readme = cluster.exposure.readme({ cluster: config.name, namespace });
+  const kinds = receiverKinds(config);
+  const readme = cluster.exposure.readme({ cluster: config.name, namespace, hookCallers: kinds.others.length > 0 });
   const receivers = [...cluster.receivers.values()];
   const lines: string[] = ['flowchart LR'];
   // The cluster's sources, and those only a Receiver names (bootstrap's flux-system for the fleet repository).
@@ -155,13 +165,14 @@ export function clusterReadme(cluster: FluxCluster): string {
       `Commit and push \`${DEFAULT_PATHS.distDir}/\`, then bootstrap Flux on this directory: \`${bootstrapCommand(config)}\`${fleetRepositorySource(config) === undefined ? ' (set the fleet\'s `repository:` and this line names it)' : ''}.`,
       ...(tokenless ? [] : [secretStep]),
       `Check the local setup: \`npm run webhook -- doctor ${config.name}\`.`,
-      readme.openStep,
+      // CI runners call the generic-oidc Receivers: a list narrowed to webhook senders drops them.
+      oidc.length === 0 ? readme.openStep : `${readme.openStep} For the generic-oidc Receivers (${kinds.oidc.join(', ')}): ${OIDC_CALLERS}; any list narrowing who may call (firewall, allowFrom, sourceRanges) must hold them: ${OIDC_CALLERS_FIX}.`,
       ...(tokenless ? [] : [hookStep(config.name, hosts)]),
       ...(oidc.length === 0 ? [] : [workflowStep]),
-      tokenless
-        ? `Check that the Receivers answer: \`npm run webhook -- ping ${config.name}\` (it cannot mint a CI token: it reports "answers, refuses a call without a token"); then push to a source's branch and watch its CI job.`
-        : `Send a signed test delivery: \`npm run webhook -- ping ${config.name}\`; it should report "accepted".`,
-      `After each push: \`npm run webhook -- deliveries ${config.name}\` shows what the Git host delivered (GitHub), and \`npm run webhook -- verify ${config.name} --wait 2m\` that the cluster applied the pushed commit.`,
+      pingStep(config.name, kinds),
+      oidc.length > 0 && kinds.others.length === 0
+        ? `After each push: the CI job's log shows the Receiver's answer to its call, and \`npm run webhook -- verify ${config.name} --wait 2m\` that the cluster applied the pushed commit.`
+        : `After each push: \`npm run webhook -- deliveries ${config.name}\` shows what the Git host delivered (GitHub)${oidc.length > 0 ? ' (for the generic-oidc Receivers, the CI job\'s log shows each call\'s answer)' : ''}, and \`npm run webhook -- verify ${config.name} --wait 2m\` that the cluster applied the pushed commit.`,
     ].map((step, index) => `${index + 1}. ${step}`),
     '',
     '| Receiver | Reconciles | Events |',

@@ -7,9 +7,10 @@ import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { listAt, withList } from '../../lib/fleet/edit';
 import { callerAddressVisible, exposureKindOf, hasNetworkPolicy, isLoadBalancer, narrowedPolicyProblem, reachedThroughService } from '../../lib/fleet/exposure';
 import { ClusterConfig } from '../../lib/fleet/model';
+import { OIDC_CALLERS, OIDC_CALLERS_FIX, receiverKinds } from '../../lib/hosts/oidc';
 import { cidrProblem } from '../../lib/fleet/network';
 import { parseFleet } from '../../lib/fleet/parse';
-import { CommandContext, CommandError, CommandOptions } from '../common';
+import { CommandContext, CommandError, CommandOptions, UsageError } from '../common';
 import { explainGithubError, githubApi, githubClient } from './github-client';
 import { requestBounds } from './bounded-fetch';
 
@@ -21,6 +22,8 @@ export interface AllowlistOptions extends CommandOptions {
   readonly allowHttp?: boolean;
   /** The deadline of the whole run (--timeout). @default 60 s */
   readonly timeoutMs?: number;
+  /** Write GitHub's ranges although the cluster's generic-oidc Receivers' CI calls do not come from them (--drop-oidc-calls). @default false */
+  readonly dropOidcCalls?: boolean;
 }
 
 export interface AllowlistResult {
@@ -80,11 +83,21 @@ function fieldsOf(cluster: ClusterConfig): string[][] {
 
 /** GitHub's webhook ranges for a cluster; with writeFleet, written into its lists in the fleet file, comments kept. */
 export async function allowlist(clusterName: string, options: AllowlistOptions = {}): Promise<AllowlistResult> {
+  if (options.dropOidcCalls && !options.writeFleet) throw new UsageError('--drop-oidc-calls is about what --write-fleet writes: give it with --write-fleet');
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
+  // GitHub's hook ranges are its webhooks' senders; a generic-oidc Receiver's caller is a CI runner.
+  const { oidc, others } = receiverKinds(cluster);
+  if (oidc.length > 0 && others.length === 0) {
+    throw new CommandError(`cluster ${cluster.name}'s Receivers are all generic-oidc, and GitHub's webhook ranges would drop every call: ${OIDC_CALLERS}; ${OIDC_CALLERS_FIX}`);
+  }
+  const dropsOidc = oidc.length === 0 ? undefined : `GitHub's webhook ranges would also drop the CI calls of ${cluster.name}'s generic-oidc Receiver${oidc.length === 1 ? '' : 's'} ${oidc.join(', ')}: ${OIDC_CALLERS}`;
+  if (dropsOidc !== undefined && options.writeFleet && !options.dropOidcCalls) {
+    throw new CommandError(`${dropsOidc}; write them anyway with --drop-oidc-calls (those Receivers' pushes then wait for polling), or ${OIDC_CALLERS_FIX}`);
+  }
   const fields = fieldsOf(cluster);
   const ranges = await githubHookRanges(options, context.env);
-  const warnings: string[] = [];
+  const warnings: string[] = dropsOidc === undefined ? [] : [dropsOidc];
   const narrowed = narrowedPolicyProblem(cluster.webhook);
   if (narrowed) warnings.push(`clusters.${cluster.name}.webhook.allowFrom is narrowed already, but ${narrowed}`);
   const names = fields.map((field) => field.join('.'));

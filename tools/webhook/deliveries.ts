@@ -5,7 +5,7 @@ import { ClusterConfig, clusterNamespace, receiverTypeOf } from '../../lib/fleet
 import { fullName, receiverEventsOf } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
-import { ContextOptions, requireToken } from './context';
+import { ContextOptions, requireTokenFor } from './context';
 import { explainGithubError, githubClient } from './github-client';
 import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
@@ -84,7 +84,9 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const namespace = clusterNamespace(cluster);
-  const { token } = await requireToken(cluster, { context });
+  // generic-oidc Receivers have no Git host webhook (their CI job's log shows each call's answer): skipped, and none left is nothing to list.
+  const token = (await requireTokenFor(cluster, options.receiver, { context }))?.token;
+  if (token === undefined) return [];
   const targets = hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context);
   // Each API's own token (GITHUB_TOKEN for api.github.com only), every one checked before the first call.
   const apiTokens = new Map<string, string>();
@@ -140,6 +142,11 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
     throw new CommandError(`delivery ${options.redeliver} is not among the listed deliveries of ${cluster.name}'s hooks: raise --limit, or name its --receiver`);
   }
   return results;
+}
+
+/** What deliveries says when no Receiver it was asked about gets Git host webhook deliveries. */
+export function noDeliveries(cluster: string): string {
+  return `no Receiver of ${cluster} gets Git host webhook deliveries: a generic-oidc Receiver is called by its CI job, whose log shows each call's answer; npm run webhook -- verify ${cluster} checks that the cluster applied the push`;
 }
 
 /** Whether every hook exists and its newest delivery was accepted (a hook with none yet counts as not failed). */

@@ -22,7 +22,7 @@ import { receiverEventsOf, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
-import { needsWebhookToken, oidcPlainHttp, oidcReceivers } from '../../lib/hosts/oidc';
+import { narrowedCallerLists, needsWebhookToken, OIDC_CALLERS, oidcPlainHttp, oidcReceivers } from '../../lib/hosts/oidc';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -100,8 +100,18 @@ function oidcProblems(cluster: ClusterConfig): string[] {
 
 /** Sources of generic-oidc Receivers whose ids the fleet does not pin: a repository deleted and recreated under the same name would pass. */
 function oidcNotes(cluster: ClusterConfig): string[] {
-  const unpinned = oidcReceivers(cluster).flatMap((receiver) => receiver.sources.filter((source) => source.repositoryId === undefined || source.ownerId === undefined).map((source) => `${source.source} (Receiver ${receiver.name})`));
-  return unpinned.length === 0 ? [] : [`the generic-oidc pins of ${unpinned.join(', ')} have no repositoryId/ownerId: a repository deleted and recreated (or an owner renamed and taken) under the same name would pass them; fetch the ids with npm run webhook -- ids ${cluster.name} --write-fleet`];
+  const receivers = oidcReceivers(cluster);
+  const unpinned = receivers.flatMap((receiver) => receiver.sources.filter((source) => source.repositoryId === undefined || source.ownerId === undefined).map((source) => `${source.source} (Receiver ${receiver.name})`));
+  const notes = unpinned.length === 0 ? [] : [`the generic-oidc pins of ${unpinned.join(', ')} have no repositoryId/ownerId: a repository deleted and recreated (or an owner renamed and taken) under the same name would pass them; fetch the ids with npm run webhook -- ids ${cluster.name} --write-fleet`];
+  // A note, not a problem: a self-hosted runner's range is a legitimate list.
+  const narrowed = narrowedCallerLists(cluster);
+  if (receivers.length > 0 && narrowed.length > 0) {
+    notes.push(`${narrowed.join(' and ')} narrow${narrowed.length === 1 ? 's' : ''} who may call, and ${OIDC_CALLERS} (Receiver${receivers.length === 1 ? '' : 's'} ${receivers.map((receiver) => receiver.name).join(', ')}): the CI runners' addresses must be inside it, or their calls are dropped`);
+  }
+  if (cluster.sops && !needsWebhookToken(cluster)) {
+    notes.push(`clusters.${cluster.name}.sops is unused: every Receiver of ${cluster.name} is generic-oidc, so there is no token to encrypt; remove it`);
+  }
+  return notes;
 }
 
 function secretProblems(cluster: ClusterConfig, distDir: string): string[] {

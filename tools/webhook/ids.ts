@@ -12,10 +12,10 @@ import { parseFleet } from '../../lib/fleet/parse';
 import { GitSourceConfig } from '../../lib/fleet/model';
 import { gitHost } from '../../lib/hosts';
 import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oidc';
-import { CommandContext, CommandError, CommandOptions, UsageError } from '../common';
+import { CommandContext, CommandError, CommandErrors, CommandOptions, UsageError } from '../common';
 import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
-import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
+import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
 import { requestHandler } from './hooks/gitlab';
 import { hostToken, tokenVariableWords } from './host-tokens';
 
@@ -61,7 +61,7 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
   const apiUrl = apiOrigin(source.apiUrl ?? gitHost(host).defaultApiUrl(ref.host), allowHttp);
   // Public repositories answer without a token; a private one needs its host's own.
   const { token } = hostToken(apiUrl, env);
-  const words = { name: gitHost(host).name, tokenVariable: tokenVariableWords(apiUrl), rights: 'read access to the repository\'s metadata' };
+  const words = { name: gitHost(host).name, tokenVariable: tokenVariableWords(apiUrl), rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
   try {
     if (host === 'github') {
       const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp, bounds });
@@ -108,16 +108,27 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
   if (models.length === 0) throw new CommandError(`cluster ${clusterName} has no generic-oidc Receiver: only their sources' ids are pinned (set type: generic-oidc on a Receiver first)`);
   const seen = new Set<string>();
   const found: SourceIds[] = [];
+  // Every source is tried: one unreachable host must not hide the others' answers (or failures).
+  const failures: string[] = [];
   for (const model of models) {
     for (const entry of model.sources) {
       if (seen.has(entry.source)) continue;
       seen.add(entry.source);
       const source = cluster.sources.find((candidate) => candidate.name === entry.source)!;
-      const read = await readIds(source, entry.host, entry.repository, context.env, options.allowHttp, bounds);
+      let read: Awaited<ReturnType<typeof readIds>>;
+      try {
+        read = await readIds(source, entry.host, entry.repository, context.env, options.allowHttp, bounds);
+      } catch (error) {
+        // The command's time up (or a bad --allow-http use) ends it; any other failure is this source's.
+        if (bounds.signal.aborted || !(error instanceof CommandError) || error instanceof UsageError) throw error;
+        failures.push(error.message);
+        continue;
+      }
       const renamed = read.path.toLowerCase() !== entry.repository.toLowerCase() ? read.path : undefined;
       found.push({ source: entry.source, host: entry.host, repository: entry.repository, repositoryId: read.repositoryId, ownerId: read.ownerId, ...(renamed ? { renamedTo: renamed } : {}) });
     }
   }
+  if (failures.length > 0) throw new CommandErrors(failures);
   if (!options.writeFleet) {
     const changed = changedIdsProblem(clusterName, found, cluster.sources);
     if (changed) throw new CommandError(changed);

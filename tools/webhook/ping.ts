@@ -127,7 +127,8 @@ export function explainStatus(answer: Answer, eventName: string, type: `${Receiv
     return { accepted: false, status, explanation: `redirected (${status}) to ${location ?? 'an unnamed place'}: Git hosts do not follow redirects, so the delivery ends here; make the Payload URL the one redirected to (typically https:// where an ingress or gateway redirects HTTP)` };
   }
   const foreign = foreignAnswer(answer);
-  if (foreign?.certain) return explainForeign(answer, foreign, receiver, type, hints);
+  // For generic-oidc a 400 is the pass: only the controller's bare one counts, whatever a proxy may add.
+  if (foreign?.certain || (foreign !== undefined && type === ReceiverType.GENERIC_OIDC && status === 400)) return explainForeign(answer, foreign, receiver, type, hints);
   // Through a proxy that names itself, the answer may be the controller's or the proxy's own: said as seen.
   const through = foreign === undefined ? '' : ` (HTTP ${status} from ${answer.seen!.origin}; ${foreign.reason}: a proxy in front, or a server that is not notification-controller)`;
   if (type === ReceiverType.GENERIC_OIDC) return explainOidcProbe(status, receiver, through, hints);

@@ -19,6 +19,8 @@ export interface ExposureScope {
 export interface ReadmeScope {
   readonly cluster: string;
   readonly namespace: string;
+  /** Whether any Receiver is called by a Git host's webhook (else only CI jobs call them). @default true */
+  readonly hookCallers?: boolean;
 }
 
 /** What to check when a test delivery fails, in the exposure's terms. */

@@ -38,13 +38,13 @@ export class NodePortExposure implements WebhookExposure {
     };
   }
 
-  public readme({ cluster }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
+  public readme({ cluster, hookCallers = true }: ReadmeScope): ReturnType<WebhookExposure['readme']> {
     const port = this.config.nodePort;
     return {
       nodes: [[`Service ${WebhookReceiverService.SERVICE_NAME}`, `NodePort ${port} → ${WebhookReceiverService.TARGET_PORT}`]],
       pushEdge: `push: POST :${port}/hook/...`,
       through: `through NodePort ${port}`,
-      openStep: `Open NodePort ${port} to the Git host's webhook addresses (firewall, security group; GitHub's: \`npm run webhook -- allowlist ${cluster}\`); ${policyWords(this.config)}.${this.config.externalTrafficPolicy === 'Local'
+      openStep: `Open NodePort ${port} to ${hookCallers ? `the Git host's webhook addresses (firewall, security group; GitHub's: \`npm run webhook -- allowlist ${cluster}\`)` : 'the callers\' addresses (firewall, security group)'}; ${policyWords(this.config)}.${this.config.externalTrafficPolicy === 'Local'
         ? ' With `externalTrafficPolicy: Local` only nodes running notification-controller answer: webhook.address must be one of them.'
         : ''}`,
     };

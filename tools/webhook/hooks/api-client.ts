@@ -3,7 +3,7 @@
 // to the configured API origin only: no redirect is followed (fetch would re-send a POST body,
 // secret included, wherever it points), a link to another origin is refused, and plain http is
 // refused except on loopback or when asked for.
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../../../lib/fleet/network';
 import { redact } from '../../redact';
 import { CommandError, UsageError } from '../../common';
 import { BoundExceeded, boundedFetch, RequestBounds } from '../bounded-fetch';
@@ -19,11 +19,6 @@ export class ApiAnswerError extends Error {
   }
 }
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 /** The API root as a URL, or a UsageError saying what is wrong with it, naming the variable (its host's) that would leak. */
 export function apiOrigin(apiUrl: string, allowHttp = false): URL {
   let url: URL;
@@ -37,7 +32,7 @@ export function apiOrigin(apiUrl: string, allowHttp = false): URL {
     throw new UsageError(`--api-url carries credentials: give the API URL alone and the token in ${tokenVariable}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--api-url "${apiUrl}" must be https://`);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowHttp) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowHttp) {
     throw new UsageError(`--api-url "${apiUrl}" is plain http, which would send ${tokenVariable} and the webhook secret in clear: use https:// (or --allow-http if the network is yours)`);
   }
   return url;
@@ -55,8 +50,8 @@ export function confinedFetch(base: URL, bounds: RequestBounds): typeof fetch {
   };
 }
 
-/** A network failure (no HTTP answer) in words: refused, DNS, timeout, TLS. */
-function networkProblem(error: any): string | undefined {
+/** A network failure (no HTTP answer) in words: refused, DNS, timeout, TLS; `setting` is where the command takes the API URL from. */
+function networkProblem(error: any, setting: string): string | undefined {
   const cause = error?.cause?.cause ?? error?.cause;
   const code = cause?.code ?? error?.code;
   const where = cause?.hostname ?? cause?.address ?? '';
@@ -65,11 +60,11 @@ function networkProblem(error: any): string | undefined {
       return `connection refused${where ? ` by ${where}${cause?.port ? `:${cause.port}` : ''}` : ''}: nothing listens at the API URL`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `cannot resolve ${where || 'the API host'}: check --api-url`;
+      return `cannot resolve ${where || 'the API host'}: check ${setting}`;
     case 'ETIMEDOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'no answer in time (timeout): check --api-url and the network';
+      return `no answer in time (timeout): check ${setting} and the network`;
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
       return 'the connection was closed before an answer';
@@ -108,7 +103,12 @@ export interface HostWords {
   readonly tokenVariable: string;
   /** What the token must be allowed to do, for a 403/404. */
   readonly rights: string;
+  /** Where the command takes the API URL from, for a host that cannot be reached. @default --api-url */
+  readonly apiSetting?: string;
 }
+
+/** The API URL's place for commands that have no --api-url: each source's own. */
+export const SOURCE_API_SETTING = 'the source\'s apiUrl in fleet.yaml';
 
 /** A host API's answer, or the failure to get one, in the user's words: one line. */
 export function explainApiError(host: HostWords, error: any, subject: string): Error {
@@ -117,7 +117,7 @@ export function explainApiError(host: HostWords, error: any, subject: string): E
   if (refused) return new CommandError(`${host.name} API call for ${subject} stopped: ${refused.message}`);
   const answer = answerOf(error);
   if (answer === undefined) {
-    const network = networkProblem(error);
+    const network = networkProblem(error, host.apiSetting ?? '--api-url');
     return new CommandError(network
       ? `${host.name} API call for ${subject} got no answer: ${network}`
       : `${host.name} API call for ${subject} failed: ${oneLine(error?.message ?? error)}`);
