@@ -156,8 +156,8 @@ describe('the fleet file: generic-oidc Receivers', () => {
     expect(fleet.clusters[0].receivers[0].oidc).toEqual({ issuer });
   });
 
-  test('a Receiver without an oidc block whose default audience another Receiver took: refused at its name', () => {
-    const text = `${OIDC_FLEET.replace('        sources: [vote, result]\n', '        sources: [vote, result]\n        oidc: {audience: flux-infra/production/flux-system/apps}\n')}  production:
+  /** The OIDC fleet with staging's Receiver given `stagingAudience`, and a production cluster whose Receiver has `productionOidc` lines. */
+  const twoClusters = (stagingAudience: string, productionOidc = '') => `${OIDC_FLEET.replace('        sources: [vote, result]\n', `        sources: [vote, result]\n        oidc: {audience: ${stagingAudience}}\n`)}  production:
     webhook:
       nodePort: 31235
     sources:
@@ -167,23 +167,15 @@ describe('the fleet file: generic-oidc Receivers', () => {
       - name: apps
         type: generic-oidc
         sources: [vote]
-`;
+${productionOidc}`;
+
+  test('a Receiver without an oidc block whose default audience another Receiver took: refused at its name', () => {
+    const text = twoClusters('flux-infra/production/flux-system/apps');
     expect(problemsOf(text)).toEqual(['fleet.yaml:33:15: clusters.production.receivers[0].name: its default audience "flux-infra/production/flux-system/apps" is also the audience of receiver apps of cluster staging: a token for one would open both; give one of them its own oidc.audience']);
   });
 
   test('two Receivers of the fleet with one audience: the second is refused, naming the first', () => {
-    const text = `${OIDC_FLEET.replace('        sources: [vote, result]\n', '        sources: [vote, result]\n        oidc: {audience: shared}\n')}  production:
-    webhook:
-      nodePort: 31235
-    sources:
-      - name: vote
-        url: https://github.com/octo-org/vote
-    receivers:
-      - name: apps
-        type: generic-oidc
-        sources: [vote]
-        oidc: {audience: shared}
-`;
+    const text = twoClusters('shared', '        oidc: {audience: shared}\n');
     expect(problemsOf(text)).toEqual(['fleet.yaml:36:26: clusters.production.receivers[0].oidc.audience: "shared" is also the audience of receiver apps of cluster staging: a token for one would open both; give each Receiver its own (or leave audience out for the default)']);
   });
 });
