@@ -34,6 +34,32 @@ const RECEIVERS = ['octo', 'group', 'octo-pair', 'group-pair'];
 const rightGitHub: GitHubCaller = { repository: GITHUB.path, repositoryId: GITHUB.repositoryId, ownerId: GITHUB.ownerId, ref: 'refs/heads/main', event: 'push' };
 const rightGitLab: GitLabCaller = { projectPath: GITLAB.path, projectId: GITLAB.projectId, namespaceId: GITLAB.namespaceId, refType: 'branch', ref: 'main', pipelineSource: 'push', host: '127.0.0.1' };
 
+/** A source entry of the fleet file: one of the two app repositories, following `ref` (a `branch: main`-like line). */
+function sourceEntry(name: string, repository: Repository, host: 'github' | 'gitlab', ref: string): string {
+  const ids = host === 'github' ? [GITHUB.repositoryId, GITHUB.ownerId] : [GITLAB.projectId, GITLAB.namespaceId];
+  return `      - name: ${name}
+        url: ${repository.url}
+        host: ${host}
+        ${ref}
+        interval: 1h
+        secretName: git-ca
+        repositoryId: ${ids[0]}
+        ownerId: ${ids[1]}
+`;
+}
+
+/** A generic-oidc Receiver of the fleet file, on the loopback `issuer`. */
+function receiverEntry(name: string, sources: string[], issuer: string): string {
+  // allowPlainHttp: the controller's receiver address here is plain HTTP on loopback.
+  return `      - name: ${name}
+        type: generic-oidc
+        sources: [${sources.join(', ')}]
+        oidc:
+          issuer: ${issuer}
+          allowPlainHttp: true
+`;
+}
+
 function fleetFile(github: Repository, gitlab: Repository, issuers: OidcIssuers['issuers']): string {
   return `clusters:
   ${CLUSTER}:
@@ -42,82 +68,14 @@ function fleetFile(github: Repository, gitlab: Repository, issuers: OidcIssuers[
       address: 127.0.0.1
       nodePort: 31270
     sources:
-      - name: octo
-        url: ${github.url}
-        host: github
-        branch: main
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITHUB.repositoryId}
-        ownerId: ${GITHUB.ownerId}
-      - name: group
-        url: ${gitlab.url}
-        host: gitlab
-        branch: main
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITLAB.projectId}
-        ownerId: ${GITLAB.namespaceId}
+${sourceEntry('octo', github, 'github', 'branch: main')}${sourceEntry('group', gitlab, 'gitlab', 'branch: main')}\
       # Two sources of each repository, as a fleet follows main for staging and releases for production.
-      - name: octo-main
-        url: ${github.url}
-        host: github
-        branch: main
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITHUB.repositoryId}
-        ownerId: ${GITHUB.ownerId}
-      - name: octo-releases
-        url: ${github.url}
-        host: github
-        semver: "${RELEASES}"
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITHUB.repositoryId}
-        ownerId: ${GITHUB.ownerId}
-      - name: group-main
-        url: ${gitlab.url}
-        host: gitlab
-        branch: main
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITLAB.projectId}
-        ownerId: ${GITLAB.namespaceId}
-      - name: group-release
-        url: ${gitlab.url}
-        host: gitlab
-        tag: ${GITLAB_TAG}
-        interval: 1h
-        secretName: git-ca
-        repositoryId: ${GITLAB.projectId}
-        ownerId: ${GITLAB.namespaceId}
+${sourceEntry('octo-main', github, 'github', 'branch: main')}${sourceEntry('octo-releases', github, 'github', `semver: "${RELEASES}"`)}\
+${sourceEntry('group-main', gitlab, 'gitlab', 'branch: main')}${sourceEntry('group-release', gitlab, 'gitlab', `tag: ${GITLAB_TAG}`)}\
     receivers:
       # One Receiver per source host: a Receiver's oidc.issuer replaces the issuer of all its sources.
-      - name: octo
-        type: generic-oidc
-        sources: [octo]
-        oidc:
-          issuer: ${issuers.github.url}
-          allowPlainHttp: true    # the controller's receiver address here is plain HTTP on loopback
-      - name: group
-        type: generic-oidc
-        sources: [group]
-        oidc:
-          issuer: ${issuers.gitlab.url}
-          allowPlainHttp: true
-      - name: octo-pair
-        type: generic-oidc
-        sources: [octo-main, octo-releases]
-        oidc:
-          issuer: ${issuers.github.url}
-          allowPlainHttp: true
-      - name: group-pair
-        type: generic-oidc
-        sources: [group-main, group-release]
-        oidc:
-          issuer: ${issuers.gitlab.url}
-          allowPlainHttp: true
-`;
+${receiverEntry('octo', ['octo'], issuers.github.url)}${receiverEntry('group', ['group'], issuers.gitlab.url)}\
+${receiverEntry('octo-pair', ['octo-main', 'octo-releases'], issuers.github.url)}${receiverEntry('group-pair', ['group-main', 'group-release'], issuers.gitlab.url)}`;
 }
 
 function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string {
