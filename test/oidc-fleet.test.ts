@@ -109,6 +109,11 @@ describe('the fleet file: generic-oidc Receivers', () => {
         sources: [vote]
         oidc: {issuer: "http://10.0.0.127"}
 `), 'fleet.yaml:25:24: clusters.staging.receivers[0].oidc.issuer: "http://10.0.0.127" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)'],
+    ['an issuer that is no URL (http:// alone), one line, no TypeError', withReceiver(`      - name: apps
+        type: generic-oidc
+        sources: [vote]
+        oidc: {issuer: "http://"}
+`), 'fleet.yaml:25:24: clusters.staging.receivers[0].oidc.issuer: "http://" is not a URL: write the issuer as its tokens\' iss claim says it, e.g. https://token.actions.githubusercontent.com'],
     ['one issuer for GitHub and GitLab sources', withReceiver(`      - name: apps
         type: generic-oidc
         sources: [vote, result]

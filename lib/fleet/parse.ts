@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { goDurationProblem } from './durations';
 import { annotationKeyProblem, controlCharacterInTextProblem, controlCharacterProblem, rfc1123LabelProblem, rfc1123SubdomainProblem } from './names';
 import { apiUrlProblem, gitCommitProblem, gitRefChoice, gitRefNameProblem, gitUrlProblem, semverRangeProblem, sourcePathProblem } from './git';
-import { cidrProblem, dnsNameProblem, hostProblem, isLoopbackHost, nodePortProblem, portProblem } from './network';
+import { cidrProblem, dnsNameProblem, hostProblem, nodePortProblem, portProblem } from './network';
 import { canonicalOrigin, exposureChoiceProblems, receiverOrigin } from './exposure';
 import { AppConfig, ClusterConfig, Fleet, FleetRepositoryConfig, GIT_HOST_KINDS, GitSourceConfig, ReceiverConfig, ReceiverType, SopsConfig, WebhookExposureConfig } from './model';
 import { FLEET_REPOSITORY_RECEIVER, lookAlikeHostProblem, receiverTypeProblems } from './git-hosts';
@@ -118,11 +118,6 @@ const receiverSchema = z.strictObject({
   }
   if (oidc && receiver.events !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['events'], params: AT_KEY, message: 'a generic-oidc Receiver takes no events (its validations pin the CI event): remove events' });
-  }
-  const issuer = receiver.oidc?.issuer;
-  // Off this machine a plain-HTTP issuer's signing keys can be swapped on the way: allowPlainHttp never admits that.
-  if (issuer?.startsWith('http://') && !isLoopbackHost(new URL(issuer).hostname)) {
-    ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: `"${issuer}" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)` });
   }
 });
 

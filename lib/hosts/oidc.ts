@@ -3,13 +3,12 @@
 // controller evaluates). A public issuer signs tokens for every repository on its platform, so these
 // pins are the whole security of such a Receiver. Pure: the construct, the commands, `workflow` and
 // the tests all build from here.
-import { hostKindOf } from '../fleet/git-hosts';
+import { clusterReceivers, hostKindOf } from '../fleet/git-hosts';
 import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
 import { allowFromIsNarrowed, exposureScheme, isLoadBalancer } from '../fleet/exposure';
-import { ANYWHERE } from '../fleet/network';
-import { clusterReceivers } from '../fleet/git-hosts';
+import { ANYWHERE, isLoopbackHost } from '../fleet/network';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
 import { RefMatch } from './git-host';
 import { fullName, RepositoryRef } from './repository';
@@ -292,7 +291,7 @@ export function oidcReceivers(cluster: ClusterConfig): OidcReceiverModel[] {
   ));
 }
 
-/** Why `issuer` cannot be an oidc.issuer, or undefined. Plain http is checked beside allowPlainHttp. */
+/** Why `issuer` cannot be an oidc.issuer, or undefined: not a bare URL, or plain http off loopback. */
 export function oidcIssuerProblem(issuer: string): string | undefined {
   let parsed: URL;
   try {
@@ -302,6 +301,10 @@ export function oidcIssuerProblem(issuer: string): string | undefined {
   }
   if (!/^https?:\/\//.test(issuer)) return `"${issuer}" must start with https:// (lower case), as the tokens' iss claim does`;
   if (parsed.username || parsed.password || parsed.search || parsed.hash) return `"${issuer}" must be the bare issuer URL, without credentials, query or fragment`;
+  // Off this machine a plain-HTTP issuer's signing keys can be swapped on the way: allowPlainHttp never admits that.
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+    return `"${issuer}" is plain HTTP off this machine: the controller would fetch the keys that sign tokens in clear, so anyone on the way could forge tokens; use https:// (plain http:// is taken only for a loopback test issuer: 127.0.0.0/8, ::1, localhost)`;
+  }
   return undefined;
 }
 
