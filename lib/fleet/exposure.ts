@@ -118,9 +118,14 @@ export function receiverOrigin(webhook: WebhookExposureConfig): ReceiverOrigin |
   return nodePort.address === undefined ? undefined : { origin: origin(scheme, nodePort.address, nodePort.nodePort), field: ['address'] };
 }
 
-/** Whether `allowFrom` narrows the sources: anything but the whole IPv4 and IPv6 space. */
+/** Whether a list of source CIDRs narrows the sources: anything but the whole IPv4 and IPv6 space. */
+export function narrowsSources(cidrs: readonly string[] = []): boolean {
+  return cidrs.some((cidr) => !ANYWHERE.includes(cidr));
+}
+
+/** Whether `allowFrom` narrows the sources. */
 export function allowFromIsNarrowed(webhook: WebhookExposureConfig): boolean {
-  return (webhook.allowFrom ?? []).some((cidr) => !ANYWHERE.includes(cidr));
+  return narrowsSources(webhook.allowFrom);
 }
 
 

@@ -10,17 +10,17 @@ export const NODE_PORT_MAX = 32767;
 /** Anywhere, IPv4 and IPv6: the sources admitted when the fleet file narrows none. */
 export const ANYWHERE: readonly string[] = ['0.0.0.0/0', '::/0'];
 
-/**
- * `net.isIP`'s 4, 6 or 0. IPv6 is checked by the system's address parser (as `net.SocketAddress`
- * does), which accepts what `net.isIPv6` accepts: that one compiles a large pattern on first use,
- * about 10 ms of every synth (every NetworkPolicy admits ::/0 unless narrowed).
- */
 /** Whether a URL's hostname (brackets allowed) is this machine: localhost, 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
+/**
+ * `net.isIP`'s 4, 6 or 0. IPv6 is checked by the system's address parser (as `net.SocketAddress`
+ * does), which accepts what `net.isIPv6` accepts: that one compiles a large pattern on first use,
+ * about 10 ms of every synth (every NetworkPolicy admits ::/0 unless narrowed).
+ */
 export function ipFamily(text: string): 0 | 4 | 6 {
   if (isIPv4(text)) return 4;
   if (!text.includes(':')) return 0;

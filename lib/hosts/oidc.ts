@@ -7,8 +7,8 @@ import { clusterReceivers, hostKindOf } from '../fleet/git-hosts';
 import { controlCharacterProblem } from '../fleet/names';
 import { ClusterConfig, clusterNamespace, GitHostKind, GitSourceConfig, OidcConfig, ReceiverConfig, ReceiverType } from '../fleet/model';
 import { webhookPath } from '../constructs/webhook-path';
-import { allowFromIsNarrowed, exposureScheme, isLoadBalancer } from '../fleet/exposure';
-import { ANYWHERE, isLoopbackHost } from '../fleet/network';
+import { allowFromIsNarrowed, exposureScheme, isLoadBalancer, narrowsSources } from '../fleet/exposure';
+import { isLoopbackHost } from '../fleet/network';
 import { celString, exactIgnoringCase, fullRefOf, present } from './cel';
 import { RefMatch } from './git-host';
 import { fullName, RepositoryRef } from './repository';
@@ -226,7 +226,7 @@ export function oidcValidations(sources: readonly OidcSourceModel[]): OidcValida
       message: `${names.repositoryId}/${names.ownerId} must be the ids in the fleet file (${withIds.map((source) => `${source.repository}: ${[source.repositoryId, source.ownerId].map((id) => id ?? '-').join('/')}`).join(', ')}): a repository deleted and recreated, or moved to another owner, has new ids`,
     });
   }
-  validations.push({ expression: any([all(pinsOf(sources[0], 'event'))]), message: `${names.event} must be push` });
+  validations.push({ expression: all(pinsOf(sources[0], 'event')), message: `${names.event} must be push` });
   validations.push({
     expression: any(sources.map((source) => all(pinsOf(source, 'repository', 'ref')))),
     message: `the ref must be the one the source follows (${[...new Set(sources.map((source) => `${source.repository}: ${describeRef(source)}`))].join(', ')})`,
@@ -260,10 +260,15 @@ export function oidcSourceModel(source: GitSourceConfig, oidc: OidcConfig = {}):
   };
 }
 
+/** The audience a generic-oidc Receiver's callers must request: the fleet's, or the default one. */
+function oidcAudienceOf(cluster: Pick<ClusterConfig, 'name' | 'namespace'>, receiver: ReceiverConfig): string {
+  return receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, clusterNamespace(cluster), receiver.name);
+}
+
 /** A generic-oidc Receiver of `cluster` with its sources (in the Receiver's order). */
 export function oidcReceiverModel(cluster: Pick<ClusterConfig, 'name' | 'namespace'>, receiver: ReceiverConfig, sources: readonly GitSourceConfig[]): OidcReceiverModel {
   const namespace = clusterNamespace(cluster);
-  const audience = receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, namespace, receiver.name);
+  const audience = oidcAudienceOf(cluster, receiver);
   const models = sources.map((source) => oidcSourceModel(source, receiver.oidc));
   const issuers = [...new Set(models.map((source) => source.issuer))];
   return {
@@ -284,11 +289,8 @@ export function oidcReceiverModel(cluster: Pick<ClusterConfig, 'name' | 'namespa
 
 /** Every generic-oidc Receiver of a (parsed) cluster, in the fleet file's order: what `webhook workflow` generates callers for. */
 export function oidcReceivers(cluster: ClusterConfig): OidcReceiverModel[] {
-  return cluster.receivers.filter(isOidcReceiver).map((receiver) => oidcReceiverModel(
-    cluster,
-    receiver,
-    receiver.sources.map((name) => cluster.sources.find((source) => source.name === name)).filter((source): source is GitSourceConfig => source !== undefined),
-  ));
+  // The fleet repository's own Receiver, which clusterReceivers adds, is never generic-oidc.
+  return clusterReceivers(cluster).filter(({ receiver }) => isOidcReceiver(receiver)).map(({ receiver, sources }) => oidcReceiverModel(cluster, receiver, sources));
 }
 
 /** Why `issuer` cannot be an oidc.issuer, or undefined: not a bare URL, or plain http off loopback. */
@@ -347,7 +349,7 @@ export function oidcAudienceOwners(clusters: readonly ClusterConfig[]): { cluste
   for (const cluster of clusters) {
     cluster.receivers.forEach((receiver, index) => {
       if (!isOidcReceiver(receiver)) return;
-      const audience = receiver.oidc?.audience ?? defaultOidcAudience(cluster.name, clusterNamespace(cluster), receiver.name);
+      const audience = oidcAudienceOf(cluster, receiver);
       const owner = owners.get(audience);
       if (owner === undefined) owners.set(audience, `receiver ${receiver.name} of cluster ${cluster.name}`);
       else clashes.push({ cluster: cluster.name, index, audience, owner, byDefault: receiver.oidc?.audience === undefined });
@@ -394,6 +396,6 @@ export function narrowedCallerLists(cluster: Pick<ClusterConfig, 'name' | 'webho
   const { webhook } = cluster;
   return [
     ...(allowFromIsNarrowed(webhook) ? [`clusters.${cluster.name}.webhook.allowFrom`] : []),
-    ...(isLoadBalancer(webhook) && (webhook.loadBalancer.sourceRanges ?? []).some((cidr) => !ANYWHERE.includes(cidr)) ? [`clusters.${cluster.name}.webhook.loadBalancer.sourceRanges`] : []),
+    ...(isLoadBalancer(webhook) && narrowsSources(webhook.loadBalancer.sourceRanges) ? [`clusters.${cluster.name}.webhook.loadBalancer.sourceRanges`] : []),
   ];
 }
