@@ -187,7 +187,7 @@ describe('generic-oidc pins for GitHub Actions', () => {
     expect(defaultOidcIssuer({ url: 'ssh://git@github.com/octo-org/app.git' })).toBe(GITHUB_ACTIONS_ISSUER);
     expect(defaultOidcIssuer({ url: 'https://codeberg.org/octo-org/app' })).toBeUndefined();
     const overridden = oidcReceiverModel(cluster, receiver(['app'], { oidc: { issuer: 'https://127.0.0.1:8443' } }), [GITHUB_SOURCE]);
-    expect(overridden.issuers).toEqual(['https://127.0.0.1:8443']);
+    expect(overridden.providers.map((provider) => provider.issuerURL)).toEqual(['https://127.0.0.1:8443']);
   });
 });
 
@@ -235,7 +235,7 @@ describe('generic-oidc pins for GitLab CI', () => {
 
   test('GitHub and GitLab sources of one Receiver get a provider each, and a GitHub token passes neither\'s GitLab pins', async () => {
     const mixed = oidcReceiverModel(cluster, receiver(['app', 'gh']), [GITLAB_SOURCE, { ...GITHUB_SOURCE, name: 'gh' }]);
-    expect(mixed.issuers).toEqual(['https://gitlab.com', GITHUB_ACTIONS_ISSUER]);
+    expect(mixed.providers.map((provider) => provider.issuerURL)).toEqual(['https://gitlab.com', GITHUB_ACTIONS_ISSUER]);
     expect(mixed.providers.map((entry) => entry.sources)).toEqual([['app'], ['gh']]);
     expect(await failures(mixed.providers[0], githubClaims())).toHaveLength(mixed.providers[0].validations.length);
     expect(await filterOf(mixed, 'app', githubClaims())).toBe(false);

@@ -84,14 +84,9 @@ export interface OidcSourceModel {
   /** The GitRepository's name. */
   readonly source: string;
   readonly host: OidcHostKind;
-  /** The repository's host name (and port), e.g. github.com. */
-  readonly server: string;
   /** owner/name (GitHub), group[/subgroup...]/project (GitLab), as in the fleet URL. */
   readonly repository: string;
   readonly ref: Exclude<RefMatch, { kind: 'none' }>;
-  readonly branch?: string;
-  readonly tag?: string;
-  readonly semver?: string;
   readonly repositoryId?: number;
   readonly ownerId?: number;
   /** The issuer its tokens come from. */
@@ -124,8 +119,6 @@ export interface OidcReceiverModel {
   readonly namespace: string;
   /** The `aud` every caller must request (the controller checks it, not a validation). */
   readonly audience: string;
-  /** One per provider, in order. */
-  readonly issuers: readonly string[];
   readonly allowPlainHttp: boolean;
   /** `/hook/` + sha256(name + namespace): not secret. */
   readonly webhookPath: string;
@@ -251,8 +244,7 @@ export function oidcSourceModel(source: GitSourceConfig, oidc: OidcConfig = {}):
   const repository = fullName(oidcRepositoryOf(source, host));
   const pins = oidcPins(host, repository, ref, source);
   return {
-    source: source.name, host, server: serverOf(source.url), repository, ref,
-    branch: ref.kind === 'branch' ? ref.name : undefined, tag: source.tag, semver: source.semver,
+    source: source.name, host, repository, ref,
     repositoryId: source.repositoryId, ownerId: source.ownerId,
     issuer: oidc.issuer ?? defaultOidcIssuer(source)!,
     pins,
@@ -276,7 +268,6 @@ export function oidcReceiverModel(cluster: Pick<ClusterConfig, 'name' | 'namespa
     name: receiver.name,
     namespace,
     audience,
-    issuers,
     allowPlainHttp: receiver.oidc?.allowPlainHttp ?? false,
     webhookPath: webhookPath('', receiver.name, namespace),
     sources: models,
