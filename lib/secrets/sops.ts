@@ -176,6 +176,11 @@ export async function sopsEncrypt(text: string, options: SopsEncryptOptions): Pr
 
 /** The metadata of a sops file, read without any key. Throws when the file is not one. */
 export function readSopsMetadata(text: string): SopsMetadata {
+  return readSopsBlock(text).metadata;
+}
+
+/** The sops: block's metadata and each `sops.age` entry (its labelled recipient and armored stanza), from one parse. */
+function readSopsBlock(text: string): { metadata: SopsMetadata; age: { recipient: string; enc: string }[] } {
   const documents = parseDocuments(text);
   const metadata = documents[0]?.contents && isMap(documents[0].contents) ? documents[0].contents.get('sops') : undefined;
   if (!isMap(metadata)) throw new Error('not a sops file: there is no sops: block');
@@ -183,12 +188,15 @@ export function readSopsMetadata(text: string): SopsMetadata {
     const value = metadata.get(name);
     return value === undefined || value === null ? undefined : String(value);
   };
-  const age = metadata.get('age');
-  const recipients = isSeq(age) ? age.items.map((entry) => String(isMap(entry) ? entry.get('recipient') : '')) : [];
+  const entries = metadata.get('age');
+  const age = (isSeq(entries) ? entries.items : []).map((entry) => ({
+    recipient: String(isMap(entry) ? entry.get('recipient') : ''),
+    enc: String(isMap(entry) ? entry.get('enc') : ''),
+  }));
   const lastModified = field('lastmodified');
   const mac = field('mac');
   if (!lastModified || !mac || !mac.startsWith('ENC[')) throw new Error('not a sops file: its sops: block has no lastmodified or mac');
-  return { recipients, lastModified, encryptedRegex: field('encrypted_regex'), version: field('version') ?? '' };
+  return { metadata: { recipients: age.map((entry) => entry.recipient), lastModified, encryptedRegex: field('encrypted_regex'), version: field('version') ?? '' }, age };
 }
 
 export interface SopsDecrypted {
@@ -247,13 +255,7 @@ export interface SopsOpened {
  * checked: an age stanza names no recipient, so only its recipient's identity tells whose it is.
  */
 export async function sopsOpen(text: string, identities: readonly SopsIdentity[]): Promise<SopsOpened | undefined> {
-  readSopsMetadata(text);
-  const sops = (parseDocuments(text)[0].contents as YAMLMap).get('sops') as YAMLMap;
-  const age = sops.get('age');
-  const entries = (isSeq(age) ? age.items : []).map((entry) => ({
-    recipient: String(isMap(entry) ? entry.get('recipient') : ''),
-    enc: String(isMap(entry) ? entry.get('enc') : ''),
-  }));
+  const entries = readSopsBlock(text).age;
   const problem = ageEntriesProblem(entries);
   if (problem) throw new Error(problem);
   const { armor, Decrypter } = await loadAge();
