@@ -295,15 +295,13 @@ export async function sopsOpen(text: string, identities: readonly SopsIdentity[]
 /**
  * Decrypts a sops file as `sops --decrypt` does, MAC included, and more strictly: every stanza is
  * checked with every identity given (see sopsOpen), then every ENC value is decrypted with its key
- * path and the MAC checked over all documents. Identities given as bare keys get their public key
+ * path and the MAC checked over all documents. Each identity, a bare key, gets its public key
  * here. Throws on any mismatch.
  */
-export async function sopsDecrypt(text: string, identities: readonly (string | SopsIdentity)[]): Promise<SopsDecrypted> {
+export async function sopsDecrypt(text: string, identities: readonly string[]): Promise<SopsDecrypted> {
   const metadata = readSopsMetadata(text);
   const { identityToRecipient } = await loadAge();
-  const given = await Promise.all(identities.map(async (identity, index) => (typeof identity === 'string'
-    ? { identity, recipient: await identityToRecipient(identity), origin: `identity #${index + 1}` }
-    : identity)));
+  const given = await Promise.all(identities.map(async (identity, index) => ({ identity, recipient: await identityToRecipient(identity), origin: `identity #${index + 1}` })));
   const opened = await sopsOpen(text, given);
   if (opened === undefined) throw new Error(`no given age identity can decrypt the data key (recipients: ${metadata.recipients.join(', ')})`);
   return sopsDecryptWithDataKey(text, opened.dataKey);
