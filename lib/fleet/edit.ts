@@ -1,6 +1,6 @@
 // Edits of the fleet file that keep what people wrote: comments, alignment, quoting and order.
 // Only the list being changed is rewritten; no I/O here.
-import { Document, isMap, isScalar, isSeq, parseDocument, stringify, Node as YamlNode } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseDocument, stringify, Node as YamlNode, YAMLMap } from 'yaml';
 
 /** The strings of the list at `path` in the fleet file's text, or undefined where there is none. */
 export function listAt(text: string, path: readonly string[]): string[] | undefined {
@@ -47,6 +47,24 @@ function fallback(document: Document.Parsed, path: readonly string[], items: rea
 }
 
 /**
+ * The text with an entry added after `mapping`'s last one, in the mapping's style: `, <flow>` in a
+ * flow mapping; in a block mapping, the lines `block` gives for its keys' indent, after the last
+ * entry's line (its trailing comment stays with it). Undefined where there is no such place.
+ */
+function withEntryAfterLast(text: string, mapping: YAMLMap, flow: string, block: (indent: number) => string[]): string | undefined {
+  if (!mapping.range || mapping.items.length === 0) return undefined;
+  const last = mapping.items[mapping.items.length - 1];
+  const lastEnd = ((last.value ?? last.key) as YamlNode | null)?.range?.[1];
+  if (lastEnd === undefined) return undefined;
+  if (mapping.flow) return `${text.slice(0, lastEnd)}, ${flow}${text.slice(lastEnd)}`;
+  const firstKey = (mapping.items[0].key as YamlNode).range![0];
+  const indent = firstKey - text.lastIndexOf('\n', firstKey - 1) - 1;
+  const newline = text.indexOf('\n', Math.max(lastEnd - 1, 0));
+  const at = newline === -1 ? text.length : newline;
+  return `${text.slice(0, at)}\n${block(indent).join('\n')}${text.slice(at)}`;
+}
+
+/**
  * The text with a list that does not exist yet added inside the deepest mapping of `path` that does,
  * with the mappings between, written after that mapping's last entry in its own style (block or
  * flow). Undefined where there is no such mapping to edit in place.
@@ -55,23 +73,13 @@ function withNewList(text: string, document: Document.Parsed, path: readonly str
   for (let depth = path.length - 1; depth >= 0; depth--) {
     const parent = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
     if (parent === null || parent === undefined) continue;
-    if (!isMap(parent) || !parent.range || parent.items.length === 0) return undefined;
+    if (!isMap(parent)) return undefined;
     const keys = path.slice(depth);
-    const last = parent.items[parent.items.length - 1];
-    const lastEnd = ((last.value ?? last.key) as YamlNode | null)?.range?.[1];
-    if (lastEnd === undefined) return undefined;
-    if (parent.flow) {
-      const value = keys.slice(1).reduceRight((inner, key) => `{${scalar(key)}: ${inner}}`, `[${quoted.join(', ')}]`);
-      return `${text.slice(0, lastEnd)}, ${scalar(keys[0])}: ${value}${text.slice(lastEnd)}`;
-    }
-    const firstKey = (parent.items[0].key as YamlNode).range![0];
-    const indent = firstKey - text.lastIndexOf('\n', firstKey - 1) - 1;
-    const lines = keys.map((key, index) => `${' '.repeat(indent + 2 * index)}${scalar(key)}:`);
-    lines.push(...quoted.map((item) => `${' '.repeat(indent + 2 * keys.length)}- ${item}`));
-    // After the last entry's line (its trailing comment stays with it).
-    const newline = text.indexOf('\n', Math.max(lastEnd - 1, 0));
-    const at = newline === -1 ? text.length : newline;
-    return `${text.slice(0, at)}\n${lines.join('\n')}${text.slice(at)}`;
+    const flow = keys.slice(1).reduceRight((inner, key) => `{${scalar(key)}: ${inner}}`, `[${quoted.join(', ')}]`);
+    return withEntryAfterLast(text, parent, `${scalar(keys[0])}: ${flow}`, (indent) => [
+      ...keys.map((key, index) => `${' '.repeat(indent + 2 * index)}${scalar(key)}:`),
+      ...quoted.map((item) => `${' '.repeat(indent + 2 * keys.length)}- ${item}`),
+    ]);
   }
   return undefined;
 }
@@ -88,18 +96,10 @@ export function withScalar(text: string, path: readonly (string | number)[], val
   const current = document.getIn(path, true);
   if (isScalar(current) && current.range) return `${text.slice(0, current.range[0])}${written}${text.slice(current.range[1])}`;
   const parent = document.getIn(path.slice(0, -1), true);
-  const key = scalar(String(path[path.length - 1]));
-  if (current === undefined && isMap(parent) && parent.range && parent.items.length > 0) {
-    const last = parent.items[parent.items.length - 1];
-    const lastEnd = ((last.value ?? last.key) as YamlNode | null)?.range?.[1];
-    if (lastEnd !== undefined) {
-      if (parent.flow) return `${text.slice(0, lastEnd)}, ${key}: ${written}${text.slice(lastEnd)}`;
-      const firstKey = (parent.items[0].key as YamlNode).range![0];
-      const indent = ' '.repeat(firstKey - text.lastIndexOf('\n', firstKey - 1) - 1);
-      const newline = text.indexOf('\n', Math.max(lastEnd - 1, 0));
-      const at = newline === -1 ? text.length : newline;
-      return `${text.slice(0, at)}\n${indent}${key}: ${written}${text.slice(at)}`;
-    }
+  const entry = `${scalar(String(path[path.length - 1]))}: ${written}`;
+  if (current === undefined && isMap(parent)) {
+    const edited = withEntryAfterLast(text, parent, entry, (indent) => [`${' '.repeat(indent)}${entry}`]);
+    if (edited !== undefined) return edited;
   }
   document.setIn(path, value);
   return document.toString({ lineWidth: 0, flowCollectionPadding: false });
