@@ -1,16 +1,11 @@
 // The Octokit client for GitHub's REST API, kept to its origin (hooks/api-client.ts).
 import { Octokit } from '@octokit/rest';
-import { apiOrigin, confinedFetch, explainApiError, HostWords } from './hooks/api-client';
+import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS } from './hooks/hook-client';
 import { RequestBounds } from './bounded-fetch';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { hostToken } from './host-tokens';
 
 export const GITHUB_API = 'https://api.github.com';
-
-/** GitHub's words for API errors at `apiUrl`: its host's token variable (GITHUB_TOKEN for api.github.com only). */
-export function githubWords(apiUrl: URL): HostWords {
-  return { name: 'GitHub', tokenVariable: tokenVariableWords(apiUrl), rights: HOOK_RIGHTS.github };
-}
 
 export interface GithubClientOptions {
   /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */
@@ -37,7 +32,7 @@ export function githubApi(options: { readonly apiUrl?: string; readonly allowHtt
   return { base, token: hostToken(base, env).token };
 }
 
-/** GitHub's answer, or the failure to get one, in the user's words: one line. */
-export function explainGithubError(error: any, subject: string, apiUrl: URL = new URL(GITHUB_API)): Error {
-  return explainApiError(githubWords(apiUrl), error, subject);
+/** GitHub's answer at `apiUrl`, or the failure to get one, in the user's words: one line (a 401 names that host's token variable). */
+export function explainGithubError(error: any, subject: string, apiUrl: URL): Error {
+  return explainApiError({ name: 'GitHub', apiUrl, rights: HOOK_RIGHTS.github }, error, subject);
 }

@@ -10,7 +10,7 @@ import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
 import { requestBounds } from './bounded-fetch';
-import { requireHostToken, tokenVariableWords } from './host-tokens';
+import { requireHostToken } from './host-tokens';
 import { holdSecret, MASK } from '../redact';
 
 export { MASK };
@@ -164,7 +164,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
       changes.push({ host: target.host.name, repository: name, receiver: target.receiver, action: 'skip', reason: target.unsupported });
       continue;
     }
-    const words = { name: target.host.name, tokenVariable: tokenVariableWords(new URL(target.apiUrl)), rights: HOOK_RIGHTS[target.host.kind] };
+    const words = { name: target.host.name, apiUrl: new URL(target.apiUrl), rights: HOOK_RIGHTS[target.host.kind] };
     const client = clientFor(target);
     // A target is a token-based Receiver's: the token was read for it.
     const spec = { url: target.url, secret: token! };

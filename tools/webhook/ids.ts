@@ -17,7 +17,7 @@ import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
 import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
 import { requestHandler } from './hooks/gitlab';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { hostToken } from './host-tokens';
 
 export interface IdsOptions extends CommandOptions {
   /** Write the ids into the sources of the fleet file, comments kept. */
@@ -61,7 +61,7 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
   const apiUrl = apiOrigin(source.apiUrl ?? gitHost(host).defaultApiUrl(ref.host), allowHttp);
   // Public repositories answer without a token; a private one needs its host's own.
   const { token } = hostToken(apiUrl, env);
-  const words = { name: gitHost(host).name, tokenVariable: tokenVariableWords(apiUrl), rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
+  const words = { name: gitHost(host).name, apiUrl, rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
   try {
     if (host === 'github') {
       const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp, bounds });

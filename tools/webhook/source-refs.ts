@@ -18,7 +18,7 @@ import { gitRefs } from './git-heads';
 import { githubClient } from './github-client';
 import { ApiAnswerError, apiOrigin, confinedFetch, explainApiError, oneLine, SOURCE_API_SETTING } from './hooks/api-client';
 import { requestHandler } from './hooks/gitlab';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { hostToken } from './host-tokens';
 
 /** A repository's branches and tags by name. */
 export interface RemoteRefs {
@@ -168,7 +168,7 @@ async function readRefs(source: GitSourceConfig, env: NodeJS.ProcessEnv, bounds:
       try {
         return { refs: await apiRefs(host, repository, apiUrl, token, bounds) };
       } catch (error) {
-        const explained = explainApiError({ name: host.name, tokenVariable: tokenVariableWords(apiUrl), rights: READ_RIGHTS, apiSetting: SOURCE_API_SETTING }, error, fullName(repository));
+        const explained = explainApiError({ name: host.name, apiUrl, rights: READ_RIGHTS, apiSetting: SOURCE_API_SETTING }, error, fullName(repository));
         // The command's time up ends the command; any other failure is this source's problem.
         if (bounds.signal.aborted) throw explained;
         return { failed: explained.message };
