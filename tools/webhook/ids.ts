@@ -3,7 +3,6 @@
 // source's host API with that host's own token variable (host-tokens.ts) where set, through the same
 // bounded, origin-confined clients as `hook`; written into the fleet file with comments kept.
 import { Projects } from '@gitbeaker/core';
-import { createRequesterFn } from '@gitbeaker/requester-utils';
 import { readFleetText } from '../../lib/synth';
 import { withRecoveredRepository } from '../../lib/repository';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
@@ -15,8 +14,8 @@ import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oid
 import { CommandContext, CommandError, CommandErrors, CommandOptions, UsageError } from '../common';
 import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
-import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
-import { requestHandler } from './hooks/gitlab';
+import { apiOrigin, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { gitlabResource } from './hooks/gitlab';
 import { hostToken } from './host-tokens';
 
 export interface IdsOptions extends CommandOptions {
@@ -68,9 +67,7 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
       const { data } = await octokit.rest.repos.get({ owner: ref.owner, repo: ref.name });
       return { repositoryId: idOf(data?.id, 'repository id'), ownerId: idOf(data?.owner?.id, 'owner id'), path: String(data?.full_name ?? repository) };
     }
-    const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
-    const projects = new Projects({ host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), () => undefined)) } as never);
-    const project = await projects.show(repository) as unknown as { id?: unknown; namespace?: { id?: unknown }; path_with_namespace?: unknown };
+    const project = await gitlabResource(Projects, { apiUrl, token, bounds }).show(repository) as unknown as { id?: unknown; namespace?: { id?: unknown }; path_with_namespace?: unknown };
     return { repositoryId: idOf(project?.id, 'project id'), ownerId: idOf(project?.namespace?.id, 'namespace id'), path: String(project?.path_with_namespace ?? repository) };
   } catch (error) {
     if (error instanceof CommandError) throw error;

@@ -4,7 +4,6 @@
 // (host-tokens.ts), with the same bounded, origin-confined clients as `hook`; through the user's
 // `git ls-remote` otherwise (git-heads.ts).
 import { Branches, Tags } from '@gitbeaker/core';
-import { createRequesterFn } from '@gitbeaker/requester-utils';
 import { giteaApi } from 'gitea-js';
 import leven from 'leven';
 import { satisfies, valid } from 'semver';
@@ -17,7 +16,7 @@ import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
 import { githubClient } from './github-client';
 import { ApiAnswerError, apiOrigin, confinedFetch, explainApiError, oneLine, SOURCE_API_SETTING } from './hooks/api-client';
-import { requestHandler } from './hooks/gitlab';
+import { gitlabResource } from './hooks/gitlab';
 import { hostToken } from './host-tokens';
 
 /** A repository's branches and tags by name. */
@@ -67,12 +66,8 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
       return { branches: await read('branches'), tags: await read('tags') };
     }
     case 'gitlab': {
-      const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
-      let received: (() => void) | undefined;
-      const options = { host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), () => received?.())) };
       const read = async (what: 'branches' | 'tags') => {
-        received = pageGuard(list(what));
-        const resource = what === 'branches' ? new Branches(options) : new Tags(options);
+        const resource = what === 'branches' ? gitlabResource(Branches, { apiUrl, token, bounds }, list(what)) : gitlabResource(Tags, { apiUrl, token, bounds }, list(what));
         return names(await resource.all(repo, { perPage: 100, maxPages: MAX_PAGES } as never) as unknown[], list(what));
       };
       return { branches: await read('branches'), tags: await read('tags') };
