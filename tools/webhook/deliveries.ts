@@ -6,7 +6,7 @@ import { fullName, receiverEventsOf } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireTokenFor } from './context';
-import { explainGithubError, githubClient } from './github-client';
+import { explainGithubError, githubClient, githubPages } from './github-client';
 import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
 import { HOOK_RIGHTS } from './hooks';
@@ -104,11 +104,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
     const octokit = githubClient({ apiUrl: target.apiUrl, token: apiTokens.get(target.apiUrl), allowHttp: options.allowHttp, bounds });
     const owner = { owner: target.repository.owner, repo: target.repository.name };
     try {
-      const hookPage = pageGuard(`the list of hooks of ${repository}`);
-      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 }, (response) => {
-        hookPage();
-        return response.data;
-      });
+      const hooks = await githubPages(octokit, 'listWebhooks', target.repository, `the list of hooks of ${repository}`);
       const hook = matchHook(hooks.map((candidate: any) => ({ id: String(candidate.id), url: candidate.config?.url })), target.url, target.previousUrl);
       if (hook === undefined) {
         results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], missingHook: true, note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });

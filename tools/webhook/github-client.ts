@@ -2,7 +2,8 @@
 import { Octokit } from '@octokit/rest';
 import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS } from './hooks/hook-client';
-import { RequestBounds } from './bounded-fetch';
+import { pageGuard, RequestBounds } from './bounded-fetch';
+import { RepositoryRef } from '../../lib/hosts';
 import { hostToken } from './host-tokens';
 
 export const GITHUB_API = 'https://api.github.com';
@@ -24,6 +25,18 @@ export function githubClient(options: GithubClientOptions): Octokit {
   // Octokit logs failed requests itself; ours are explained once, by explainGithubError.
   const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
   return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base, options.bounds) } });
+}
+
+/**
+ * Every entry of one of a repository's lists (hooks, branches, tags), through Octokit's pagination
+ * at 100 a page; a list that goes on past the page limit is refused (pageGuard), named `list`.
+ */
+export async function githubPages(octokit: Octokit, listing: 'listWebhooks' | 'listBranches' | 'listTags', repository: RepositoryRef, list: string): Promise<unknown[]> {
+  const page = pageGuard(list);
+  return octokit.paginate(octokit.rest.repos[listing], { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
+    page();
+    return response.data;
+  });
 }
 
 /** The API root checked, and the token of its host's variable where that is set (never another host's). */

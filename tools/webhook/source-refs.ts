@@ -14,7 +14,7 @@ import { CommandError } from '../common';
 import { redact } from '../redact';
 import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
-import { githubClient } from './github-client';
+import { githubClient, githubPages } from './github-client';
 import { ApiAnswerError, apiOrigin, confinedFetch, explainApiError, oneLine, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
 import { hostToken } from './host-tokens';
@@ -55,14 +55,7 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
   switch (host.kind) {
     case 'github': {
       const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp: true, bounds });
-      const read = async (what: 'branches' | 'tags') => {
-        const page = pageGuard(list(what));
-        const method = what === 'branches' ? octokit.rest.repos.listBranches : octokit.rest.repos.listTags;
-        return names(await octokit.paginate(method, { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
-          page();
-          return response.data;
-        }), list(what));
-      };
+      const read = async (what: 'branches' | 'tags') => names(await githubPages(octokit, what === 'branches' ? 'listBranches' : 'listTags', repository, list(what)), list(what));
       return { branches: await read('branches'), tags: await read('tags') };
     }
     case 'gitlab': {

@@ -1,7 +1,6 @@
 // GitHub (and GitHub Enterprise) repository webhooks through Octokit.
 import { fullName, RepositoryRef } from '../../../lib/hosts';
-import { githubClient } from '../github-client';
-import { pageGuard } from '../bounded-fetch';
+import { githubClient, githubPages } from '../github-client';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'GitHub', id: (hook) => hook.id, url: (hook) => hook.config?.url, valid: (hook) => typeof hook.config === 'object' && hook.config !== null };
@@ -14,11 +13,7 @@ export function githubHooks({ apiUrl, token, bounds }: HookClientOptions): HookC
     : { method: 'PATCH', path: `/repos/${fullName(repository)}/hooks/${id}`, body: { active: true, events: ['push'], config: config(hook) } };
   return {
     async list(repository) {
-      const page = pageGuard(`the list of hooks of ${fullName(repository)}`);
-      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
-        page();
-        return response.data;
-      });
+      const hooks = await githubPages(octokit, 'listWebhooks', repository, `the list of hooks of ${fullName(repository)}`);
       return checkedHooks(hooks, SHAPE, fullName(repository));
     },
     request,
