@@ -15,8 +15,9 @@ import { redact } from '../redact';
 import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
 import { githubClient, githubPages } from './github-client';
-import { ApiAnswerError, apiOrigin, confinedFetch, explainApiError, oneLine, SOURCE_API_SETTING } from './hooks/api-client';
+import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
+import { bitbucketCall, bitbucketPages } from './hooks/bitbucket';
 import { hostToken } from './host-tokens';
 
 /** A repository's branches and tags by name. */
@@ -74,28 +75,11 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
       return { branches: names(branches, list('branches')), tags: names(tags, list('tags')) };
     }
     case 'bitbucket': {
-      const fetchOnOrigin = confinedFetch(apiUrl, bounds);
+      const call = bitbucketCall({ apiUrl, token, bounds });
       const root = apiUrl.href.replace(/\/+$/, '');
-      const read = async (what: 'branches' | 'tags') => {
-        const found: unknown[] = [];
-        const received = pageGuard(list(what));
-        for (let next: string | undefined = `${root}/repositories/${repo}/refs/${what}?pagelen=100`; next !== undefined;) {
-          const response = await fetchOnOrigin(next, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
-          const text = await response.text();
-          let page: any;
-          try {
-            page = JSON.parse(text);
-          } catch {
-            page = undefined;
-          }
-          if (!response.ok) throw new ApiAnswerError(response.status, oneLine(page?.error?.message ?? text));
-          received();
-          if (!Array.isArray(page?.values)) throw new CommandError(`${list(what)} is not a list: check that the API URL is Bitbucket's REST API`);
-          found.push(...page.values);
-          next = typeof page.next === 'string' ? page.next : undefined;
-        }
-        return names(found, list(what));
-      };
+      const read = async (what: 'branches' | 'tags') => names(await bitbucketPages(call, `${root}/repositories/${repo}/refs/${what}?pagelen=100`, list(what), () => {
+        throw new CommandError(`${list(what)} is not a list: check that the API URL is Bitbucket's REST API`);
+      }), list(what));
       return { branches: await read('branches'), tags: await read('tags') };
     }
   }
