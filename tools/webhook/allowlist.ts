@@ -44,7 +44,7 @@ export interface AllowlistResult {
  */
 export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'timeoutMs'>, env: NodeJS.ProcessEnv): Promise<string[]> {
   const { base, token } = githubApi(options, env);
-  const octokit = githubClient({ apiUrl: base.href, allowHttp: options.allowHttp, token, bounds: requestBounds(options.timeoutMs) });
+  const octokit = githubClient({ apiUrl: base, token, bounds: requestBounds(options.timeoutMs) });
   let hooks: unknown;
   try {
     hooks = (await octokit.rest.meta.get()).data?.hooks;

@@ -9,19 +9,17 @@ import { hostToken } from './host-tokens';
 export const GITHUB_API = 'https://api.github.com';
 
 export interface GithubClientOptions {
-  /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */
-  readonly apiUrl?: string;
+  /** The REST API root, already checked (apiOrigin): https://api.github.com, GitHub Enterprise's …/api/v3. */
+  readonly apiUrl: URL;
   /** @default - no token: public endpoints only (such as /meta), at a lower rate limit */
   readonly token?: string;
-  /** Allow an http:// API root that is not on loopback (the token then travels in clear). @default false */
-  readonly allowHttp?: boolean;
   /** The command's deadline and limits, on every request. */
   readonly bounds: RequestBounds;
 }
 
 /** Octokit whose every request stays on the API's origin, within the command's bounds (no redirect followed, deadline, body and page limits). */
 export function githubClient(options: GithubClientOptions): Octokit {
-  const base = apiOrigin(options.apiUrl ?? GITHUB_API, options.allowHttp);
+  const base = options.apiUrl;
   // Octokit logs failed requests itself; ours are explained once, by explainGithubError.
   const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
   return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base, options.bounds) } });

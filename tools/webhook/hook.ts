@@ -10,7 +10,7 @@ import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
 import { requestBounds } from './bounded-fetch';
-import { requireHostToken } from './host-tokens';
+import { requireHostToken, sourceApiUrl } from './host-tokens';
 import { holdSecret, MASK } from '../redact';
 
 export { MASK };
@@ -115,7 +115,7 @@ export function hookTargets(cluster: ClusterConfig, token: string | undefined, o
       } catch (error) {
         throw new CommandError(`source ${source.name}: ${(error as Error).message}`);
       }
-      const apiUrl = options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
+      const apiUrl = sourceApiUrl(source, host, repository, options.apiUrl);
       const url = requireUrl(cluster, target, fleetFile);
       const unsupported = host.knows?.(repository) === false
         ? `${host.name} Server and Data Center hooks are not made here (Cloud's API only): add it by hand with the Payload URL from npm run webhook -- url ${cluster.name}`

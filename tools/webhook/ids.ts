@@ -14,9 +14,9 @@ import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oid
 import { CommandContext, CommandError, CommandErrors, CommandOptions, UsageError } from '../common';
 import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
-import { apiOrigin, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
-import { hostToken } from './host-tokens';
+import { sourceApi } from './host-tokens';
 
 export interface IdsOptions extends CommandOptions {
   /** Write the ids into the sources of the fleet file, comments kept. */
@@ -57,13 +57,12 @@ function idOf(value: unknown, what: string): number {
 /** The repository's ids through its host's API. */
 async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: string, env: NodeJS.ProcessEnv, allowHttp: boolean | undefined, bounds: RequestBounds): Promise<{ repositoryId: number; ownerId: number; path: string }> {
   const ref = gitHost(host).repositoryOf(source.url);
-  const apiUrl = apiOrigin(source.apiUrl ?? gitHost(host).defaultApiUrl(ref.host), allowHttp);
   // Public repositories answer without a token; a private one needs its host's own.
-  const { token } = hostToken(apiUrl, env);
+  const { apiUrl, token } = sourceApi(source, gitHost(host), ref, env, { allowHttp });
   const words = { name: gitHost(host).name, apiUrl, rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
   try {
     if (host === 'github') {
-      const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp, bounds });
+      const octokit = githubClient({ apiUrl, token, bounds });
       const { data } = await octokit.rest.repos.get({ owner: ref.owner, repo: ref.name });
       return { repositoryId: idOf(data?.id, 'repository id'), ownerId: idOf(data?.owner?.id, 'owner id'), path: String(data?.full_name ?? repository) };
     }

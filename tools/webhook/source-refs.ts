@@ -10,15 +10,15 @@ import { satisfies, valid } from 'semver';
 import { fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, GitHost, gitHostOf, refMatchOf, RepositoryRef } from '../../lib/hosts';
-import { CommandError } from '../common';
+import { CommandError, UsageError } from '../common';
 import { redact } from '../redact';
 import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
 import { githubClient, githubPages } from './github-client';
-import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
 import { bitbucketCall, bitbucketPages } from './hooks/bitbucket';
-import { hostToken } from './host-tokens';
+import { sourceApi } from './host-tokens';
 
 /** A repository's branches and tags by name. */
 export interface RemoteRefs {
@@ -55,7 +55,7 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
   const list = (what: string) => `the ${what} of ${repo}`;
   switch (host.kind) {
     case 'github': {
-      const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp: true, bounds });
+      const octokit = githubClient({ apiUrl, token, bounds });
       const read = async (what: 'branches' | 'tags') => names(await githubPages(octokit, what === 'branches' ? 'listBranches' : 'listTags', repository, list(what)), list(what));
       return { branches: await read('branches'), tags: await read('tags') };
     }
@@ -129,13 +129,15 @@ async function readRefs(source: GitSourceConfig, env: NodeJS.ProcessEnv, bounds:
     repository = undefined;
   }
   if (host !== undefined && repository !== undefined && (host.knows?.(repository) ?? true)) {
-    let apiUrl: URL;
+    let api: ReturnType<typeof sourceApi>;
     try {
-      apiUrl = apiOrigin(source.apiUrl ?? host.defaultApiUrl(repository.host));
+      api = sourceApi(source, host, repository, env);
     } catch (error) {
-      return { failed: `its API URL: ${(error as Error).message}` };
+      // A bad API URL (apiOrigin's UsageError) is this source's problem; an unusable token variable stops the command.
+      if (!(error instanceof UsageError)) throw error;
+      return { failed: `its API URL: ${error.message}` };
     }
-    const { token } = hostToken(apiUrl, env);
+    const { apiUrl, token } = api;
     if (token !== undefined) {
       try {
         return { refs: await apiRefs(host, repository, apiUrl, token, bounds) };

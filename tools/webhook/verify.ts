@@ -12,10 +12,10 @@ import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, ReceiverTarget, receiverTargets, requireTokenFor } from './context';
 import { isOidcReceiver } from '../../lib/hosts/oidc';
-import { explainGithubError, githubApi, githubClient } from './github-client';
+import { explainGithubError, githubClient } from './github-client';
 import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
-import { checkedCredential } from './host-tokens';
+import { checkedCredential, sourceApi } from './host-tokens';
 import { holdSecret, redact } from '../redact';
 import { gitHead } from './git-heads';
 
@@ -169,8 +169,8 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
     return { skipped: (error as Error).message };
   }
   // The API host's own token only (GITHUB_TOKEN for api.github.com): a public repository is read without one.
-  const { base, token } = githubApi({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), allowHttp: options.allowHttp }, env);
-  const github = githubClient({ apiUrl: base.href, token, allowHttp: options.allowHttp, bounds });
+  const { apiUrl: base, token } = sourceApi(source, host, repository, env, options);
+  const github = githubClient({ apiUrl: base, token, bounds });
   try {
     // heads/ and tags/ keep a branch and a tag of one name apart.
     const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });

@@ -6,7 +6,7 @@ import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, Ho
 const SHAPE: HookShape = { host: 'GitHub', id: (hook) => hook.id, url: (hook) => hook.config?.url, valid: (hook) => typeof hook.config === 'object' && hook.config !== null };
 
 export function githubHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
-  const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp: true, bounds });
+  const octokit = githubClient({ apiUrl, token, bounds });
   const config = (hook: HookSpec) => ({ url: hook.url, content_type: 'json' as const, insecure_ssl: '0' as const, secret: hook.secret });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => id === undefined
     ? { method: 'POST', path: `/repos/${fullName(repository)}/hooks`, body: { name: 'web', active: true, events: ['push'], config: config(hook) } }
