@@ -79,19 +79,20 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
 }
 
 /**
- * The sources whose ids the fleet already pins but the host answers differently, one line for
- * all: the repository behind the name is not the one the ids were read from.
+ * The sources whose ids the fleet already pins but the host answers differently, and the problem in
+ * one line for all: the repository behind the name is not the one the ids were read from.
  */
-function changedIdsProblem(clusterName: string, found: readonly SourceIds[], sources: readonly GitSourceConfig[]): string | undefined {
-  const lines = found.flatMap((entry) => {
+function changedIds(clusterName: string, found: readonly SourceIds[], sources: readonly GitSourceConfig[]): { sources: string[]; problem: string } | undefined {
+  const changed = found.flatMap((entry) => {
     const fleet = sources.find((source) => source.name === entry.source);
     const differs = (pinned: number | undefined, now: number) => pinned !== undefined && pinned !== now;
     if (fleet === undefined || !(differs(fleet.repositoryId, entry.repositoryId) || differs(fleet.ownerId, entry.ownerId))) return [];
     const ids = (repositoryId: number | undefined, ownerId: number | undefined) => `repositoryId ${repositoryId ?? '-'}, ownerId ${ownerId ?? '-'}`;
-    return [`source ${entry.source} (${entry.repository}): the fleet file pins ${ids(fleet.repositoryId, fleet.ownerId)}, but ${gitHost(entry.host).name} now says ${ids(entry.repositoryId, entry.ownerId)}`];
+    return [{ source: entry.source, line: `source ${entry.source} (${entry.repository}): the fleet file pins ${ids(fleet.repositoryId, fleet.ownerId)}, but ${gitHost(entry.host).name} now says ${ids(entry.repositoryId, entry.ownerId)}` }];
   });
-  if (lines.length === 0) return undefined;
-  return `${lines.join('; ')}: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids ${clusterName} --write-fleet --replace-ids)`;
+  if (changed.length === 0) return undefined;
+  const problem = `${changed.map(({ line }) => line).join('; ')}: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids ${clusterName} --write-fleet --replace-ids)`;
+  return { sources: changed.map(({ source }) => source), problem };
 }
 
 /** The ids of every source of the cluster's generic-oidc Receivers; with writeFleet, written into the fleet file. */
@@ -126,8 +127,8 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
   }
   if (failures.length > 0) throw new CommandErrors(failures);
   if (!options.writeFleet) {
-    const changed = changedIdsProblem(clusterName, found, cluster.sources);
-    if (changed) throw new CommandError(changed);
+    const changed = changedIds(clusterName, found, cluster.sources);
+    if (changed) throw new CommandError(changed.problem);
     return { cluster: clusterName, sources: found, written: false, replaced: [] };
   }
   let replaced: string[] = [];
@@ -136,9 +137,9 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
     const before = readFleetText(fleetFile);
     // Read again under the lock: the sources' places are the file's as it is now.
     const sources = parseFleet(before, fleetFile).clusters.find((entry) => entry.name === clusterName)?.sources ?? [];
-    const changed = changedIdsProblem(clusterName, found, sources);
-    if (changed && !options.replaceIds) throw new CommandError(changed);
-    if (changed) replaced = found.filter((entry) => changedIdsProblem(clusterName, [entry], sources) !== undefined).map((entry) => entry.source);
+    const changed = changedIds(clusterName, found, sources);
+    if (changed && !options.replaceIds) throw new CommandError(changed.problem);
+    replaced = changed?.sources ?? [];
     let after = before;
     for (const entry of found) {
       const index = sources.findIndex((source) => source.name === entry.source);

@@ -178,8 +178,9 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
     // One unreadable head (a private repository without its host's token, a rate limit) is that source's finding; the command's time up is the command's end.
-    if (bounds.signal.aborted) throw explainGithubError(error, fullName(repository), base);
-    return { skipped: explainGithubError(error, fullName(repository), base).message, failed: true };
+    const explained = explainGithubError(error, fullName(repository), base);
+    if (bounds.signal.aborted) throw explained;
+    return { skipped: explained.message, failed: true };
   }
 }
 
