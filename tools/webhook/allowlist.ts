@@ -7,7 +7,7 @@ import { writeFileAtomically } from '../../lib/io/atomic-file';
 import { listAt, withList } from '../../lib/fleet/edit';
 import { callerAddressVisible, exposureKindOf, hasNetworkPolicy, isLoadBalancer, narrowedPolicyProblem, reachedThroughService } from '../../lib/fleet/exposure';
 import { ClusterConfig } from '../../lib/fleet/model';
-import { OIDC_CALLERS, OIDC_CALLERS_FIX, receiverKinds } from '../../lib/hosts/oidc';
+import { needsWebhookToken, OIDC_CALLERS, OIDC_CALLERS_FIX, receiverKinds } from '../../lib/hosts/oidc';
 import { cidrProblem } from '../../lib/fleet/network';
 import { parseFleet } from '../../lib/fleet/parse';
 import { CommandContext, CommandError, CommandOptions, UsageError } from '../common';
@@ -44,7 +44,7 @@ export interface AllowlistResult {
  */
 export async function githubHookRanges(options: Pick<AllowlistOptions, 'apiUrl' | 'allowHttp' | 'timeoutMs'>, env: NodeJS.ProcessEnv): Promise<string[]> {
   const { base, token } = githubApi(options, env);
-  const octokit = githubClient({ apiUrl: base.href, allowHttp: options.allowHttp, token, bounds: requestBounds(options.timeoutMs) });
+  const octokit = githubClient({ apiUrl: base, token, bounds: requestBounds(options.timeoutMs) });
   let hooks: unknown;
   try {
     hooks = (await octokit.rest.meta.get()).data?.hooks;
@@ -87,10 +87,10 @@ export async function allowlist(clusterName: string, options: AllowlistOptions =
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   // GitHub's hook ranges are its webhooks' senders; a generic-oidc Receiver's caller is a CI runner.
-  const { oidc, others } = receiverKinds(cluster);
-  if (oidc.length > 0 && others.length === 0) {
+  if (!needsWebhookToken(cluster)) {
     throw new CommandError(`cluster ${cluster.name}'s Receivers are all generic-oidc, and GitHub's webhook ranges would drop every call: ${OIDC_CALLERS}; ${OIDC_CALLERS_FIX}`);
   }
+  const { oidc } = receiverKinds(cluster);
   const dropsOidc = oidc.length === 0 ? undefined : `GitHub's webhook ranges would also drop the CI calls of ${cluster.name}'s generic-oidc Receiver${oidc.length === 1 ? '' : 's'} ${oidc.join(', ')}: ${OIDC_CALLERS}`;
   if (dropsOidc !== undefined && options.writeFleet && !options.dropOidcCalls) {
     throw new CommandError(`${dropsOidc}; write them anyway with --drop-oidc-calls (those Receivers' pushes then wait for polling), or ${OIDC_CALLERS_FIX}`);

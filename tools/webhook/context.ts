@@ -11,7 +11,7 @@ import { CommandContext, CommandError, CommandOptions } from '../common';
 import { ClusterConfig, clusterNamespace, GitSourceConfig, ReceiverConfig } from '../../lib/fleet/model';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
-import { isOidcReceiver } from '../../lib/hosts/oidc';
+import { isOidcReceiver, needsWebhookToken } from '../../lib/hosts/oidc';
 
 /** What a webhook command is given: its context, or the paths and environment to make one from. */
 export type ContextOptions = CommandOptions;
@@ -84,7 +84,8 @@ export function oidcNothingToDo(cluster: ClusterConfig, receiver: string): strin
  * undefined where they are all generic-oidc (their path is the empty token's). Prints its warnings.
  */
 export async function requireTokenFor(cluster: ClusterConfig, receiverName: string | undefined, options: ContextOptions = {}): Promise<FoundToken | undefined> {
-  const chosen = clusterReceivers(cluster).filter(({ receiver }) => receiverName === undefined || receiver.name === receiverName);
+  if (receiverName === undefined) return needsWebhookToken(cluster) ? requireToken(cluster, options) : undefined;
+  const chosen = clusterReceivers(cluster).filter(({ receiver }) => receiver.name === receiverName);
   if (chosen.length > 0 && chosen.every(({ receiver }) => isOidcReceiver(receiver))) return undefined;
   return requireToken(cluster, options);
 }

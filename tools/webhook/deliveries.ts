@@ -6,7 +6,7 @@ import { fullName, receiverEventsOf } from '../../lib/hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { CommandContext, CommandError, UsageError } from '../common';
 import { ContextOptions, requireTokenFor } from './context';
-import { explainGithubError, githubClient } from './github-client';
+import { explainGithubError, githubClient, githubPages } from './github-client';
 import { MAX_PAGES, pageGuard, requestBounds } from './bounded-fetch';
 import { HookTarget, hookTargets, matchHook } from './hook';
 import { HOOK_RIGHTS } from './hooks';
@@ -89,10 +89,11 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
   if (token === undefined) return [];
   const targets = hookTargets(cluster, token, { apiUrl: options.apiUrl, receiver: options.receiver }, context.paths.fleetFile, context);
   // Each API's own token (GITHUB_TOKEN for api.github.com only), every one checked before the first call.
-  const apiTokens = new Map<string, string>();
+  const apis = new Map<string, { apiUrl: URL; token: string }>();
   for (const target of targets) {
-    if (target.host.kind !== 'github' || apiTokens.has(target.apiUrl)) continue;
-    apiTokens.set(target.apiUrl, requireHostToken(apiOrigin(target.apiUrl, options.allowHttp), context.env, 'GitHub', HOOK_RIGHTS.github));
+    if (target.host.kind !== 'github' || apis.has(target.apiUrl)) continue;
+    const apiUrl = apiOrigin(target.apiUrl, options.allowHttp);
+    apis.set(target.apiUrl, { apiUrl, token: requireHostToken(apiUrl, context.env, 'GitHub', HOOK_RIGHTS.github) });
   }
   const results: HookDeliveries[] = [];
   for (const target of targets) {
@@ -101,14 +102,11 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], note: `${target.host.name}'s deliveries are not read here (GitHub's only): see the hook's settings on ${target.host.name}` });
       continue;
     }
-    const octokit = githubClient({ apiUrl: target.apiUrl, token: apiTokens.get(target.apiUrl), allowHttp: options.allowHttp, bounds });
+    const api = apis.get(target.apiUrl)!;
+    const octokit = githubClient({ ...api, bounds });
     const owner = { owner: target.repository.owner, repo: target.repository.name };
     try {
-      const hookPage = pageGuard(`the list of hooks of ${repository}`);
-      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...owner, per_page: 100 }, (response) => {
-        hookPage();
-        return response.data;
-      });
+      const hooks = await githubPages(octokit, 'listWebhooks', target.repository, `the list of hooks of ${repository}`);
       const hook = matchHook(hooks.map((candidate: any) => ({ id: String(candidate.id), url: candidate.config?.url })), target.url, target.previousUrl);
       if (hook === undefined) {
         results.push({ repository, receiver: target.receiver, deliveries: [], redelivered: [], missingHook: true, note: `no hook of ${repository} calls Receiver ${target.receiver}: npm run webhook -- hook ${cluster.name}` });
@@ -135,7 +133,7 @@ export async function deliveries(clusterName: string, options: DeliveriesOptions
       }
       results.push({ repository, receiver: target.receiver, hookId: hook.id, deliveries: shown, redelivered: toRedeliver });
     } catch (error) {
-      throw explainGithubError(error, repository, new URL(target.apiUrl));
+      throw explainGithubError(error, repository, api.apiUrl);
     }
   }
   if (options.redeliver !== undefined && !results.some((result) => result.redelivered.length > 0)) {

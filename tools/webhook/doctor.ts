@@ -22,7 +22,7 @@ import { receiverEventsOf, sourceHost } from '../../lib/hosts';
 import { clusterReceivers } from '../../lib/fleet/git-hosts';
 import { exposureOf } from '../../lib/constructs/exposures';
 import { narrowedPolicyProblem, receiverOrigin } from '../../lib/fleet/exposure';
-import { narrowedCallerLists, needsWebhookToken, OIDC_CALLERS, oidcPlainHttp, oidcReceivers } from '../../lib/hosts/oidc';
+import { narrowedCallerLists, needsWebhookToken, OIDC_CALLERS, oidcPlainHttp, OidcReceiverModel, oidcReceivers } from '../../lib/hosts/oidc';
 
 export interface DoctorReport {
   readonly cluster: string;
@@ -91,16 +91,15 @@ function receiverProblems(cluster: ClusterConfig): string[] {
 }
 
 /** generic-oidc Receivers behind plain HTTP that the fleet does not accept there (the rule `workflow` applies too). */
-function oidcProblems(cluster: ClusterConfig): string[] {
-  return oidcReceivers(cluster).flatMap((receiver) => {
+function oidcProblems(cluster: ClusterConfig, receivers: readonly OidcReceiverModel[]): string[] {
+  return receivers.flatMap((receiver) => {
     const plain = oidcPlainHttp(cluster, receiver);
     return plain && !plain.allowed ? [plain.message] : [];
   });
 }
 
 /** Sources of generic-oidc Receivers whose ids the fleet does not pin: a repository deleted and recreated under the same name would pass. */
-function oidcNotes(cluster: ClusterConfig): string[] {
-  const receivers = oidcReceivers(cluster);
+function oidcNotes(cluster: ClusterConfig, receivers: readonly OidcReceiverModel[]): string[] {
   const unpinned = receivers.flatMap((receiver) => receiver.sources.filter((source) => source.repositoryId === undefined || source.ownerId === undefined).map((source) => `${source.source} (Receiver ${receiver.name})`));
   const notes = unpinned.length === 0 ? [] : [`the generic-oidc pins of ${unpinned.join(', ')} have no repositoryId/ownerId: a repository deleted and recreated (or an owner renamed and taken) under the same name would pass them; fetch the ids with npm run webhook -- ids ${cluster.name} --write-fleet`];
   // A note, not a problem: a self-hosted runner's range is a legitimate list.
@@ -163,9 +162,9 @@ function exposureProblems(cluster: ClusterConfig): string[] {
 }
 
 async function distProblems(cluster: ClusterConfig, options: ContextOptions): Promise<string[]> {
-  const { distDir } = CommandContext.of(options).paths;
+  const context = CommandContext.of(options);
+  const { distDir } = context.paths;
   try {
-    const context = CommandContext.of(options);
     const plan = await planSynth({ ...context.paths, env: context.env, secrets: false, fleet: context.fleet() });
     const prefix = `${clusterDir(cluster.name)}/`;
     // A link, FIFO or device in place of a generated file is refused in one line (lib/io/safe-read.ts), never read through.
@@ -202,15 +201,16 @@ export async function doctor(clusterName: string, doctorOptions: DoctorOptions =
   // A half-written dist/ makes every later check wrong: it alone is the report until synth puts it right.
   const interrupted = interruptedWriteProblem(context.paths.distDir);
   if (interrupted) return { cluster: clusterName, problems: [interrupted], notes: [] };
+  const oidc = oidcReceivers(cluster);
   const problems = [
     ...await tokenProblems(cluster, options),
     ...receiverProblems(cluster),
     ...exposureProblems(cluster),
-    ...oidcProblems(cluster),
+    ...oidcProblems(cluster, oidc),
     ...secretProblems(cluster, context.paths.distDir),
     ...await distProblems(cluster, options),
     ...(bounds ? await sourceRefProblems(cluster, context.env, bounds) : []),
   ];
   // The same broken file can stop more than one check: say it once.
-  return { cluster: clusterName, problems: [...new Set(problems)], notes: oidcNotes(cluster) };
+  return { cluster: clusterName, problems: [...new Set(problems)], notes: oidcNotes(cluster, oidc) };
 }

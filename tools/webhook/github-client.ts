@@ -1,34 +1,40 @@
 // The Octokit client for GitHub's REST API, kept to its origin (hooks/api-client.ts).
 import { Octokit } from '@octokit/rest';
-import { apiOrigin, confinedFetch, explainApiError, HostWords } from './hooks/api-client';
+import { apiOrigin, confinedFetch, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS } from './hooks/hook-client';
-import { RequestBounds } from './bounded-fetch';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { pageGuard, RequestBounds } from './bounded-fetch';
+import { RepositoryRef } from '../../lib/hosts';
+import { hostToken } from './host-tokens';
 
 export const GITHUB_API = 'https://api.github.com';
 
-/** GitHub's words for API errors at `apiUrl`: its host's token variable (GITHUB_TOKEN for api.github.com only). */
-export function githubWords(apiUrl: URL): HostWords {
-  return { name: 'GitHub', tokenVariable: tokenVariableWords(apiUrl), rights: HOOK_RIGHTS.github };
-}
-
 export interface GithubClientOptions {
-  /** REST API root (GitHub Enterprise: https://ghe.example.com/api/v3). @default https://api.github.com */
-  readonly apiUrl?: string;
+  /** The REST API root, already checked (apiOrigin): https://api.github.com, GitHub Enterprise's …/api/v3. */
+  readonly apiUrl: URL;
   /** @default - no token: public endpoints only (such as /meta), at a lower rate limit */
   readonly token?: string;
-  /** Allow an http:// API root that is not on loopback (the token then travels in clear). @default false */
-  readonly allowHttp?: boolean;
   /** The command's deadline and limits, on every request. */
   readonly bounds: RequestBounds;
 }
 
 /** Octokit whose every request stays on the API's origin, within the command's bounds (no redirect followed, deadline, body and page limits). */
 export function githubClient(options: GithubClientOptions): Octokit {
-  const base = apiOrigin(options.apiUrl ?? GITHUB_API, options.allowHttp);
+  const base = options.apiUrl;
   // Octokit logs failed requests itself; ours are explained once, by explainGithubError.
   const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: () => undefined };
   return new Octokit({ auth: options.token, baseUrl: base.href.replace(/\/$/, ''), userAgent: 'flux-infra', log: quiet, request: { fetch: confinedFetch(base, options.bounds) } });
+}
+
+/**
+ * Every entry of one of a repository's lists (hooks, branches, tags), through Octokit's pagination
+ * at 100 a page; a list that goes on past the page limit is refused (pageGuard), named `list`.
+ */
+export async function githubPages(octokit: Octokit, listing: 'listWebhooks' | 'listBranches' | 'listTags', repository: RepositoryRef, list: string): Promise<unknown[]> {
+  const page = pageGuard(list);
+  return octokit.paginate(octokit.rest.repos[listing], { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
+    page();
+    return response.data;
+  });
 }
 
 /** The API root checked, and the token of its host's variable where that is set (never another host's). */
@@ -37,7 +43,7 @@ export function githubApi(options: { readonly apiUrl?: string; readonly allowHtt
   return { base, token: hostToken(base, env).token };
 }
 
-/** GitHub's answer, or the failure to get one, in the user's words: one line. */
-export function explainGithubError(error: any, subject: string, apiUrl: URL = new URL(GITHUB_API)): Error {
-  return explainApiError(githubWords(apiUrl), error, subject);
+/** GitHub's answer at `apiUrl`, or the failure to get one, in the user's words: one line (a 401 names that host's token variable). */
+export function explainGithubError(error: any, subject: string, apiUrl: URL): Error {
+  return explainApiError({ name: 'GitHub', apiUrl, rights: HOOK_RIGHTS.github }, error, subject);
 }

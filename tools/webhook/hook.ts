@@ -10,7 +10,7 @@ import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { apiOrigin, explainApiError } from './hooks/api-client';
 import { HOOK_RIGHTS, hookClient, HookClient, HookRequest } from './hooks';
 import { requestBounds } from './bounded-fetch';
-import { requireHostToken, tokenVariableWords } from './host-tokens';
+import { requireHostToken, sourceApiUrl } from './host-tokens';
 import { holdSecret, MASK } from '../redact';
 
 export { MASK };
@@ -115,7 +115,7 @@ export function hookTargets(cluster: ClusterConfig, token: string | undefined, o
       } catch (error) {
         throw new CommandError(`source ${source.name}: ${(error as Error).message}`);
       }
-      const apiUrl = options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
+      const apiUrl = sourceApiUrl(source, host, repository, options.apiUrl);
       const url = requireUrl(cluster, target, fleetFile);
       const unsupported = host.knows?.(repository) === false
         ? `${host.name} Server and Data Center hooks are not made here (Cloud's API only): add it by hand with the Payload URL from npm run webhook -- url ${cluster.name}`
@@ -164,7 +164,7 @@ export async function syncHooks(clusterName: string, options: HookOptions = {}):
       changes.push({ host: target.host.name, repository: name, receiver: target.receiver, action: 'skip', reason: target.unsupported });
       continue;
     }
-    const words = { name: target.host.name, tokenVariable: tokenVariableWords(new URL(target.apiUrl)), rights: HOOK_RIGHTS[target.host.kind] };
+    const words = { name: target.host.name, apiUrl: new URL(target.apiUrl), rights: HOOK_RIGHTS[target.host.kind] };
     const client = clientFor(target);
     // A target is a token-based Receiver's: the token was read for it.
     const spec = { url: target.url, secret: token! };

@@ -2,8 +2,10 @@
 // (GITHUB_TOKEN api.github.com, FLUX_INFRA_TOKEN_GHE_EXAMPLE_COM ghe.example.com), so that no source
 // URL, look-alike host or GitHub Enterprise can draw another host's token. Every value is checked as
 // a header value before use and held for redact().
+import { GitHost, RepositoryRef } from '../../lib/hosts';
 import { holdSecret } from '../redact';
 import { CommandError } from '../common';
+import { apiOrigin } from './hooks/api-client';
 
 /** The public APIs' own variables, by API host name: each applies to that host only. */
 const PUBLIC_API_TOKENS: ReadonlyMap<string, string> = new Map([
@@ -69,4 +71,15 @@ export function requireHostToken(apiUrl: URL, env: NodeJS.ProcessEnv, hostName: 
     throw new CommandError(`no token variable can name the ${hostName} API at ${apiUrl.origin} (an IPv6 address, or characters other than a-z, 0-9, - and .): give the API by its DNS name or IPv4 address`);
   }
   throw new CommandError(`${variable} is not set: create a ${hostName} token (${rights}) for ${apiUrl.hostname} and export it`);
+}
+
+/** Where a source's host API is: `override` (--api-url) where given, else the source's apiUrl, else the host's public API for its server. */
+export function sourceApiUrl(source: { readonly apiUrl?: string }, host: GitHost, repository: RepositoryRef, override?: string): string {
+  return override ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
+}
+
+/** A source's API root, checked (apiOrigin), and the token of that API host's own variable where set (never another host's). */
+export function sourceApi(source: { readonly apiUrl?: string }, host: GitHost, repository: RepositoryRef, env: NodeJS.ProcessEnv, options: { readonly apiUrl?: string; readonly allowHttp?: boolean } = {}): { apiUrl: URL; token: string | undefined } {
+  const apiUrl = apiOrigin(sourceApiUrl(source, host, repository, options.apiUrl), options.allowHttp);
+  return { apiUrl, token: hostToken(apiUrl, env).token };
 }

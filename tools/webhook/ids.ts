@@ -3,7 +3,6 @@
 // source's host API with that host's own token variable (host-tokens.ts) where set, through the same
 // bounded, origin-confined clients as `hook`; written into the fleet file with comments kept.
 import { Projects } from '@gitbeaker/core';
-import { createRequesterFn } from '@gitbeaker/requester-utils';
 import { readFleetText } from '../../lib/synth';
 import { withRecoveredRepository } from '../../lib/repository';
 import { writeFileAtomically } from '../../lib/io/atomic-file';
@@ -15,9 +14,9 @@ import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oid
 import { CommandContext, CommandError, CommandErrors, CommandOptions, UsageError } from '../common';
 import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
-import { apiOrigin, confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
-import { requestHandler } from './hooks/gitlab';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { gitlabResource } from './hooks/gitlab';
+import { sourceApi } from './host-tokens';
 
 export interface IdsOptions extends CommandOptions {
   /** Write the ids into the sources of the fleet file, comments kept. */
@@ -58,19 +57,16 @@ function idOf(value: unknown, what: string): number {
 /** The repository's ids through its host's API. */
 async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: string, env: NodeJS.ProcessEnv, allowHttp: boolean | undefined, bounds: RequestBounds): Promise<{ repositoryId: number; ownerId: number; path: string }> {
   const ref = gitHost(host).repositoryOf(source.url);
-  const apiUrl = apiOrigin(source.apiUrl ?? gitHost(host).defaultApiUrl(ref.host), allowHttp);
   // Public repositories answer without a token; a private one needs its host's own.
-  const { token } = hostToken(apiUrl, env);
-  const words = { name: gitHost(host).name, tokenVariable: tokenVariableWords(apiUrl), rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
+  const { apiUrl, token } = sourceApi(source, gitHost(host), ref, env, { allowHttp });
+  const words = { name: gitHost(host).name, apiUrl, rights: 'read access to the repository\'s metadata', apiSetting: SOURCE_API_SETTING };
   try {
     if (host === 'github') {
-      const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp, bounds });
+      const octokit = githubClient({ apiUrl, token, bounds });
       const { data } = await octokit.rest.repos.get({ owner: ref.owner, repo: ref.name });
       return { repositoryId: idOf(data?.id, 'repository id'), ownerId: idOf(data?.owner?.id, 'owner id'), path: String(data?.full_name ?? repository) };
     }
-    const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
-    const projects = new Projects({ host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), () => undefined)) } as never);
-    const project = await projects.show(repository) as unknown as { id?: unknown; namespace?: { id?: unknown }; path_with_namespace?: unknown };
+    const project = await gitlabResource(Projects, { apiUrl, token, bounds }).show(repository) as unknown as { id?: unknown; namespace?: { id?: unknown }; path_with_namespace?: unknown };
     return { repositoryId: idOf(project?.id, 'project id'), ownerId: idOf(project?.namespace?.id, 'namespace id'), path: String(project?.path_with_namespace ?? repository) };
   } catch (error) {
     if (error instanceof CommandError) throw error;
@@ -83,19 +79,20 @@ async function readIds(source: GitSourceConfig, host: OidcHostKind, repository: 
 }
 
 /**
- * The sources whose ids the fleet already pins but the host answers differently, one line for
- * all: the repository behind the name is not the one the ids were read from.
+ * The sources whose ids the fleet already pins but the host answers differently, and the problem in
+ * one line for all: the repository behind the name is not the one the ids were read from.
  */
-function changedIdsProblem(clusterName: string, found: readonly SourceIds[], sources: readonly GitSourceConfig[]): string | undefined {
-  const lines = found.flatMap((entry) => {
+function changedIds(clusterName: string, found: readonly SourceIds[], sources: readonly GitSourceConfig[]): { sources: string[]; problem: string } | undefined {
+  const changed = found.flatMap((entry) => {
     const fleet = sources.find((source) => source.name === entry.source);
     const differs = (pinned: number | undefined, now: number) => pinned !== undefined && pinned !== now;
     if (fleet === undefined || !(differs(fleet.repositoryId, entry.repositoryId) || differs(fleet.ownerId, entry.ownerId))) return [];
     const ids = (repositoryId: number | undefined, ownerId: number | undefined) => `repositoryId ${repositoryId ?? '-'}, ownerId ${ownerId ?? '-'}`;
-    return [`source ${entry.source} (${entry.repository}): the fleet file pins ${ids(fleet.repositoryId, fleet.ownerId)}, but ${gitHost(entry.host).name} now says ${ids(entry.repositoryId, entry.ownerId)}`];
+    return [{ source: entry.source, line: `source ${entry.source} (${entry.repository}): the fleet file pins ${ids(fleet.repositoryId, fleet.ownerId)}, but ${gitHost(entry.host).name} now says ${ids(entry.repositoryId, entry.ownerId)}` }];
   });
-  if (lines.length === 0) return undefined;
-  return `${lines.join('; ')}: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids ${clusterName} --write-fleet --replace-ids)`;
+  if (changed.length === 0) return undefined;
+  const problem = `${changed.map(({ line }) => line).join('; ')}: the repository was deleted and recreated, or moved, since the ids were written; check that it is the one you trust before replacing them (npm run webhook -- ids ${clusterName} --write-fleet --replace-ids)`;
+  return { sources: changed.map(({ source }) => source), problem };
 }
 
 /** The ids of every source of the cluster's generic-oidc Receivers; with writeFleet, written into the fleet file. */
@@ -130,8 +127,8 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
   }
   if (failures.length > 0) throw new CommandErrors(failures);
   if (!options.writeFleet) {
-    const changed = changedIdsProblem(clusterName, found, cluster.sources);
-    if (changed) throw new CommandError(changed);
+    const changed = changedIds(clusterName, found, cluster.sources);
+    if (changed) throw new CommandError(changed.problem);
     return { cluster: clusterName, sources: found, written: false, replaced: [] };
   }
   let replaced: string[] = [];
@@ -140,9 +137,9 @@ export async function ids(clusterName: string, options: IdsOptions = {}): Promis
     const before = readFleetText(fleetFile);
     // Read again under the lock: the sources' places are the file's as it is now.
     const sources = parseFleet(before, fleetFile).clusters.find((entry) => entry.name === clusterName)?.sources ?? [];
-    const changed = changedIdsProblem(clusterName, found, sources);
-    if (changed && !options.replaceIds) throw new CommandError(changed);
-    if (changed) replaced = found.filter((entry) => changedIdsProblem(clusterName, [entry], sources) !== undefined).map((entry) => entry.source);
+    const changed = changedIds(clusterName, found, sources);
+    if (changed && !options.replaceIds) throw new CommandError(changed.problem);
+    replaced = changed?.sources ?? [];
     let after = before;
     for (const entry of found) {
       const index = sources.findIndex((source) => source.name === entry.source);

@@ -379,14 +379,15 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
     const url = options.url === undefined ? requireUrl(cluster, target, fleetFile) : overrideUrl(options.url, target.path);
     if (target.sources.length === 0) throw new CommandError(`receiver ${target.receiver.name} names no source of ${cluster.name}`);
     const type = receiverTypeOf(target.receiver);
+    // What every delivery to this Receiver shares.
+    const sending = {
+      url, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
+      type, hints: exposureOf(cluster.webhook).deliveryHints(target.namespace), receiver: target.receiver.name,
+      resources: gitRepositories(target.sources.map(({ name }) => name)), proxied: options.url !== undefined,
+    };
     if (type === ReceiverType.GENERIC_OIDC) {
       // No bearer: the one call ping can make to it, and what its answer shows (explainOidcProbe).
-      const outcome = await sendDelivery({
-        url, event: 'push', ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
-        delivery: { body: '{}', headers: { 'Content-Type': 'application/json' } },
-        type, hints: exposureOf(cluster.webhook).deliveryHints(target.namespace), receiver: target.receiver.name,
-        resources: gitRepositories(target.sources.map(({ name }) => name)), events: [], proxied: options.url !== undefined,
-      });
+      const outcome = await sendDelivery({ ...sending, event: 'push', delivery: { body: '{}', headers: { 'Content-Type': 'application/json' } }, events: [] });
       outcomes.push({ ...outcome, receiver: target.receiver.name, url });
       continue;
     }
@@ -398,17 +399,7 @@ export async function ping(clusterName: string, options: PingOptions = {}): Prom
       const ref = options.ref ?? testRefOf(source);
       const delivery = await deliveryFor(type, source, event, ref, url, tokenOf, target.receiver.name);
       const decided = await filtered(target.sources, receiverFilters(target.receiver, type, target.sources), delivery.body);
-      const outcome = await sendDelivery({
-        url, event, ca, timeoutMs: options.timeoutMs, urlSource: options.url === undefined ? undefined : '--url',
-        delivery,
-        type,
-        hints: exposureOf(cluster.webhook).deliveryHints(target.namespace),
-        receiver: target.receiver.name,
-        resources: gitRepositories(target.sources.map(({ name }) => name)),
-        reconciling: gitRepositories(decided.reconciled),
-        events: receiverEventsOf(type, target.receiver.events),
-        proxied: options.url !== undefined,
-      });
+      const outcome = await sendDelivery({ ...sending, event, delivery, reconciling: gitRepositories(decided.reconciled), events: receiverEventsOf(type, target.receiver.events) });
       const sent = { repository: repositoryWords(source, type), ref };
       const refusals = event === 'push' ? decided.skipped.map((name) => refusal(target.sources.find((candidate) => candidate.name === name)!, type, sent)) : [];
       outcomes.push({

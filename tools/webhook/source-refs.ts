@@ -4,21 +4,21 @@
 // (host-tokens.ts), with the same bounded, origin-confined clients as `hook`; through the user's
 // `git ls-remote` otherwise (git-heads.ts).
 import { Branches, Tags } from '@gitbeaker/core';
-import { createRequesterFn } from '@gitbeaker/requester-utils';
 import { giteaApi } from 'gitea-js';
 import leven from 'leven';
 import { satisfies, valid } from 'semver';
 import { fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, GitHost, gitHostOf, refMatchOf, RepositoryRef } from '../../lib/hosts';
-import { CommandError } from '../common';
+import { CommandError, UsageError } from '../common';
 import { redact } from '../redact';
 import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
-import { githubClient } from './github-client';
-import { ApiAnswerError, apiOrigin, confinedFetch, explainApiError, oneLine, SOURCE_API_SETTING } from './hooks/api-client';
-import { requestHandler } from './hooks/gitlab';
-import { hostToken, tokenVariableWords } from './host-tokens';
+import { githubClient, githubPages } from './github-client';
+import { confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { gitlabResource } from './hooks/gitlab';
+import { bitbucketCall, bitbucketPages } from './hooks/bitbucket';
+import { sourceApi } from './host-tokens';
 
 /** A repository's branches and tags by name. */
 export interface RemoteRefs {
@@ -55,24 +55,13 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
   const list = (what: string) => `the ${what} of ${repo}`;
   switch (host.kind) {
     case 'github': {
-      const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp: true, bounds });
-      const read = async (what: 'branches' | 'tags') => {
-        const page = pageGuard(list(what));
-        const method = what === 'branches' ? octokit.rest.repos.listBranches : octokit.rest.repos.listTags;
-        return names(await octokit.paginate(method, { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
-          page();
-          return response.data;
-        }), list(what));
-      };
+      const octokit = githubClient({ apiUrl, token, bounds });
+      const read = async (what: 'branches' | 'tags') => names(await githubPages(octokit, what === 'branches' ? 'listBranches' : 'listTags', repository, list(what)), list(what));
       return { branches: await read('branches'), tags: await read('tags') };
     }
     case 'gitlab': {
-      const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
-      let received: (() => void) | undefined;
-      const options = { host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), () => received?.())) };
       const read = async (what: 'branches' | 'tags') => {
-        received = pageGuard(list(what));
-        const resource = what === 'branches' ? new Branches(options) : new Tags(options);
+        const resource = what === 'branches' ? gitlabResource(Branches, { apiUrl, token, bounds }, list(what)) : gitlabResource(Tags, { apiUrl, token, bounds }, list(what));
         return names(await resource.all(repo, { perPage: 100, maxPages: MAX_PAGES } as never) as unknown[], list(what));
       };
       return { branches: await read('branches'), tags: await read('tags') };
@@ -86,28 +75,11 @@ async function apiRefs(host: GitHost, repository: RepositoryRef, apiUrl: URL, to
       return { branches: names(branches, list('branches')), tags: names(tags, list('tags')) };
     }
     case 'bitbucket': {
-      const fetchOnOrigin = confinedFetch(apiUrl, bounds);
+      const call = bitbucketCall({ apiUrl, token, bounds });
       const root = apiUrl.href.replace(/\/+$/, '');
-      const read = async (what: 'branches' | 'tags') => {
-        const found: unknown[] = [];
-        const received = pageGuard(list(what));
-        for (let next: string | undefined = `${root}/repositories/${repo}/refs/${what}?pagelen=100`; next !== undefined;) {
-          const response = await fetchOnOrigin(next, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
-          const text = await response.text();
-          let page: any;
-          try {
-            page = JSON.parse(text);
-          } catch {
-            page = undefined;
-          }
-          if (!response.ok) throw new ApiAnswerError(response.status, oneLine(page?.error?.message ?? text));
-          received();
-          if (!Array.isArray(page?.values)) throw new CommandError(`${list(what)} is not a list: check that the API URL is Bitbucket's REST API`);
-          found.push(...page.values);
-          next = typeof page.next === 'string' ? page.next : undefined;
-        }
-        return names(found, list(what));
-      };
+      const read = async (what: 'branches' | 'tags') => names(await bitbucketPages(call, `${root}/repositories/${repo}/refs/${what}?pagelen=100`, list(what), () => {
+        throw new CommandError(`${list(what)} is not a list: check that the API URL is Bitbucket's REST API`);
+      }), list(what));
       return { branches: await read('branches'), tags: await read('tags') };
     }
   }
@@ -157,18 +129,20 @@ async function readRefs(source: GitSourceConfig, env: NodeJS.ProcessEnv, bounds:
     repository = undefined;
   }
   if (host !== undefined && repository !== undefined && (host.knows?.(repository) ?? true)) {
-    let apiUrl: URL;
+    let api: ReturnType<typeof sourceApi>;
     try {
-      apiUrl = apiOrigin(source.apiUrl ?? host.defaultApiUrl(repository.host));
+      api = sourceApi(source, host, repository, env);
     } catch (error) {
-      return { failed: `its API URL: ${(error as Error).message}` };
+      // A bad API URL (apiOrigin's UsageError) is this source's problem; an unusable token variable stops the command.
+      if (!(error instanceof UsageError)) throw error;
+      return { failed: `its API URL: ${error.message}` };
     }
-    const { token } = hostToken(apiUrl, env);
+    const { apiUrl, token } = api;
     if (token !== undefined) {
       try {
         return { refs: await apiRefs(host, repository, apiUrl, token, bounds) };
       } catch (error) {
-        const explained = explainApiError({ name: host.name, tokenVariable: tokenVariableWords(apiUrl), rights: READ_RIGHTS, apiSetting: SOURCE_API_SETTING }, error, fullName(repository));
+        const explained = explainApiError({ name: host.name, apiUrl, rights: READ_RIGHTS, apiSetting: SOURCE_API_SETTING }, error, fullName(repository));
         // The command's time up ends the command; any other failure is this source's problem.
         if (bounds.signal.aborted) throw explained;
         return { failed: explained.message };

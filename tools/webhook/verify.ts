@@ -6,17 +6,16 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createConfiguration, CustomObjectsApi, KubeConfig, ServerConfiguration } from '@kubernetes/client-node';
-import { webhookPath } from '../../lib/constructs/webhook-path';
 import { clusterReceivers, fleetRepositorySource } from '../../lib/fleet/git-hosts';
 import { ClusterConfig, clusterNamespace, GitSourceConfig } from '../../lib/fleet/model';
 import { fullName, gitHost, gitHostOf, refMatchOf } from '../../lib/hosts';
 import { CommandContext, CommandError, UsageError } from '../common';
-import { ContextOptions, requireTokenFor } from './context';
+import { ContextOptions, ReceiverTarget, receiverTargets, requireTokenFor } from './context';
 import { isOidcReceiver } from '../../lib/hosts/oidc';
-import { explainGithubError, githubApi, githubClient } from './github-client';
+import { explainGithubError, githubClient } from './github-client';
 import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
-import { checkedCredential } from './host-tokens';
+import { checkedCredential, sourceApi } from './host-tokens';
 import { holdSecret, redact } from '../redact';
 import { gitHead } from './git-heads';
 
@@ -170,8 +169,8 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
     return { skipped: (error as Error).message };
   }
   // The API host's own token only (GITHUB_TOKEN for api.github.com): a public repository is read without one.
-  const { base, token } = githubApi({ apiUrl: options.apiUrl ?? source.apiUrl ?? host.defaultApiUrl(repository.host), allowHttp: options.allowHttp }, env);
-  const github = githubClient({ apiUrl: base.href, token, allowHttp: options.allowHttp, bounds });
+  const { apiUrl: base, token } = sourceApi(source, host, repository, env, options);
+  const github = githubClient({ apiUrl: base, token, bounds });
   try {
     // heads/ and tags/ keep a branch and a tag of one name apart.
     const { data } = await github.rest.repos.getCommit({ owner: repository.owner, repo: repository.name, ref: `${match.kind === 'branch' ? 'heads' : 'tags'}/${match.name}` });
@@ -179,8 +178,9 @@ async function headCommit(source: GitSourceConfig, options: VerifyOptions, env: 
     return { sha: data.sha, date: data.commit?.committer?.date ?? undefined };
   } catch (error) {
     // One unreadable head (a private repository without its host's token, a rate limit) is that source's finding; the command's time up is the command's end.
-    if (bounds.signal.aborted) throw explainGithubError(error, fullName(repository), base);
-    return { skipped: explainGithubError(error, fullName(repository), base).message, failed: true };
+    const explained = explainGithubError(error, fullName(repository), base);
+    if (bounds.signal.aborted) throw explained;
+    return { skipped: explained.message, failed: true };
   }
 }
 
@@ -219,7 +219,7 @@ function objectsOf(cluster: ClusterConfig): { sources: GitSourceConfig[]; apps: 
 type Head = Awaited<ReturnType<typeof headCommit>>;
 
 /** One look at the cluster: every finding, and the apps that applied the pushed commit. */
-async function look(cluster: ClusterConfig, token: string | undefined, kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
+async function look(cluster: ClusterConfig, receivers: readonly ReceiverTarget[], kube: { api: CustomObjectsApi; where: string }, heads: Map<string, Head>): Promise<Pick<VerifyReport, 'findings' | 'applied'>> {
   const namespace = clusterNamespace(cluster);
   const findings: Finding[] = [];
   // An object, or, where it is missing, that finding.
@@ -229,20 +229,18 @@ async function look(cluster: ClusterConfig, token: string | undefined, kube: { a
     return object;
   };
   const applied: VerifyReport['applied'] = [];
-  for (const { receiver } of clusterReceivers(cluster)) {
+  for (const { receiver, path: expected } of receivers) {
     const object = await found('Receiver', receiver.name);
     if (object === undefined) continue;
     const name = `Receiver ${receiver.name}`;
     const state = ready(object);
     if (isOidcReceiver(receiver)) {
       // No token: its path is sha256 of name and namespace alone, which the cluster must serve too.
-      const expected = webhookPath('', receiver.name, namespace);
       if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (a generic-oidc Receiver needs notification-controller 1.9+ and valid oidcProviders)` });
       else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but a generic-oidc Receiver of this name and namespace is at ${expected}: the Receiver in the cluster is not the fleet file's (push dist/ and let Flux apply it)` });
       else findings.push({ ok: true, object: name, detail: 'Ready, at its generic-oidc path (the CI job calls it)' });
       continue;
     }
-    const expected = webhookPath(token!, receiver.name, namespace);
     if (!state.ok) findings.push({ ok: false, object: name, detail: `is not Ready: ${state.message} (usually its Secret webhook-token is missing or not decrypted)` });
     else if (object.status?.webhookPath !== expected) findings.push({ ok: false, object: name, detail: `serves ${object.status?.webhookPath ?? 'no path'}, but the local token gives ${expected}: the cluster's Secret holds another token than the one the Git host signs with (apply the Secret, or take the token: npm run secrets -- take-token ${cluster.name})` });
     else findings.push({ ok: true, object: name, detail: 'Ready, at the path the local token gives' });
@@ -296,6 +294,8 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
   const context = CommandContext.of(options);
   const cluster = context.cluster(clusterName);
   const token = (await requireTokenFor(cluster, undefined, { context }))?.token;
+  // Each Receiver's path, as url and ping give it (receiverTargets refuses a cluster with none).
+  const receivers = clusterReceivers(cluster).length === 0 ? [] : receiverTargets(cluster, token);
   const kube = kubeApi(options, context.env, bounds);
   await checkKubeCredentials(kube.config);
   const { sources } = objectsOf(cluster);
@@ -311,7 +311,7 @@ export async function verify(clusterName: string, options: VerifyOptions = {}): 
       heads = new Map(await Promise.all(sources.map(async (source) => [source.name, await headCommit(source, options, context.env, bounds)] as const)));
       headsReadAt = Date.now();
     }
-    const result = await look(cluster, token, kube, heads);
+    const result = await look(cluster, receivers, kube, heads);
     if (result.findings.every((finding) => finding.ok) || Date.now() >= deadline) return { cluster: clusterName, ...result, rounds };
     await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 5000, Math.max(0, deadline - Date.now()))));
   }

@@ -100,7 +100,8 @@ function answerOf(error: any): { status: number; detail: string; rateLimited: bo
 export interface HostWords {
   /** GitHub, GitLab... */
   readonly name: string;
-  readonly tokenVariable: string;
+  /** The API root the call went to: a 401 names its host's token variable. */
+  readonly apiUrl: URL;
   /** What the token must be allowed to do, for a 403/404. */
   readonly rights: string;
   /** Where the command takes the API URL from, for a host that cannot be reached. @default --api-url */
@@ -129,7 +130,7 @@ export function explainApiError(host: HostWords, error: any, subject: string): E
   }
   switch (status) {
     case 401:
-      return new CommandError(`${host.name} refused the token (401): ${host.tokenVariable} is missing, wrong or expired`);
+      return new CommandError(`${host.name} refused the token (401): ${tokenVariableWords(host.apiUrl)} is missing, wrong or expired`);
     case 403:
     case 404:
       return new CommandError(`${host.name} answered ${status} for ${subject}: it does not exist for this token, or the token lacks the rights (${host.rights})`);

@@ -1,24 +1,19 @@
 // GitHub (and GitHub Enterprise) repository webhooks through Octokit.
 import { fullName, RepositoryRef } from '../../../lib/hosts';
-import { githubClient } from '../github-client';
-import { pageGuard } from '../bounded-fetch';
+import { githubClient, githubPages } from '../github-client';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'GitHub', id: (hook) => hook.id, url: (hook) => hook.config?.url, valid: (hook) => typeof hook.config === 'object' && hook.config !== null };
 
 export function githubHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
-  const octokit = githubClient({ apiUrl: apiUrl.href.replace(/\/$/, ''), token, allowHttp: true, bounds });
+  const octokit = githubClient({ apiUrl, token, bounds });
   const config = (hook: HookSpec) => ({ url: hook.url, content_type: 'json' as const, insecure_ssl: '0' as const, secret: hook.secret });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => id === undefined
     ? { method: 'POST', path: `/repos/${fullName(repository)}/hooks`, body: { name: 'web', active: true, events: ['push'], config: config(hook) } }
     : { method: 'PATCH', path: `/repos/${fullName(repository)}/hooks/${id}`, body: { active: true, events: ['push'], config: config(hook) } };
   return {
     async list(repository) {
-      const page = pageGuard(`the list of hooks of ${fullName(repository)}`);
-      const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { owner: repository.owner, repo: repository.name, per_page: 100 }, (response) => {
-        page();
-        return response.data;
-      });
+      const hooks = await githubPages(octokit, 'listWebhooks', repository, `the list of hooks of ${fullName(repository)}`);
       return checkedHooks(hooks, SHAPE, fullName(repository));
     },
     request,

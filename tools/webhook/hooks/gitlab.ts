@@ -4,7 +4,7 @@ import { ProjectHooks } from '@gitbeaker/core';
 import { createRequesterFn, GitbeakerRequestError } from '@gitbeaker/requester-utils';
 import { fullName, RepositoryRef } from '../../../lib/hosts';
 import { confinedFetch } from './api-client';
-import { MAX_PAGES, pageGuard } from '../bounded-fetch';
+import { MAX_PAGES, pageGuard, RequestBounds } from '../bounded-fetch';
 import { checkedHooks, HookClient, HookClientOptions, HookRequest, HookShape, HookSpec, savedHookId } from './hook-client';
 
 const SHAPE: HookShape = { host: 'GitLab', id: (hook) => hook.id, url: (hook) => hook.url };
@@ -19,7 +19,7 @@ function gitlabMessage(message: unknown): string {
 }
 
 /** gitbeaker's request handler, on a fetch that stays on the API's origin; `received` counts each GET (gitbeaker's own pagination follows Link: next). */
-export function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
+function requestHandler(fetchOnOrigin: typeof fetch, received: () => void) {
   return async (endpoint: string, options?: Record<string, unknown>) => {
     const { prefixUrl, searchParams, method, headers, body } = (options ?? {}) as { prefixUrl?: string; searchParams?: string; method?: string; headers?: Record<string, string>; body?: string };
     const url = new URL(endpoint, prefixUrl?.endsWith('/') ? prefixUrl : `${prefixUrl}/`);
@@ -37,16 +37,21 @@ export function requestHandler(fetchOnOrigin: typeof fetch, received: () => void
   };
 }
 
-export function gitlabHooks({ apiUrl, token, bounds }: HookClientOptions): HookClient {
+/**
+ * A gitbeaker resource (ProjectHooks, Projects, Branches...) on the GitLab API at `apiUrl` (the
+ * instance's root or its /api/v4), its requests sent by our origin-confined fetch. `list` names the
+ * paginated list it is made to read: its pages are counted, as gitbeaker's maxPages stops only
+ * when pages are full.
+ */
+export function gitlabResource<T>(Resource: new (options: never) => T, { apiUrl, token, bounds }: { readonly apiUrl: URL; readonly token: string | undefined; readonly bounds: RequestBounds }, list?: string): T {
   // gitbeaker takes the instance's root and adds /api/v4 itself.
   const root = apiUrl.href.replace(/\/+$/, '').replace(/\/api\/v4$/, '');
-  // The pages of the list being read: its maxPages stops only when pages are full.
-  let received: (() => void) | undefined;
-  const hooks = new ProjectHooks({
-    host: root,
-    token,
-    requesterFn: createRequesterFn((_, options) => Promise.resolve(options), requestHandler(confinedFetch(apiUrl, bounds), () => received?.())),
-  });
+  const received = list === undefined ? () => undefined : pageGuard(list);
+  const options = { host: root, token, requesterFn: createRequesterFn((_, given) => Promise.resolve(given), requestHandler(confinedFetch(apiUrl, bounds), received)) };
+  return new Resource(options as never);
+}
+
+export function gitlabHooks(client: HookClientOptions): HookClient {
   const options = (hook: HookSpec) => ({ token: hook.secret, pushEvents: true, tagPushEvents: true, enableSslVerification: true });
   const request = (repository: RepositoryRef, id: string | undefined, hook: HookSpec): HookRequest => {
     const project = `/projects/${encodeURIComponent(fullName(repository))}/hooks`;
@@ -55,16 +60,12 @@ export function gitlabHooks({ apiUrl, token, bounds }: HookClientOptions): HookC
   };
   return {
     async list(repository) {
-      received = pageGuard(`the list of hooks of ${fullName(repository)}`);
-      try {
-        const all = await hooks.all(fullName(repository), { perPage: 100, maxPages: MAX_PAGES } as never);
-        return checkedHooks(all, SHAPE, fullName(repository));
-      } finally {
-        received = undefined;
-      }
+      const all = await gitlabResource(ProjectHooks, client, `the list of hooks of ${fullName(repository)}`).all(fullName(repository), { perPage: 100, maxPages: MAX_PAGES } as never);
+      return checkedHooks(all, SHAPE, fullName(repository));
     },
     request,
     async send(repository, id, hook) {
+      const hooks = gitlabResource(ProjectHooks, client);
       const saved = id === undefined
         ? await hooks.add(fullName(repository), hook.url, options(hook))
         : await hooks.edit(fullName(repository), Number(id), hook.url, options(hook));
