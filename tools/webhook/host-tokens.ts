@@ -5,7 +5,6 @@
 import { GitHost, RepositoryRef } from '../../lib/hosts';
 import { holdSecret } from '../redact';
 import { CommandError } from '../common';
-import { apiOrigin } from './hooks/api-client';
 
 /** The public APIs' own variables, by API host name: each applies to that host only. */
 const PUBLIC_API_TOKENS: ReadonlyMap<string, string> = new Map([
@@ -78,8 +77,3 @@ export function sourceApiUrl(source: { readonly apiUrl?: string }, host: GitHost
   return override ?? source.apiUrl ?? host.defaultApiUrl(repository.host);
 }
 
-/** A source's API root, checked (apiOrigin), and the token of that API host's own variable where set (never another host's). */
-export function sourceApi(source: { readonly apiUrl?: string }, host: GitHost, repository: RepositoryRef, env: NodeJS.ProcessEnv, options: { readonly apiUrl?: string; readonly allowHttp?: boolean } = {}): { apiUrl: URL; token: string | undefined } {
-  const apiUrl = apiOrigin(sourceApiUrl(source, host, repository, options.apiUrl), options.allowHttp);
-  return { apiUrl, token: hostToken(apiUrl, env).token };
-}

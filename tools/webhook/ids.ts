@@ -14,9 +14,8 @@ import { oidcReceivers, oidcClaimNames, OidcHostKind } from '../../lib/hosts/oid
 import { CommandContext, CommandError, CommandErrors, CommandOptions, UsageError } from '../common';
 import { RedirectRefused, RequestBounds, requestBounds } from './bounded-fetch';
 import { githubClient } from './github-client';
-import { explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { explainApiError, sourceApi, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
-import { sourceApi } from './host-tokens';
 
 export interface IdsOptions extends CommandOptions {
   /** Write the ids into the sources of the fleet file, comments kept. */

@@ -15,10 +15,9 @@ import { redact } from '../redact';
 import { MAX_PAGES, pageGuard, RequestBounds } from './bounded-fetch';
 import { gitRefs } from './git-heads';
 import { githubClient, githubPages } from './github-client';
-import { confinedFetch, explainApiError, SOURCE_API_SETTING } from './hooks/api-client';
+import { confinedFetch, explainApiError, sourceApi, SOURCE_API_SETTING } from './hooks/api-client';
 import { gitlabResource } from './hooks/gitlab';
 import { bitbucketCall, bitbucketPages } from './hooks/bitbucket';
-import { sourceApi } from './host-tokens';
 
 /** A repository's branches and tags by name. */
 export interface RemoteRefs {

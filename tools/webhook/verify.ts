@@ -15,7 +15,8 @@ import { isOidcReceiver } from '../../lib/hosts/oidc';
 import { explainGithubError, githubClient } from './github-client';
 import { BoundExceeded, requestBounds, RequestBounds } from './bounded-fetch';
 import { boundedKubeHttp } from './kube-http';
-import { checkedCredential, sourceApi } from './host-tokens';
+import { checkedCredential } from './host-tokens';
+import { sourceApi } from './hooks/api-client';
 import { holdSecret, redact } from '../redact';
 import { gitHead } from './git-heads';
 

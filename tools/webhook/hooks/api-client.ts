@@ -7,7 +7,8 @@ import { isLoopbackHost } from '../../../lib/fleet/network';
 import { redact } from '../../redact';
 import { CommandError, UsageError } from '../../common';
 import { BoundExceeded, boundedFetch, RequestBounds } from '../bounded-fetch';
-import { tokenVariableWords } from '../host-tokens';
+import { hostToken, sourceApiUrl, tokenVariableWords } from '../host-tokens';
+import { GitHost, RepositoryRef } from '../../../lib/hosts';
 
 /** A request the client refused to send or to follow; the message is one line for the user. */
 export class OffOriginError extends Error {}
@@ -140,4 +141,10 @@ export function explainApiError(host: HostWords, error: any, subject: string): E
     default:
       return new CommandError(`${host.name} API call for ${subject} failed (HTTP ${status}): ${detail}`);
   }
+}
+
+/** A source's API root, checked (apiOrigin), and the token of that API host's own variable where set (never another host's). */
+export function sourceApi(source: { readonly apiUrl?: string }, host: GitHost, repository: RepositoryRef, env: NodeJS.ProcessEnv, options: { readonly apiUrl?: string; readonly allowHttp?: boolean } = {}): { apiUrl: URL; token: string | undefined } {
+  const apiUrl = apiOrigin(sourceApiUrl(source, host, repository, options.apiUrl), options.allowHttp);
+  return { apiUrl, token: hostToken(apiUrl, env).token };
 }
