@@ -10,7 +10,7 @@
 // filter over `claims`, run by the controller's CEL.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript, startScript } from '../support/cli';
+import { runScript, runScriptOk, startScript } from '../support/cli';
 import { testCaFromPem } from '../support/certificates';
 import { workspace, Workspace } from '../support/tree';
 import { GitHubCaller, githubClaims, GitLabCaller, gitlabClaims, Minting, OidcIssuer, OidcIssuers, startOidcIssuers } from './oidc-issuer';
@@ -78,12 +78,6 @@ ${receiverEntry('octo', ['octo'], issuers.github.url)}${receiverEntry('group', [
 ${receiverEntry('octo-pair', ['octo-main', 'octo-releases'], issuers.github.url)}${receiverEntry('group-pair', ['group-main', 'group-release'], issuers.gitlab.url)}`;
 }
 
-function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string {
-  const result = runScript(ws, script, args);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
 const gitRepository = (name: string): any => getObject('gitrepository', name, NAMESPACE);
 const requestedAt = (name: string): string | undefined => gitRepository(name)?.metadata?.annotations?.[REQUESTED_AT];
 const revision = (name: string): string | undefined => gitRepository(name)?.status?.artifact?.revision;
@@ -145,8 +139,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       'group-main': `main@sha1:${heads.group}`, 'group-release': `${GITLAB_TAG}@sha1:${heads.group}`,
     };
     ws = workspace(fleetFile(github, gitlab, oidc.issuers));
-    run(ws, 'synth', []);
-    for (const line of run(ws, 'webhook', ['url', CLUSTER]).trim().split('\n')) {
+    runScriptOk(ws, 'synth', []);
+    for (const line of runScriptOk(ws, 'webhook', ['url', CLUSTER]).trim().split('\n')) {
       const [name, url] = line.split(': ');
       urls.set(name, `${plane.receiver}${new URL(url).pathname}`);
     }

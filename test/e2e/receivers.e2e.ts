@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript } from '../support/cli';
+import { runScript, runScriptOk } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { gitHost } from '../../lib/hosts';
 import { GitHostKind } from '../../lib/fleet/model';
@@ -84,12 +84,6 @@ function fleetFile(repos: Map<string, Repository>): string {
   return `clusters:\n${[refused, ...types].join('')}`;
 }
 
-function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string {
-  const result = runScript(ws, script, args);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
 function gitRepository(cluster: string): any {
   return getObject('gitrepository', 'app', namespaceOf(cluster));
 }
@@ -123,11 +117,11 @@ describe('Receivers against the real notification-controller', () => {
       heads.set(cluster, repo.commit({ 'README.md': `${cluster}\n` }, 'first'));
     }
     ws = workspace(fleetFile(repos));
-    run(ws, 'synth', []);
+    runScriptOk(ws, 'synth', []);
 
     const receiverAddress = controlPlane().receiver;
     for (const cluster of CLUSTERS) {
-      const printed = run(ws, 'webhook', ['url', cluster]).trim().split('\n');
+      const printed = runScriptOk(ws, 'webhook', ['url', cluster]).trim().split('\n');
       urls.set(cluster, new Map(printed.map((line) => {
         const [name, url] = line.includes(': ') ? line.split(': ') : ['app', line];
         return [name, `${receiverAddress}${new URL(url).pathname}`];

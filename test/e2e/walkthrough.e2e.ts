@@ -3,7 +3,7 @@
 // repository; then a push reaches the Deployment through the webhook alone (every interval is 1h).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript, startScript } from '../support/cli';
+import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
 
@@ -44,13 +44,6 @@ function fleetFile(appUrl: string): string {
 `;
 }
 
-/** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
-function run(ws: Workspace, script: 'synth' | 'secrets' | 'webhook', args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const result = runScript(ws, script, args, env);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
-  return result.stdout;
-}
-
 function deploymentReplicas(): number | undefined {
   return getObject('deployment', 'vote', 'instavote')?.spec?.replicas;
 }
@@ -81,10 +74,10 @@ describe('the walkthrough, staging', () => {
     }, 'vote: 2 replicas');
 
     // As docs/secrets.md ("Secrets in git") tells a user: the cluster's own age key, then synth encrypts the token.
-    run(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
-    run(ws, 'synth', []);
+    runScriptOk(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
+    runScriptOk(ws, 'synth', []);
     const token = readFileSync(join(ws.secretsDir, 'staging', 'webhook-token'), 'utf8').trim();
-    const url = run(ws, 'webhook', ['url', 'staging', '--receiver', 'instavote']).trim();
+    const url = runScriptOk(ws, 'webhook', ['url', 'staging', '--receiver', 'instavote']).trim();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:31234\/hook\/[0-9a-f]{64}$/);
     const path = new URL(url).pathname;
 

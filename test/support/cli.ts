@@ -25,6 +25,13 @@ export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: str
   return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
 }
 
+/** `runScript` for a step that must succeed: its stdout, or an Error naming the command with its exit status, stdout and stderr. */
+export function runScriptOk(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const result = runScript(ws, script, args, env);
+  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
+
 /** The same, started without waiting: resolves with its exit status and output. With `boundMs`, SIGKILLed if it runs longer. */
 export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}, boundMs?: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), timeout: boundMs, killSignal: 'SIGKILL' });
