@@ -6,15 +6,15 @@ import { Certificate } from './certificates';
 
 /**
  * Starts `handler` on an ephemeral loopback port; with `tls`, over HTTPS with that certificate, at
- * https://localhost:<port> (the name a test certificate can carry).
+ * https://<urlHost>:<port>: the name the certificate carries, localhost unless it names the address.
  */
-export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, tls?: Certificate): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, tls?: Certificate, urlHost: 'localhost' | '127.0.0.1' = 'localhost'): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: tls === undefined ? `http://127.0.0.1:${port}` : `https://localhost:${port}`,
+    url: tls === undefined ? `http://127.0.0.1:${port}` : `https://${urlHost}:${port}`,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
