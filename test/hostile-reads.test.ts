@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
+import { oneLine, PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
 import { git } from './support/git';
@@ -22,9 +22,7 @@ function mkfifo(path: string): void {
 /** The command ended by itself (not killed at the bound) with exit 1 and `message` as its one line on stderr. */
 function expectRefused(result: ReturnType<typeof runScript>, message: string | RegExp): void {
   expect({ signal: result.signal, status: result.status }).toEqual({ signal: null, status: 1 });
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
+  expect(oneLine(result.stderr)).toMatch(message);
 }
 
 /** No lock is left held: the next synth gets it at once. */

@@ -13,7 +13,7 @@ import { readSopsMetadata, sopsDecrypt } from '../lib/secrets/sops';
 import { doctor } from '../tools/webhook/doctor';
 import { bindSecret, takeToken } from '../tools/secrets';
 import { ageDecrypt, ageKeygen, AgeKey } from './support/age';
-import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
+import { oneLine, PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 import { testWith } from './support/external-tools';
 import { sopsFleet } from './support/fleet';
 import { readTree, workspace, Workspace, writeFile } from './support/tree';
@@ -89,8 +89,7 @@ function tamper(ws: Workspace, edit: (entries: Entry[]) => Entry[] | Promise<Ent
 
 /** One line on stderr, exit 1, matching `message`, and dist/ as it was. */
 function expectRefusal(result: { status: number | null; stderr: string }, message: RegExp): void {
-  expect(result.stderr.trimEnd()).toMatch(message);
-  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(oneLine(result.stderr)).toMatch(message);
   expect(result.status).toBe(1);
 }
 

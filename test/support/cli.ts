@@ -48,3 +48,10 @@ export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: s
 
 /** Jest's time for a test that starts the commands as processes: each start takes a fraction of a second, more on a loaded machine. */
 export const PROCESS_TEST_TIMEOUT = 30_000;
+
+/** `stderr`'s one line (its trailing newline aside), after asserting it holds no other; a failure lists every line. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0];
+}
