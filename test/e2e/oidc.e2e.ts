@@ -14,7 +14,7 @@ import { runScript, runScriptOk, startScript } from '../support/cli';
 import { testCaFromPem } from '../support/certificates';
 import { workspace, Workspace } from '../support/tree';
 import { GitHubCaller, githubClaims, GitLabCaller, gitlabClaims, Minting, OidcIssuer, OidcIssuers, startOidcIssuers } from './oidc-issuer';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, logFromNow, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, logFromNow, readyMessage, Repository, startLocalGit, waitFor } from './support';
 
 const CLUSTER = 'oidc';
 const NAMESPACE = 'e2e-oidc';
@@ -148,11 +148,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     fleet.commitFolder(join(ws.distDir, 'clusters'), 'clusters', 'synth');
     const bootstrap = bootstrapFiles({ namespace: NAMESPACE, fleetUrl: fleet.url, clusterPath: `./clusters/${CLUSTER}`, secretName: 'git-ca' });
     const bootstrapped = fleet.commit(Object.fromEntries(Object.entries(bootstrap).map(([file, content]) => [`clusters/${CLUSTER}/flux-system/${file}`, content])), 'flux bootstrap');
-    // Forced as a second bootstrap is, for a run on a control plane kept from an earlier one.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', NAMESPACE, { 'ca.crt': gitServer.ca }));
     // No token Secret to apply: an all-OIDC cluster has none.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-sync.yaml']);
+    applyBootstrap(bootstrap, NAMESPACE, gitServer.ca);
 
     await waitFor(`Kustomization flux-system in ${NAMESPACE} to apply the fleet repository's head`, () => {
       const root = getObject('kustomization', 'flux-system', NAMESPACE);

@@ -12,7 +12,7 @@ import { gitHost } from '../../lib/hosts';
 import { encryptSecretFile } from '../../lib/secrets/encrypted-secret';
 import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
 
 /** The fleet file of one scenario's cluster: an app repository, its Receiver, and a Receiver for the fleet repository. */
 function fleetFile(options: { cluster: string; namespace: string; nodePort: number; fleetUrl: string; appUrl: string }): string {
@@ -85,11 +85,7 @@ class Scenario {
     mkdirSync(folder, { recursive: true });
     for (const [file, content] of Object.entries(files)) writeFileSync(join(folder, file), content);
     const sha = this.pushDist('synth, with flux bootstrap\'s files');
-    // --force-conflicts as bootstrap applies: on a kept control plane kustomize-controller owns these from an earlier run.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', this.namespace, { 'ca.crt': this.git.ca }));
-    for (const manifest of extraSecrets) kubectl(['apply', '-f', '-'], manifest);
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-sync.yaml']);
+    applyBootstrap(files, this.namespace, this.git.ca, extraSecrets);
     return sha;
   }
 

@@ -184,6 +184,18 @@ export function secretManifest(name: string, namespace: string, data: Record<str
 }
 
 /**
+ * Bootstrap's part on the cluster, in its order: gotk-components, the sources' CA as Secret git-ca,
+ * `secrets` (manifests), then gotk-sync. Server-side and forced as a second bootstrap is: on a control
+ * plane kept from an earlier run, kustomize-controller owns these objects since.
+ */
+export function applyBootstrap(files: Record<string, string>, namespace: string, gitCa: string, secrets: string[] = []): void {
+  kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-components.yaml']);
+  kubectl(['apply', '-f', '-'], secretManifest('git-ca', namespace, { 'ca.crt': gitCa }));
+  for (const manifest of secrets) kubectl(['apply', '-f', '-'], manifest);
+  kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-sync.yaml']);
+}
+
+/**
  * What `flux bootstrap` would have put in the fleet repository and the cluster, for the parts no
  * process here runs: the gotk-components.yaml objects the webhook chain touches (the namespace,
  * `webhook-receiver`, `allow-webhooks`; the fixture test/fixtures/gotk-components.yaml as bootstrap

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
 
 const NAMESPACE = 'flux-system';
 
@@ -86,10 +86,7 @@ describe('the walkthrough, staging', () => {
     const bootstrap = bootstrapFiles({ namespace: NAMESPACE, fleetUrl: fleet.url, clusterPath: './clusters/staging', secretName: 'git-ca' });
     const bootstrapped = fleet.commit(Object.fromEntries(Object.entries(bootstrap).map(([file, content]) => [`clusters/staging/flux-system/${file}`, content])), 'flux bootstrap');
     expect(bootstrapped).not.toBe(fleetSha);
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', NAMESPACE, { 'ca.crt': gitServer.ca }));
-    kubectl(['apply', '-f', '-'], secretManifest('sops-age', NAMESPACE, { 'age.agekey': readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8') }));
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-sync.yaml']);
+    applyBootstrap(bootstrap, NAMESPACE, gitServer.ca, [secretManifest('sops-age', NAMESPACE, { 'age.agekey': readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8') })]);
 
     const logs = ['source-controller', 'kustomize-controller'];
     await waitFor('the flux-system Kustomization to apply the fleet repository\'s head', () => {
