@@ -12,7 +12,7 @@ import { gitHost } from '../../lib/hosts';
 import { encryptSecretFile } from '../../lib/secrets/encrypted-secret';
 import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { applyBootstrap, bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, REQUESTED_AT, secretManifest, startLocalGit, waitFor } from './support';
 
 /** The fleet file of one scenario's cluster: an app repository, its Receiver, and a Receiver for the fleet repository. */
 function fleetFile(options: { cluster: string; namespace: string; nodePort: number; fleetUrl: string; appUrl: string }): string {
@@ -113,7 +113,7 @@ class Scenario {
   public async receiverAt(name: string, path: string): Promise<void> {
     // On a kept control plane an earlier run's Receiver may serve that run's token, its Secret unlabelled
     // (the rotation scenario's first state): ask it to reconcile, as `flux reconcile receiver` does.
-    if (this.object('receiver', name)) kubectl(['annotate', '--overwrite', '-n', this.namespace, 'receiver', name, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+    if (this.object('receiver', name)) kubectl(['annotate', '--overwrite', '-n', this.namespace, 'receiver', name, `${REQUESTED_AT}=${new Date().toISOString()}`]);
     await waitFor(`Receiver ${name} Ready at ${path}`, () => {
       const object = this.object('receiver', name);
       return readyMessage(object).startsWith('Ready=True') && object.status?.webhookPath === path ? true : undefined;

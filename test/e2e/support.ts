@@ -37,6 +37,24 @@ export function getObject(kind: string, name: string, namespace: string): any {
   }
 }
 
+/** The annotation that asks a Flux object to reconcile (what a Receiver and `flux reconcile` set). */
+export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+/** GitRepository `name` in `namespace` as the API server has it, or undefined. */
+export function gitRepository(name: string, namespace: string): any {
+  return getObject('gitrepository', name, namespace);
+}
+
+/** When GitRepository `name` in `namespace` was last asked to reconcile (its REQUESTED_AT), if ever. */
+export function requestedAt(name: string, namespace: string): string | undefined {
+  return gitRepository(name, namespace)?.metadata?.annotations?.[REQUESTED_AT];
+}
+
+/** The revision of GitRepository `name` in `namespace`'s artifact, if it has one. */
+export function revision(name: string, namespace: string): string | undefined {
+  return gitRepository(name, namespace)?.status?.artifact?.revision;
+}
+
 /** The Ready condition's message of a Flux object, for failure messages. */
 export function readyMessage(object: any): string {
   const ready = object?.status?.conditions?.find((condition: any) => condition.type === 'Ready');
