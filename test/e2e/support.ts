@@ -17,14 +17,19 @@ export function controlPlane(): ControlPlaneInfo {
   return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneInfo;
 }
 
-/** kubectl against the control plane, as a user runs it; its stdout, or an Error with its stderr. */
-export function kubectl(args: string[], input?: string): string {
+/** kubectl with `kubeconfig`, as a user runs it; its stdout, or an Error with its stderr. */
+export function kubectlWith(kubeconfig: string, args: string[], input?: string): string {
   try {
-    return execFileSync('kubectl', args, { env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync('kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfig }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
     throw new Error(`kubectl ${args.join(' ')}: ${stderr || (error as Error).message}`);
   }
+}
+
+/** kubectl against the control plane, as a user runs it; its stdout, or an Error with its stderr. */
+export function kubectl(args: string[], input?: string): string {
+  return kubectlWith(controlPlane().kubeconfig, args, input);
 }
 
 /** An object as the API server has it, or undefined when there is none. */
@@ -61,13 +66,18 @@ export function readyMessage(object: any): string {
   return ready ? `Ready=${ready.status} ${ready.reason}: ${ready.message}` : 'no Ready condition yet';
 }
 
-/** The last lines of a controller's log. */
-export function logTail(name: string, lines = 15): string {
+/** The last `lines` lines of the log file `file`, for a failure message; '(no log)' when there is none. */
+export function fileTail(file: string, lines: number): string {
   try {
-    return readFileSync(controlPlane().logs[name], 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
+}
+
+/** The last lines of a controller's log. */
+export function logTail(name: string, lines = 15): string {
+  return fileTail(controlPlane().logs[name], lines);
 }
 
 /**
