@@ -6,23 +6,15 @@ import { allowlist } from '../tools/webhook/allowlist';
 import { doctor } from '../tools/webhook/doctor';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
-import { listen } from './support/servers';
+import { metaServer } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
 
 // GitHub's hook ranges as of 2026-10-29, three of them new that day.
 const HOOKS = ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '143.55.64.0/20', '9.234.98.160/28', '9.234.98.176/28', '9.234.106.48/28', '2a0a:a440::/29', '2606:50c0::/32'];
 
-/** A loopback stand-in for GitHub's GET /meta, answering `body` and recording each request. */
-async function metaServer(body: unknown = { verifiable_password_authentication: false, hooks: HOOKS, web: ['192.30.252.0/22'] }) {
-  const requests: { url?: string; authorization?: string }[] = [];
-  const server = await listen((request, response) => {
-    requests.push({ url: request.url, authorization: request.headers.authorization });
-    if (request.url !== '/meta') return void response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  });
-  return { ...server, requests };
-}
+/** GitHub's /meta answer, as the stand-in gives it. */
+const META = { verifiable_password_authentication: false, hooks: HOOKS, web: ['192.30.252.0/22'] };
 
 const COMMENTED = BASE_FLEET.replace('      nodePort: 31234\n', [
   '      nodePort: 31234          # the walkthrough\'s port',
@@ -35,7 +27,7 @@ const COMMENTED = BASE_FLEET.replace('      nodePort: 31234\n', [
 ].join('\n'));
 
 test('writes GitHub\'s /meta hook ranges into allowFrom, keeping every comment, and the NetworkPolicy follows', async () => {
-  const meta = await metaServer();
+  const meta = await metaServer(META);
   const ws = workspace(COMMENTED);
   try {
     const result = await allowlist('staging', { ...ws, env: { FLUX_INFRA_TOKEN_127_0_0_1: 'ghp_test' }, apiUrl: meta.url, writeFleet: true });
@@ -60,7 +52,7 @@ test('writes GitHub\'s /meta hook ranges into allowFrom, keeping every comment, 
 });
 
 test('only prints without --write-fleet; refuses a policy that would not see GitHub\'s address', async () => {
-  const meta = await metaServer();
+  const meta = await metaServer(META);
   const ws = workspace(COMMENTED);
   try {
     const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url });
@@ -78,7 +70,7 @@ test('only prints without --write-fleet; refuses a policy that would not see Git
 });
 
 test('writes a load balancer\'s sourceRanges, and its allowFrom only where the policy sees GitHub\'s address', async () => {
-  const meta = await metaServer();
+  const meta = await metaServer(META);
   const ws = workspace(BASE_FLEET.replace('      nodePort: 31234\n', '      loadBalancer: {address: hooks.example.com, sourceRanges: [10.0.0.0/8]}\n      externalTrafficPolicy: Local\n'));
   try {
     const result = await allowlist('staging', { ...ws, env: {}, apiUrl: meta.url, writeFleet: true });
@@ -124,7 +116,7 @@ test('doctor reports a narrowed allowFrom that kube-proxy would hide GitHub\'s a
 });
 
 test('npm run webhook -- allowlist --write-fleet, as a user runs it', async () => {
-  const meta = await metaServer();
+  const meta = await metaServer(META);
   const ws = workspace(COMMENTED);
   try {
     const result = await startScript(ws, 'webhook', ['allowlist', 'staging', '--write-fleet', '--api-url', meta.url]);

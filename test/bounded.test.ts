@@ -11,7 +11,7 @@ import { ping } from '../tools/webhook/ping';
 import { verify } from '../tools/webhook/verify';
 import { MAX_BODY_BYTES, MAX_PAGES } from '../tools/webhook/bounded-fetch';
 import { testCa, TestCa } from './support/certificates';
-import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
+import { oneLine, PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { temporaryKubeconfig } from './support/kubeconfig';
 import { BASE_FLEET } from './support/fleet';
 import { listen } from './support/servers';
@@ -26,13 +26,6 @@ function fleetOn(url: string): string {
   const document = parseDocument(FLEET);
   document.setIn(['clusters', 'staging', 'sources', 0, 'url'], url);
   return document.toString();
-}
-
-/** Output of a command as one trimmed line, or a failure naming every line it printed. */
-function oneLine(text: string): string {
-  const lines = text.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  return lines[0];
 }
 
 /**

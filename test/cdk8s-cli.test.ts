@@ -2,19 +2,18 @@
 // `cdk8s synth --stdout` must print YAML that parses as the objects synth writes, with nothing on
 // stderr but synth's own report. (kubectl apply --dry-run=client needs an API server: the e2e
 // suite's validation scenario pipes the same output to kubectl against the real kube-apiserver.)
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CDK8S_STREAM_FILE } from '../lib/output/cdk8s-stream';
-import { environment, PROCESS_TEST_TIMEOUT } from './support/cli';
+import { foreignLines, runCdk8s } from './support/cdk8s';
+import { PROCESS_TEST_TIMEOUT } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { readTree, workspace, writeFile } from './support/tree';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT);
 
 const ROOT = join(__dirname, '..');
-const CDK8S = join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
 const PROJECT_CONFIG = parse(readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8'));
 const SYNTH_SCRIPT = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.synth;
 
@@ -42,12 +41,7 @@ afterAll(() => rmSync(ws.root, { recursive: true, force: true }));
 writeFile(join(ws.root, 'cdk8s.yaml'), `app: ${PROJECT_CONFIG.app.replace('tools/launch.cjs', join(ROOT, 'tools', 'launch.cjs'))}\noutput: ${PROJECT_CONFIG.output}\n`);
 
 function cdk8s(args: string[]) {
-  return spawnSync(process.execPath, [CDK8S, ...args], { cwd: ws.root, env: environment(ws, { FLUX_INFRA_NO_SECRETS: '1' }), encoding: 'utf8' });
-}
-
-/** Lines on stderr that are not synth's own report: warnings, stack traces, the CLI's banners. */
-function foreignLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line !== '' && !/^(dist: |note: |apply the token Secret yourself: |new webhook token: |  (removed|encrypted) )/.test(line));
+  return runCdk8s(ws, args, { FLUX_INFRA_NO_SECRETS: '1' });
 }
 
 test('cdk8s.yaml runs the app npm run synth runs', () => {

@@ -1,7 +1,7 @@
 // The generated callers of a generic-oidc Receiver (tools/webhook/ci-jobs.ts): their shape, the
 // linters (action-validator for GitHub, GitLab's CI schema), and their scripts run for real with
 // bash / sh, curl and jq against loopback stand-ins for GitHub's token endpoint and the Receiver.
-import { spawn } from 'node:child_process';
+import { spawn, SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { CallerReceiver, CallerSource, callerFiles } from '../tools/webhook/ci-jobs';
+import { actionValidator } from './support/action-validator';
 import { testWith } from './support/external-tools';
 import { listen } from './support/servers';
 
-const ROOT = join(__dirname, '..');
-const ACTION_VALIDATOR = join(ROOT, 'node_modules', '.bin', 'action-validator');
 const AUDIENCE = 'flux-infra/staging/flux-system/instavote';
 
 function receiver(sources: CallerSource[], url = 'https://hooks.example.com/hook/0123abcd'): CallerReceiver {
@@ -36,12 +35,12 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs the real action-validator on `content`, saved as a workflow (it tells workflows by their folder). */
-function actionValidator(content: string): Promise<{ status: number | null; stderr: string }> {
+function lintWorkflow(content: string): SpawnSyncReturns<string> {
   const directory = mkdtempSync(join(scratch, 'repo-'));
   mkdirSync(join(directory, '.github', 'workflows'), { recursive: true });
   const file = join(directory, '.github', 'workflows', 'flux.yml');
   writeFileSync(file, content);
-  return run(process.execPath, [ACTION_VALIDATOR, file], {});
+  return actionValidator(file);
 }
 
 /** A child process, SIGKILLed after 60 s at most; async, so that loopback servers in this process can answer it. */
@@ -55,7 +54,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
 }
 
 describe('the GitHub Actions workflow', () => {
-  test('for a branch source: runs on pushes of that branch only, may mint an ID token and read, uses no action, and goes to .github/workflows/', async () => {
+  test('for a branch source: runs on pushes of that branch only, may mint an ID token and read, uses no action, and goes to .github/workflows/', () => {
     const { file, yaml } = only(github({ kind: 'branch', name: 'main' }));
     expect(file).toEqual(expect.objectContaining({ host: 'github', repository: 'lfs269/instavote', path: '.github/workflows/flux-staging-instavote.yml', sources: ['instavote'] }));
     expect(yaml.on).toEqual({ push: { branches: ['main'] } });
@@ -67,25 +66,25 @@ describe('the GitHub Actions workflow', () => {
     expect(jobs[0].env).toEqual(expect.objectContaining({ FLUX_RECEIVER_URL: 'https://hooks.example.com/hook/0123abcd', FLUX_AUDIENCE: AUDIENCE }));
     expect(file.content).not.toMatch(/^\s*(-\s+)?uses:/m);
     expect(yaml.concurrency).toEqual({ group: 'flux-staging-instavote-${{ github.ref }}', 'cancel-in-progress': true });
-    const linted = await actionValidator(file.content);
+    const linted = lintWorkflow(file.content);
     expect(linted.stderr).toBe('');
     expect(linted.status).toBe(0);
   }, 30_000);
 
-  test('for a tag source: runs on that tag only; for a semver source: on any tag', async () => {
+  test('for a tag source: runs on that tag only; for a semver source: on any tag', () => {
     expect(only(github({ kind: 'tag', name: 'v1.2.0' })).yaml.on).toEqual({ push: { tags: ['v1.2.0'] } });
     const semver = only(github({ kind: 'anyTag' }));
     expect(semver.yaml.on).toEqual({ push: { tags: ['**'] } });
     for (const content of [only(github({ kind: 'tag', name: 'v1.2.0' })).file.content, semver.file.content]) {
-      const linted = await actionValidator(content);
+      const linted = lintWorkflow(content);
       expect(linted.stderr).toBe('');
       expect(linted.status).toBe(0);
     }
   }, 30_000);
 
-  test('the linter rejects a broken copy (so its acceptance means something)', async () => {
+  test('the linter rejects a broken copy (so its acceptance means something)', () => {
     const { file } = only(github({ kind: 'branch', name: 'main' }));
-    const linted = await actionValidator(file.content.replace('runs-on: ubuntu-latest', 'runs-onn: ubuntu-latest'));
+    const linted = lintWorkflow(file.content.replace('runs-on: ubuntu-latest', 'runs-onn: ubuntu-latest'));
     expect(linted.status).not.toBe(0);
     expect(linted.stderr).toContain('runs-on');
   }, 30_000);

@@ -127,7 +127,7 @@ function escape(text: string): string {
 }
 
 /** What a test calls to run a program with an argument list (our scripts, kubectl, git, jest's list). */
-const RUNNERS = '(?:runScript|startScript|runScriptWithin|runInShell|run|cli|kubectl|git|runOptions|execFileSync|spawnSync|spawn)';
+const RUNNERS = '(?:runScript|runScriptOk|startScript|runInShell|run|cli|kubectl|git|runOptions|execFileSync|spawnSync|spawn)';
 
 /** `const name = join(..., 'last')` in `source`: a variable standing for a path ending in `last`. */
 function pathVariables(source: string, last: string): string[] {

@@ -2,12 +2,11 @@
 // APIs, on loopback only: each implements the few calls the hook clients make, in the shapes the
 // real APIs answer, and records what it was sent.
 import { createHash } from 'node:crypto';
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDocument } from 'yaml';
 import { HookChange, MASK, syncHooks } from '../tools/webhook/hook';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
-import { listen } from './support/servers';
+import { Recorded, standIn } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
 
@@ -27,39 +26,6 @@ function fleetWithSource(url: string, extra: Record<string, string> = {}): Works
   document.setIn(['clusters', 'staging', 'sources', 0, 'url'], url);
   for (const [key, value] of Object.entries(extra)) document.setIn(['clusters', 'staging', 'sources', 0, key], value);
   return workspace(document.toString());
-}
-
-interface Recorded {
-  method: string;
-  /** The path and query as sent (still URL-encoded). */
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: any;
-}
-
-/** A loopback server that records each request and answers with `route` (404 when it returns nothing). */
-async function standIn(route: (request: Recorded, send: (status: number, data: unknown, headers?: Record<string, string>) => void) => void) {
-  const requests: Recorded[] = [];
-  const server = await listen(async (request: IncomingMessage, response: ServerResponse) => {
-    let raw = '';
-    for await (const chunk of request) raw += chunk;
-    let body: any;
-    try {
-      body = raw === '' ? undefined : JSON.parse(raw);
-    } catch {
-      body = raw;
-    }
-    const recorded = { method: request.method!, url: request.url!, headers: request.headers, body };
-    requests.push(recorded);
-    let answered = false;
-    const send = (status: number, data: unknown, headers: Record<string, string> = {}) => {
-      answered = true;
-      response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(data));
-    };
-    route(recorded, send);
-    if (!answered) send(404, { message: '404 Not Found' });
-  });
-  return { ...server, requests };
 }
 
 /** GitLab's project hooks API (GET/POST /api/v4/projects/:id/hooks, PUT …/hooks/:hook_id), :id the URL-encoded path. */

@@ -2,7 +2,7 @@
 // same-origin comparison): real `npm run synth` and `npm run webhook` processes, the real clients
 // (Octokit, gitbeaker, gitea-js, fetch, @kubernetes/client-node) against loopback stand-ins.
 import { existsSync, writeFileSync } from 'node:fs';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { FleetError, parseFleet } from '../lib/fleet/parse';
@@ -11,7 +11,7 @@ import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
 import { testCa, TestCa } from './support/certificates';
 import { BASE_FLEET } from './support/fleet';
 import { kubeconfigText, KubeUser } from './support/kubeconfig';
-import { listen } from './support/servers';
+import { listen, standIn } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace, Workspace } from './support/tree';
 
@@ -39,19 +39,6 @@ function fleet(fields: [(string | number)[], unknown][] = [], top: Record<string
 }
 
 const sourceAt = (url: string, extra: Record<string, string> = {}) => fleet([[['sources', 0, 'url'], url], ...Object.entries(extra).map(([key, value]) => [['sources', 0, key], value] as [string[], string])]);
-
-/** A loopback stand-in that records what reaches it; `answer` gives status and body. */
-async function recorder(answer: (request: IncomingMessage, body: string) => [number, unknown] = () => [200, []]) {
-  const requests: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
-  const server = await listen(async (request: IncomingMessage, response: ServerResponse) => {
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    requests.push({ method: request.method!, url: request.url!, headers: request.headers, body });
-    const [status, data] = answer(request, body);
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
-  });
-  return { ...server, requests };
-}
 
 describe('item 6: a host that passes for another, and which token goes where', () => {
   test('a source or repository URL written with non-ASCII letters or in punycode is refused in one line, unless host: names its Git host', () => {
@@ -95,7 +82,7 @@ describe('item 6: a host that passes for another, and which token goes where', (
   });
 
   test('hook --dry-run sends no token anywhere; a real run sends only the API host\'s own', async () => {
-    const api = await recorder((request) => [request.method === 'GET' ? 200 : 201, request.method === 'GET' ? [] : { id: 1 }]);
+    const api = await standIn((request, send) => send(request.method === 'GET' ? 200 : 201, request.method === 'GET' ? [] : { id: 1 }));
     const everyPublicToken = { GITHUB_TOKEN: 'ghp_public', GITLAB_TOKEN: 'glpat_public', GITEA_TOKEN: 'gitea_public', BITBUCKET_TOKEN: 'bb_public' };
     try {
       // The issue's case: a look-alike of github.com; its API here is the loopback recorder.
@@ -144,7 +131,7 @@ function strings(value: unknown): string[] {
 }
 
 /** What a careless server (or proxy) puts in an error body: the request's credentials and body, first. */
-function echo(request: IncomingMessage, body: string): string {
+function echo(request: { headers: IncomingMessage['headers'] }, body: string): string {
   let parsed: unknown = body;
   try {
     parsed = JSON.parse(body);
@@ -201,8 +188,8 @@ describe('item 11: no secret in any output, on any error path', () => {
 
   test('error bodies that echo the request, and connections refused: every host\'s token, the kube token and the webhook token stay masked', async () => {
     // Lists succeed and writes fail (the secret is in the body), or lists fail (the token is in the header).
-    const failWrites = await recorder((request, body) => (request.method === 'GET' ? [200, request.url!.startsWith('/2.0') ? { values: [] } : []] : [422, echoed(echo(request, body))]));
-    const failAll = await recorder((request, body) => [500, echoed(echo(request, body))]);
+    const failWrites = await standIn((request, send) => (request.method === 'GET' ? send(200, request.url.startsWith('/2.0') ? { values: [] } : []) : send(422, echoed(echo(request, request.raw)))));
+    const failAll = await standIn((request, send) => send(500, echoed(echo(request, request.raw))));
     const closed = await listen(() => undefined);
     await closed.close();
     const kube = await listen(async (request, response) => {
@@ -230,7 +217,7 @@ describe('item 11: no secret in any output, on any error path', () => {
         expect([what, output.stdout + output.stderr]).not.toEqual([what, expect.stringContaining(TOKEN)]);
       }
       // The servers were sent the secrets, and their answers were printed masked.
-      expect(failWrites.requests.some((request) => request.body.includes(TOKEN))).toBe(true);
+      expect(failWrites.requests.some((request) => request.raw.includes(TOKEN))).toBe(true);
       expect(failAll.requests.some((request) => request.headers['x-gitlab-token'] === TOKEN)).toBe(true);
       const byWhat = Object.fromEntries(results.map(({ what, output }) => [what, output.stdout + output.stderr]));
       expect(byWhat['gitlab writes echo']).toMatch(/GitLab refused the request for group\/app \(422\): \*{8} http:\/\/203\.0\.113\.10:31234\/hook\/[0-9a-f]{64} \*{8} /);

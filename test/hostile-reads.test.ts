@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROCESS_TEST_TIMEOUT, runScript, runScriptWithin } from './support/cli';
+import { oneLine, PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { TOKEN } from './support/synth';
 import { git } from './support/git';
@@ -20,11 +20,9 @@ function mkfifo(path: string): void {
 }
 
 /** The command ended by itself (not killed at the bound) with exit 1 and `message` as its one line on stderr. */
-function expectRefused(result: ReturnType<typeof runScriptWithin>, message: string | RegExp): void {
+function expectRefused(result: ReturnType<typeof runScript>, message: string | RegExp): void {
   expect({ signal: result.signal, status: result.status }).toEqual({ signal: null, status: 1 });
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
+  expect(oneLine(result.stderr)).toMatch(message);
 }
 
 /** No lock is left held: the next synth gets it at once. */
@@ -45,9 +43,9 @@ describe('in place of a generated file in dist/', () => {
     const { ws, apps } = synthesized();
     rmSync(apps);
     symlinkSync('/dev/zero', apps);
-    expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `${apps} is a symbolic link, which flux-infra never follows: replace it with a real file (and check where it pointed)`);
+    expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `${apps} is a symbolic link, which flux-infra never follows: replace it with a real file (and check where it pointed)`);
     expectLockReleased(ws);
-    const doctor = runScriptWithin(BOUND_MS, ws, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN });
+    const doctor = runScript(ws, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN }, BOUND_MS);
     expect({ signal: doctor.signal, status: doctor.status }).toEqual({ signal: null, status: 1 });
     expect(doctor.stdout).toContain(`problem: ${apps} is a symbolic link, which flux-infra never follows`);
   }, PROCESS_TEST_TIMEOUT * 2);
@@ -56,9 +54,9 @@ describe('in place of a generated file in dist/', () => {
     const { ws, apps } = synthesized();
     rmSync(apps);
     mkfifo(apps);
-    expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `${apps} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
+    expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `${apps} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
     expectLockReleased(ws);
-    const doctor = runScriptWithin(BOUND_MS, ws, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN });
+    const doctor = runScript(ws, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN }, BOUND_MS);
     expect({ signal: doctor.signal, status: doctor.status }).toEqual({ signal: null, status: 1 });
     expect(doctor.stdout).toContain(`problem: ${apps} is not a regular file`);
   }, PROCESS_TEST_TIMEOUT * 2);
@@ -69,7 +67,7 @@ test('a FIFO as the token file is refused in one line, and the lock released', (
   mkdirSync(join(ws.secretsDir, 'staging'), { recursive: true, mode: 0o700 });
   const tokenFile = join(ws.secretsDir, 'staging', 'webhook-token');
   mkfifo(tokenFile);
-  expectRefused(runScriptWithin(BOUND_MS, ws, 'synth'), `${tokenFile} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
+  expectRefused(runScript(ws, 'synth', [], {}, BOUND_MS), `${tokenFile} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
   expectLockReleased(ws);
   expect(existsSync(ws.distDir)).toBe(false);
 }, PROCESS_TEST_TIMEOUT);
@@ -78,7 +76,7 @@ test('a FIFO as the lock file is refused in one line, not waited on', () => {
   const ws = workspace(BASE_FLEET);
   const lock = join(ws.root, '.flux-infra.lock');
   mkfifo(lock);
-  expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `the lock ${lock} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
+  expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `the lock ${lock} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`);
   expect(existsSync(ws.distDir)).toBe(false);
 }, PROCESS_TEST_TIMEOUT);
 
@@ -87,7 +85,7 @@ test('a link to /dev/zero as the render cache is refused in one line', () => {
   const cache = join(ws.root, '.flux-infra.cache.json');
   rmSync(cache);
   symlinkSync('/dev/zero', cache);
-  expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `the render cache ${cache} is a symbolic link, which flux-infra never follows`);
+  expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `the render cache ${cache} is a symbolic link, which flux-infra never follows`);
   expectLockReleased(ws);
 }, PROCESS_TEST_TIMEOUT);
 
@@ -95,7 +93,7 @@ describe('the fleet file', () => {
   test('with invalid UTF-8 is refused in one line, never read as U+FFFD', () => {
     const ws = workspace(BASE_FLEET);
     writeFileSync(ws.fleetFile, Buffer.concat([Buffer.from(BASE_FLEET.replace('branch: main', 'branch: ma')), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
-    expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `the fleet file ${ws.fleetFile} is not valid UTF-8: save it as UTF-8`);
+    expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `the fleet file ${ws.fleetFile} is not valid UTF-8: save it as UTF-8`);
     expect(existsSync(ws.distDir)).toBe(false);
   }, PROCESS_TEST_TIMEOUT);
 
@@ -103,7 +101,7 @@ describe('the fleet file', () => {
     const ws = workspace(BASE_FLEET);
     const text = BASE_FLEET.replace('./deploy/vote/staging', `./${'a'.repeat(60 * 1024 * 1024)}`);
     writeFileSync(ws.fleetFile, text);
-    expectRefused(runScriptWithin(BOUND_MS, ws, 'synth', ['--no-secrets']), `the fleet file ${ws.fleetFile} is ${Buffer.byteLength(text)} bytes, over the 16777216 bytes flux-infra reads: check what put it there`);
+    expectRefused(runScript(ws, 'synth', ['--no-secrets'], {}, BOUND_MS), `the fleet file ${ws.fleetFile} is ${Buffer.byteLength(text)} bytes, over the 16777216 bytes flux-infra reads: check what put it there`);
     expect(existsSync(ws.distDir)).toBe(false);
   }, PROCESS_TEST_TIMEOUT);
 
@@ -112,9 +110,9 @@ describe('the fleet file', () => {
     rmSync(ws.fleetFile);
     mkfifo(ws.fleetFile);
     const message = `the fleet file ${ws.fleetFile} is not a regular file (a folder, FIFO, socket or device), which flux-infra never reads: move it away`;
-    const ageKey = runScriptWithin(BOUND_MS, ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
+    const ageKey = runScript(ws, 'secrets', ['age-key', 'staging', '--write-fleet'], {}, BOUND_MS);
     expect({ signal: ageKey.signal, status: ageKey.status, stderr: ageKey.stderr }).toEqual({ signal: null, status: 1, stderr: expect.stringContaining(message) });
-    const doctor = runScriptWithin(BOUND_MS, ws, 'webhook', ['doctor', 'staging']);
+    const doctor = runScript(ws, 'webhook', ['doctor', 'staging'], {}, BOUND_MS);
     expect({ signal: doctor.signal, status: doctor.status }).toEqual({ signal: null, status: 1 });
     expect(`${doctor.stdout}${doctor.stderr}`).toContain(message);
   }, PROCESS_TEST_TIMEOUT * 2);
@@ -150,9 +148,9 @@ test('a link committed in place of a generated file arrives with git pull and is
 
   const link = join(b.root, planted);
   expect(spawnSync('test', ['-L', link]).status).toBe(0);
-  expectRefused(runScriptWithin(BOUND_MS, b, 'synth', ['--no-secrets']), `${link} is a symbolic link, which flux-infra never follows: replace it with a real file (and check where it pointed)`);
+  expectRefused(runScript(b, 'synth', ['--no-secrets'], {}, BOUND_MS), `${link} is a symbolic link, which flux-infra never follows: replace it with a real file (and check where it pointed)`);
   expectLockReleased(b);
-  const doctor = runScriptWithin(BOUND_MS, b, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN });
+  const doctor = runScript(b, 'webhook', ['doctor', 'staging'], { FLUX_INFRA_WEBHOOK_TOKEN_STAGING: TOKEN }, BOUND_MS);
   expect({ signal: doctor.signal, status: doctor.status }).toEqual({ signal: null, status: 1 });
   expect(doctor.stdout).toContain(`problem: ${link} is a symbolic link, which flux-infra never follows`);
   // Everything else in dist/ is as the pull left it (the link, taken out, was left as a link).

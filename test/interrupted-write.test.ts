@@ -11,7 +11,7 @@ import { doctor } from '../tools/webhook/doctor';
 import { ageKeygen, AgeKey } from './support/age';
 import { environment, runScript } from './support/cli';
 import { testNeeding } from './support/external-tools';
-import { BASE_FLEET } from './support/fleet';
+import { BASE_FLEET, sopsFleet } from './support/fleet';
 import { LAUNCH } from './support/synth';
 import { git } from './support/git';
 import { readTree, workspace, Workspace, workspaceAt, writeFile } from './support/tree';
@@ -29,13 +29,6 @@ function tracked(ws: Workspace): Workspace {
   return ws;
 }
 
-
-function sopsFleet(recipients: string[]): string {
-  const document = parseDocument(BASE_FLEET);
-  document.setIn(['clusters', 'staging', 'sops'], { ageRecipients: recipients });
-  document.setIn(['clusters', 'staging', 'webhook', 'address'], '203.0.113.10');
-  return document.toString();
-}
 
 const encryptedFile = (ws: Workspace) => join(ws.distDir, 'clusters', 'staging', CLUSTER_FILES.encryptedTokenSecret);
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { synthesize } from '../lib/synth';
 import { doctor } from '../tools/webhook/doctor';
 import { PROCESS_TEST_TIMEOUT, startScript } from './support/cli';
-import { listen } from './support/servers';
+import { listen, metaServer } from './support/servers';
 import { TOKEN } from './support/synth';
 import { workspace } from './support/tree';
 
@@ -33,15 +33,8 @@ const FLEET = (options: { hooked?: boolean; webhook?: string; sops?: boolean } =
         sources: [worker]` : ''}
 `;
 
-/** A loopback stand-in for GitHub's GET /meta, recording each request. */
-async function metaServer() {
-  const requests: string[] = [];
-  const server = await listen((request, response) => {
-    requests.push(String(request.url));
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hooks: HOOKS, actions: ['4.148.0.0/16'] }));
-  });
-  return { ...server, requests };
-}
+/** What the stand-in for GitHub's /meta answers. */
+const META = { hooks: HOOKS, actions: ['4.148.0.0/16'] };
 
 const CALLERS = 'a generic-oidc Receiver is called by CI runners, not by a Git host\'s webhook: GitHub-hosted runners come from the actions ranges of GitHub\'s /meta (thousands of CIDRs), self-hosted runners from your own addresses, and GitLab.com\'s runners have no fixed list';
 const FIX = 'admit the runners\' addresses yourself (e.g. your self-hosted runners\' ranges), or leave allowFrom and sourceRanges open: the OIDC audience and validations are the security';
@@ -72,7 +65,7 @@ describe('webhook deliveries', () => {
 
 describe('webhook allowlist', () => {
   test('refuses a cluster whose Receivers are all generic-oidc, before asking GitHub, the fleet file untouched', async () => {
-    const meta = await metaServer();
+    const meta = await metaServer(META);
     const ws = workspace(FLEET());
     const before = readFileSync(ws.fleetFile, 'utf8');
     try {
@@ -92,7 +85,7 @@ describe('webhook allowlist', () => {
   }, PROCESS_TEST_TIMEOUT);
 
   test('on a mixed cluster: says the ranges drop the OIDC calls; --write-fleet refuses unless --drop-oidc-calls', async () => {
-    const meta = await metaServer();
+    const meta = await metaServer(META);
     const ws = workspace(FLEET({ hooked: true }));
     const before = readFileSync(ws.fleetFile, 'utf8');
     const drops = `GitHub's webhook ranges would also drop the CI calls of staging's generic-oidc Receiver apps: ${CALLERS}`;
@@ -114,7 +107,7 @@ describe('webhook allowlist', () => {
       const written = await startScript(ws, 'webhook', ['allowlist', 'staging', '--api-url', meta.url, '--write-fleet', '--drop-oidc-calls']);
       expect({ status: written.status, stderr: written.stderr }).toEqual({ status: 0, stderr: `warning: ${drops}\n` });
       expect(readFileSync(ws.fleetFile, 'utf8')).toContain('allowFrom: [192.30.252.0/22, 185.199.108.0/22, 140.82.112.0/20]}');
-      expect(meta.requests).toEqual(['/meta', '/meta']);
+      expect(meta.requests.map((request) => request.url)).toEqual(['/meta', '/meta']);
     } finally {
       await meta.close();
       rmSync(ws.root, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ping } from '../tools/webhook/ping';
 import { testCa, TestCa } from './support/certificates';
-import { PROCESS_TEST_TIMEOUT, runScriptWithin, startScript } from './support/cli';
+import { PROCESS_TEST_TIMEOUT, runScript, startScript } from './support/cli';
 import { BASE_FLEET } from './support/fleet';
 import { listen, receiverServer } from './support/servers';
 import { TOKEN } from './support/synth';
@@ -52,7 +52,7 @@ test('--ca-file through a link (as system bundles are) is read; a FIFO there is 
   try {
     expect(await pingOnce(receiver.url, { caFile: link })).toMatchObject({ accepted: true, status: 200 });
     // Only a hang reaches the bound; the process is then killed and signal says so.
-    const run = runScriptWithin(20_000, workspace(BASE_FLEET), 'webhook', ['ping', 'staging', '--url', receiver.url, '--ca-file', fifo], ENV);
+    const run = runScript(workspace(BASE_FLEET), 'webhook', ['ping', 'staging', '--url', receiver.url, '--ca-file', fifo], ENV, 20_000);
     expect({ signal: run.signal, status: run.status, stderr: run.stderr }).toEqual({
       signal: null,
       status: 2,

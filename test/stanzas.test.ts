@@ -6,16 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { armor, Decrypter, Encrypter } from 'age-encryption';
-import { parse, parseDocument } from 'yaml';
+import { parse } from 'yaml';
 import { synthesize } from '../lib/synth';
 import { encryptSecretFile } from '../lib/secrets/encrypted-secret';
 import { readSopsMetadata, sopsDecrypt } from '../lib/secrets/sops';
 import { doctor } from '../tools/webhook/doctor';
 import { bindSecret, takeToken } from '../tools/secrets';
 import { ageDecrypt, ageKeygen, AgeKey } from './support/age';
-import { PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
+import { oneLine, PROCESS_TEST_TIMEOUT, runScript } from './support/cli';
 import { testWith } from './support/external-tools';
-import { BASE_FLEET } from './support/fleet';
+import { sopsFleet } from './support/fleet';
 import { readTree, workspace, Workspace, writeFile } from './support/tree';
 import { CLUSTER_FILES } from '../lib/layout';
 
@@ -32,17 +32,6 @@ interface Entry {
 }
 
 /** staging (and, with `production`, a second cluster) encrypted for `recipients`. */
-function fleetFor(recipients: string[], production = false): string {
-  const document = parseDocument(BASE_FLEET);
-  document.setIn(['clusters', 'staging', 'sops'], { ageRecipients: recipients });
-  document.setIn(['clusters', 'staging', 'webhook', 'address'], '203.0.113.10');
-  if (production) {
-    const staging = parse(BASE_FLEET).clusters.staging;
-    document.setIn(['clusters', 'production'], { ...staging, webhook: { nodePort: 31235, address: '203.0.113.11' }, sops: { ageRecipients: recipients } });
-  }
-  return document.toString();
-}
-
 const encryptedFile = (ws: Workspace, cluster = 'staging') => join(ws.distDir, 'clusters', cluster, CLUSTER_FILES.encryptedTokenSecret);
 const tokenFile = (ws: Workspace) => join(ws.secretsDir, 'staging', 'webhook-token');
 
@@ -51,7 +40,7 @@ async function keysAndWorkspace(production = false): Promise<{ ws: Workspace; k1
   const scratch = workspace('clusters: {}\n');
   roots.push(scratch.root);
   const [k1, k2, k3] = await Promise.all([1, 2, 3].map((n) => ageKeygen(join(scratch.root, `k${n}`))));
-  const ws = workspace(fleetFor([k1.recipient, k2.recipient], production));
+  const ws = workspace(sopsFleet([k1.recipient, k2.recipient], production));
   roots.push(ws.root);
   writeFile(join(ws.secretsDir, 'staging', 'age.agekey'), readFileSync(k1.file, 'utf8'));
   // The first synth generates the tokens and encrypts them for K1 and K2.
@@ -100,8 +89,7 @@ function tamper(ws: Workspace, edit: (entries: Entry[]) => Entry[] | Promise<Ent
 
 /** One line on stderr, exit 1, matching `message`, and dist/ as it was. */
 function expectRefusal(result: { status: number | null; stderr: string }, message: RegExp): void {
-  expect(result.stderr.trimEnd()).toMatch(message);
-  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(oneLine(result.stderr)).toMatch(message);
   expect(result.status).toBe(1);
 }
 

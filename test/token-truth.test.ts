@@ -14,7 +14,7 @@ import { payloadUrls } from '../tools/webhook/url';
 import { rotateToken, takeToken } from '../tools/secrets';
 import { ageKeygen, AgeKey } from './support/age';
 import { runScript, startScript } from './support/cli';
-import { BASE_FLEET } from './support/fleet';
+import { BASE_FLEET, sopsFleet } from './support/fleet';
 import { TOKEN } from './support/synth';
 import { git } from './support/git';
 import { readTree, workspace, Workspace, workspaceAt, writeFile } from './support/tree';
@@ -26,13 +26,6 @@ const roots: string[] = [];
 afterAll(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
-
-function sopsFleet(recipients: string[], address = '203.0.113.10'): string {
-  const document = parseDocument(BASE_FLEET);
-  document.setIn(['clusters', 'staging', 'sops'], { ageRecipients: recipients });
-  document.setIn(['clusters', 'staging', 'webhook', 'address'], address);
-  return document.toString();
-}
 
 /** A workspace whose staging cluster has its own age key in secrets/staging/age.agekey, synthesized once. */
 async function sopsWorkspace(): Promise<{ ws: Workspace; key: AgeKey }> {

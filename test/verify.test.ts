@@ -331,9 +331,9 @@ describe('--heads git: each head read with git ls-remote from a real Git server'
   test('a server that never answers is bounded by --timeout: one line, and git (with its helpers) is ended', async () => {
     const connections: Promise<void>[] = [];
     // Accepts the TLS connection and the request, and never answers.
-    const silent = await listen(() => undefined, await ca.issue(['127.0.0.1']));
+    const silent = await listen(() => undefined, await ca.issue(['127.0.0.1']), '127.0.0.1');
     silent.server.on('secureConnection', (socket) => connections.push(new Promise((resolve) => socket.on('close', () => resolve()))));
-    const url = `https://127.0.0.1:${new URL(silent.url).port}/instavote`;
+    const url = `${silent.url}/instavote`;
     const servers = await standIns(applied);
     try {
       const error = await runGit(servers, fleetAt(url), { timeoutMs: 3000 }).then(() => undefined, (caught: Error) => caught);

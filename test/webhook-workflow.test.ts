@@ -1,20 +1,18 @@
 // `npm run webhook -- workflow <cluster> [--write <dir>]`, run as a process: what it prints and
 // writes, that the audience and URL in the CI files are those of the Receiver synth writes, and its
 // one-line refusals.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { synthesize } from '../lib/synth';
+import { actionValidator } from './support/action-validator';
 import { PROCESS_TEST_TIMEOUT, runScript, startScript } from './support/cli';
 import { doctor } from '../tools/webhook/doctor';
 import { BASE_FLEET } from './support/fleet';
 import { readTree, workspace } from './support/tree';
 
-const ROOT = join(__dirname, '..');
 const OIDC_FLEET = readFileSync(join(__dirname, 'fixtures', 'oidc-fleet.yaml'), 'utf8');
-const ACTION_VALIDATOR = join(ROOT, 'node_modules', '.bin', 'action-validator');
 
 const GITHUB_FILE = 'lfs269/instavote/.github/workflows/flux-staging-instavote.yml';
 const GITLAB_FILE = 'team/apps/worker/.gitlab/flux-staging-worker.gitlab-ci.yml';
@@ -78,7 +76,7 @@ test('--write writes exactly the files, each under its repository\'s path, the s
   expect(printed.map((file: any) => file.content)).toEqual([written[GITHUB_FILE], written[GITLAB_FILE]]);
   expect(runScript(ws, 'webhook', ['workflow', 'staging', '--write', out]).status).toBe(0);
   expect(readTree(out)).toEqual(written);
-  const linted = spawnSync(process.execPath, [ACTION_VALIDATOR, join(out, GITHUB_FILE)], { encoding: 'utf8' });
+  const linted = actionValidator(join(out, GITHUB_FILE));
   expect(linted.stderr).toBe('');
   expect(linted.status).toBe(0);
 }, PROCESS_TEST_TIMEOUT);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as semver from 'semver';
 import { parse, parseDocument } from 'yaml';
 import { synthesize } from '../lib/synth';
+import { actionValidator } from './support/action-validator';
 import { runScript } from './support/cli';
 import { testWith } from './support/external-tools';
 import { BASE_FLEET } from './support/fleet';
@@ -18,8 +19,6 @@ const ROOT = join(__dirname, '..');
 const WORKFLOW_FILE = join(ROOT, '.github', 'workflows', 'flux-infra.yml');
 const WORKFLOW_TEXT = readFileSync(WORKFLOW_FILE, 'utf8');
 const WORKFLOW = parse(WORKFLOW_TEXT);
-/** The linter .ci/run runs (the @action-validator/cli dev dependency), started with this Node. */
-const ACTION_VALIDATOR = join(ROOT, 'node_modules', '.bin', 'action-validator');
 /** .ci/run's drift check, which the workflow must run the same way: it writes nothing, and exits 1 naming each file a synth would change. */
 const DRIFT_CHECK = 'npm run --silent synth -- --check';
 
@@ -39,10 +38,6 @@ const stepIndex = (predicate: (step: Step) => boolean, what: string): number => 
 };
 const runs = (command: RegExp) => (step: Step) => step.run !== undefined && command.test(step.run);
 
-function validate(file: string): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [ACTION_VALIDATOR, file], { encoding: 'utf8' });
-}
-
 describe('the linter', () => {
   let scratch: string;
   beforeAll(() => {
@@ -61,7 +56,7 @@ describe('the linter', () => {
   }
 
   test('accepts the workflow', () => {
-    const result = validate(WORKFLOW_FILE);
+    const result = actionValidator(WORKFLOW_FILE);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
@@ -69,7 +64,7 @@ describe('the linter', () => {
   test('rejects a copy whose job has no runs-on, naming it', () => {
     const jobName = Object.keys(WORKFLOW.jobs)[0];
     const file = brokenCopy('no-runs-on', (document) => document.deleteIn(['jobs', jobName, 'runs-on']));
-    const result = validate(file);
+    const result = actionValidator(file);
     expect(result.status).not.toBe(0);
     // Not failing for another reason (a missing file also exits 1): the error is about this.
     expect(result.stderr).toContain(`/jobs/${jobName}/runs-on`);
@@ -77,7 +72,7 @@ describe('the linter', () => {
 
   test('rejects a copy triggered by an event GitHub does not have, naming it', () => {
     const file = brokenCopy('unknown-event', (document) => document.setIn(['on', 'pull_requests'], null));
-    const result = validate(file);
+    const result = actionValidator(file);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('Additional property \'pull_requests\' is not allowed');
   });

@@ -2,9 +2,9 @@
 // Flux controllers a push goes through, as local processes on 127.0.0.1 (free ports, nothing fixed),
 // with a throwaway PKI and a static token. Every process and file is the run's own and is removed
 // by stop(). This file does I/O.
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import { testCa } from '../support/certificates';
 import { kubeconfigText } from '../support/kubeconfig';
 import { BuiltComponent } from './build';
-import { crdsEstablished } from './support';
+import { crdsEstablished, fileTail, kubectlWith } from './support';
 
 /** What the tests need to reach the control plane; written as JSON for the test processes. */
 export interface ControlPlaneInfo {
@@ -74,11 +74,7 @@ export class ControlPlane {
 
   /** The last lines of a process's log, for a failure message. */
   public tail(name: string, lines = 20): string {
-    try {
-      return readFileSync(this.info.logs[name], 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return fileTail(this.info.logs[name], lines);
   }
 
   private start(name: string, binary: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
@@ -110,9 +106,9 @@ export class ControlPlane {
     throw new Error(`${name} did not become ${what} within ${timeoutMs / 1000}s:\n${this.tail(name)}`);
   }
 
-  /** kubectl against this control plane, as a user runs it; stdout. */
+  /** kubectl against this control plane, as a user runs it; stdout, or an Error with its stderr. */
   public kubectl(args: string[], input?: string): string {
-    return execFileSync('kubectl', args, { env: { ...process.env, KUBECONFIG: this.info.kubeconfig }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    return kubectlWith(this.info.kubeconfig, args, input);
   }
 
   /**

@@ -2,7 +2,6 @@
 // https:// and ssh:// sources): git's own `git http-backend` CGI behind a small Node server, so
 // source-controller's go-git clones from real Git. Repositories are bare folders under `root`.
 import { spawn } from 'node:child_process';
-import { AddressInfo } from 'node:net';
 import { Certificate } from '../support/certificates';
 import { listen } from '../support/servers';
 
@@ -39,7 +38,8 @@ function parseCgi(output: Buffer): { status: number; headers: Record<string, str
 /** Starts the server on 127.0.0.1 (a free port), serving the bare repositories in `root` read-only. */
 export async function startGitServer(root: string, tls: Certificate): Promise<GitServer> {
   const requests: string[] = [];
-  const { server, close } = await listen((request, response) => {
+  // By address: the suite's certificate names 127.0.0.1.
+  const { url: origin, close } = await listen((request, response) => {
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     requests.push(`${request.method} ${url.pathname}${url.search}`);
     const child = spawn('git', ['http-backend'], {
@@ -68,8 +68,6 @@ export async function startGitServer(root: string, tls: Certificate): Promise<Gi
       response.writeHead(status, headers).end(body);
     });
     child.on('error', (error) => response.writeHead(500).end(`${error.message}\n`));
-  }, tls);
-  // By address, not listen's https://localhost: the suite's certificate names 127.0.0.1.
-  const { port } = server.address() as AddressInfo;
-  return { url: `https://127.0.0.1:${port}`, requests, close };
+  }, tls, '127.0.0.1');
+  return { url: origin, requests, close };
 }

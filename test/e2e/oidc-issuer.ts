@@ -49,15 +49,14 @@ export async function startOidcIssuers(tls: Certificate): Promise<OidcIssuers> {
   const keys = { github: await keyPair(), gitlab: await keyPair() };
   const unpublished = await keyPair();
   const documents = new Map<string, unknown>();
-  const { server, close } = await listen((request, response) => {
+  // By address: the suite's certificates name 127.0.0.1.
+  const { url: origin, close } = await listen((request, response) => {
     const path = new URL(request.url ?? '/', 'https://127.0.0.1').pathname;
     requests.push(`${request.method} ${path}`);
     const document = request.method === 'GET' ? documents.get(path) : undefined;
     if (document === undefined) response.writeHead(404).end();
     else response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(document));
-  }, tls);
-  // By address, not listen's https://localhost: the suite's certificates name 127.0.0.1.
-  const origin = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  }, tls, '127.0.0.1');
   const issuers = {} as Record<Platform, OidcIssuer>;
   for (const platform of Object.keys(JWKS_PATH) as Platform[]) {
     const url = `${origin}/${platform}`;

@@ -10,15 +10,14 @@
 // filter over `claims`, run by the controller's CEL.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript, startScript } from '../support/cli';
+import { runScript, runScriptOk, startScript } from '../support/cli';
 import { testCaFromPem } from '../support/certificates';
 import { workspace, Workspace } from '../support/tree';
 import { GitHubCaller, githubClaims, GitLabCaller, gitlabClaims, Minting, OidcIssuer, OidcIssuers, startOidcIssuers } from './oidc-issuer';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, logFromNow, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, gitRepository, kubectl, LocalGit, logFromNow, readyMessage, Repository, requestedAt, revision, startLocalGit, waitFor } from './support';
 
 const CLUSTER = 'oidc';
 const NAMESPACE = 'e2e-oidc';
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 const NOTIFICATION = ['notification-controller'];
 
 // The IDs the fleet pins (as `webhook ids --write-fleet` would write them); the tokens carry them as strings.
@@ -78,16 +77,7 @@ ${receiverEntry('octo', ['octo'], issuers.github.url)}${receiverEntry('group', [
 ${receiverEntry('octo-pair', ['octo-main', 'octo-releases'], issuers.github.url)}${receiverEntry('group-pair', ['group-main', 'group-release'], issuers.gitlab.url)}`;
 }
 
-function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string {
-  const result = runScript(ws, script, args);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
-const gitRepository = (name: string): any => getObject('gitrepository', name, NAMESPACE);
-const requestedAt = (name: string): string | undefined => gitRepository(name)?.metadata?.annotations?.[REQUESTED_AT];
-const revision = (name: string): string | undefined => gitRepository(name)?.status?.artifact?.revision;
-const handledAt = (name: string): string | undefined => gitRepository(name)?.status?.lastHandledReconcileAt;
+const handledAt = (name: string): string | undefined => gitRepository(name, NAMESPACE)?.status?.lastHandledReconcileAt;
 
 /** Claims without `name`: a token that does not carry it at all. */
 function without(claims: Record<string, unknown>, name: string): Record<string, unknown> {
@@ -145,8 +135,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       'group-main': `main@sha1:${heads.group}`, 'group-release': `${GITLAB_TAG}@sha1:${heads.group}`,
     };
     ws = workspace(fleetFile(github, gitlab, oidc.issuers));
-    run(ws, 'synth', []);
-    for (const line of run(ws, 'webhook', ['url', CLUSTER]).trim().split('\n')) {
+    runScriptOk(ws, 'synth', []);
+    for (const line of runScriptOk(ws, 'webhook', ['url', CLUSTER]).trim().split('\n')) {
       const [name, url] = line.split(': ');
       urls.set(name, `${plane.receiver}${new URL(url).pathname}`);
     }
@@ -154,11 +144,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     fleet.commitFolder(join(ws.distDir, 'clusters'), 'clusters', 'synth');
     const bootstrap = bootstrapFiles({ namespace: NAMESPACE, fleetUrl: fleet.url, clusterPath: `./clusters/${CLUSTER}`, secretName: 'git-ca' });
     const bootstrapped = fleet.commit(Object.fromEntries(Object.entries(bootstrap).map(([file, content]) => [`clusters/${CLUSTER}/flux-system/${file}`, content])), 'flux bootstrap');
-    // Forced as a second bootstrap is, for a run on a control plane kept from an earlier one.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', NAMESPACE, { 'ca.crt': gitServer.ca }));
     // No token Secret to apply: an all-OIDC cluster has none.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-sync.yaml']);
+    applyBootstrap(bootstrap, NAMESPACE, gitServer.ca);
 
     await waitFor(`Kustomization flux-system in ${NAMESPACE} to apply the fleet repository's head`, () => {
       const root = getObject('kustomization', 'flux-system', NAMESPACE);
@@ -171,8 +158,8 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       }, { describe: () => `${readyMessage(getObject('receiver', name, NAMESPACE))}; webhookPath ${getObject('receiver', name, NAMESPACE)?.status?.webhookPath}`, logs: NOTIFICATION });
     }
     for (const [name, first] of Object.entries(firstRevisions)) {
-      await waitFor(`GitRepository ${name} at ${first}`, () => (revision(name) === first ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(name))}; revision ${revision(name)}`, logs: ['source-controller'],
+      await waitFor(`GitRepository ${name} at ${first}`, () => (revision(name, NAMESPACE) === first ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(name, NAMESPACE))}; revision ${revision(name, NAMESPACE)}`, logs: ['source-controller'],
       });
     }
   });
@@ -255,7 +242,7 @@ describe('generic-oidc Receivers against the real notification-controller', () =
 
   test('webhook ping can only call without a token: each Receiver answers that with the controller\'s bare 400, and ping says so (exit 0) without claiming the CI token passes', () => {
     const sources = ['octo', 'group', 'octo-main', 'octo-releases', 'group-main', 'group-release'];
-    const before = sources.map(requestedAt);
+    const before = sources.map((name) => requestedAt(name, NAMESPACE));
     const result = runScript(ws, 'webhook', ['ping', CLUSTER, '--url', controlPlane().receiver]);
     expect([result.status, result.stderr]).toEqual([0, '']);
     const lines = result.stdout.trim().split('\n');
@@ -263,7 +250,7 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     for (const [line, name] of lines.map((text, index) => [text, RECEIVERS[index]])) {
       expect(line).toMatch(new RegExp(`^ok ${name}: answers: a Receiver is at the path and refused a call without an ID token \\(400\\), as Receiver ${name} \\(generic-oidc\\) must; ping cannot mint a CI ID token`));
     }
-    expect(sources.map(requestedAt)).toEqual(before);
+    expect(sources.map((name) => requestedAt(name, NAMESPACE))).toEqual(before);
   });
 
   describe.each([
@@ -310,7 +297,7 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     const mint = (claims: Record<string, unknown>, minting: Partial<Minting> = {}) => issuer().mint(claims, { audience: audienceOf(name), ...minting });
 
     test('the pinned caller\'s token: 200, and the source fetches the pushed commit', async () => {
-      const before = requestedAt(name);
+      const before = requestedAt(name, NAMESPACE);
       const pushed = repo().commit({ 'README.md': `${name} pushed\n` }, 'pushed');
       const served = issuer().requests.length;
       const answer = await call(name, await mint(right()));
@@ -318,10 +305,10 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       // The controller found the keys through our discovery document, over TLS with the suite's CA.
       const discovery = new URL(issuer().url).pathname;
       expect(issuer().requests.slice(served)).toEqual([`GET ${discovery}/.well-known/openid-configuration`, `GET ${discovery}${platform === 'github' ? '/.well-known/jwks' : '/oauth/discovery/keys'}`]);
-      expect(requestedAt(name)).toBeDefined();
-      expect(requestedAt(name)).not.toBe(before);
-      await waitFor(`GitRepository ${name} at the pushed commit`, () => (revision(name) === `main@sha1:${pushed}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(name))}; revision ${revision(name)}`, logs: [...NOTIFICATION, 'source-controller'],
+      expect(requestedAt(name, NAMESPACE)).toBeDefined();
+      expect(requestedAt(name, NAMESPACE)).not.toBe(before);
+      await waitFor(`GitRepository ${name} at the pushed commit`, () => (revision(name, NAMESPACE) === `main@sha1:${pushed}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(name, NAMESPACE))}; revision ${revision(name, NAMESPACE)}`, logs: [...NOTIFICATION, 'source-controller'],
       });
     });
 
@@ -329,10 +316,10 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       const expected = validationFailure(name, right(), claims);
       // The caller must be pinned at all: some validation reads a claim that tells it apart.
       expect(expected).not.toEqual([]);
-      const before = requestedAt(name);
+      const before = requestedAt(name, NAMESPACE);
       const answer = await call(name, await mint(claims));
       expect([answer.status, answer.refusal]).toEqual([400, `token validation failed: ${expected.join('; ')}`]);
-      expect(requestedAt(name)).toBe(before);
+      expect(requestedAt(name, NAMESPACE)).toBe(before);
     });
 
     test('a token for the other Receiver\'s audience: 400, the audience named', async () => {
@@ -374,11 +361,11 @@ describe('generic-oidc Receivers against the real notification-controller', () =
   });
 
   test('GitHub Actions: the repository in another case is the same repository (GitHub names are case-insensitive): 200', async () => {
-    const before = requestedAt('octo');
+    const before = requestedAt('octo', NAMESPACE);
     const claims = githubClaims({ ...rightGitHub, repository: GITHUB.path.toUpperCase() });
     const answer = await call('octo', await oidc.issuers.github.mint(claims, { audience: audienceOf('octo') }));
     expect([answer.status, answer.refusal]).toEqual([200, undefined]);
-    expect(requestedAt('octo')).not.toBe(before);
+    expect(requestedAt('octo', NAMESPACE)).not.toBe(before);
   });
 
   // Two sources of one repository behind one Receiver: both pass the validations, so only the
@@ -413,19 +400,19 @@ describe('generic-oidc Receivers against the real notification-controller', () =
 
     /** Calls with `claims`; the answer must be 200 with `reconciled` alone asked to reconcile and `untouched` filtered out, its annotation as it was. */
     async function reconcilesOnly(claims: Record<string, unknown>, reconciled: string, untouched: string): Promise<void> {
-      const before = { reconciled: requestedAt(reconciled), untouched: requestedAt(untouched) };
+      const before = { reconciled: requestedAt(reconciled, NAMESPACE), untouched: requestedAt(untouched, NAMESPACE) };
       const answer = await call(name, await mint(claims));
       expect([answer.status, answer.refusal, answer.annotated, answer.filteredOut]).toEqual([200, undefined, [reconciled], [untouched]]);
-      expect(requestedAt(reconciled)).toBeDefined();
-      expect(requestedAt(reconciled)).not.toBe(before.reconciled);
-      expect(requestedAt(untouched)).toBe(before.untouched);
+      expect(requestedAt(reconciled, NAMESPACE)).toBeDefined();
+      expect(requestedAt(reconciled, NAMESPACE)).not.toBe(before.reconciled);
+      expect(requestedAt(untouched, NAMESPACE)).toBe(before.untouched);
     }
 
     test('the branch push\'s token: 200, only the branch source reconciles, and it fetches the pushed commit', async () => {
       const pushed = repo().commit({ 'CHANGELOG.md': `${name} main\n` }, 'on main');
       await reconcilesOnly(branchClaims(), branchSource, tagSource);
-      await waitFor(`GitRepository ${branchSource} at the pushed commit`, () => (revision(branchSource) === `main@sha1:${pushed}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(branchSource))}; revision ${revision(branchSource)}`, logs: [...NOTIFICATION, 'source-controller'],
+      await waitFor(`GitRepository ${branchSource} at the pushed commit`, () => (revision(branchSource, NAMESPACE) === `main@sha1:${pushed}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(branchSource, NAMESPACE))}; revision ${revision(branchSource, NAMESPACE)}`, logs: [...NOTIFICATION, 'source-controller'],
       });
     });
 
@@ -434,35 +421,35 @@ describe('generic-oidc Receivers against the real notification-controller', () =
       repo().commit({ 'CHANGELOG.md': `${name} ${GITLAB_TAG}\n` }, `release ${GITLAB_TAG}`);
       const tagged = repo().tag(GITLAB_TAG);
       await reconcilesOnly(tagClaims(GITLAB_TAG), tagSource, branchSource);
-      await waitFor(`GitRepository ${tagSource} at ${GITLAB_TAG}`, () => (revision(tagSource) === `${GITLAB_TAG}@sha1:${tagged}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(tagSource))}; revision ${revision(tagSource)}`, logs: [...NOTIFICATION, 'source-controller'],
+      await waitFor(`GitRepository ${tagSource} at ${GITLAB_TAG}`, () => (revision(tagSource, NAMESPACE) === `${GITLAB_TAG}@sha1:${tagged}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository(tagSource, NAMESPACE))}; revision ${revision(tagSource, NAMESPACE)}`, logs: [...NOTIFICATION, 'source-controller'],
       });
     });
     test('a fork\'s token: 400, refused with the repository its two sources share named once, and neither source reconciles', async () => {
       const expected = validationFailure(name, branchClaims(), fork());
       expect(expected[0]).toBe(repositoryPin);
-      const before = [branchSource, tagSource].map(requestedAt);
+      const before = [branchSource, tagSource].map((name) => requestedAt(name, NAMESPACE));
       const answer = await call(name, await mint(fork()));
       expect([answer.status, answer.refusal, answer.annotated]).toEqual([400, `token validation failed: ${expected.join('; ')}`, []]);
-      expect([branchSource, tagSource].map(requestedAt)).toEqual(before);
+      expect([branchSource, tagSource].map((name) => requestedAt(name, NAMESPACE))).toEqual(before);
     });
   });
 
   test(`GitHub Actions, semver source (${RELEASES}): a tag outside the range still passes (the pins take any tag) and reconciles only the semver source, whose own range keeps the newest tag in it`, async () => {
     github.commit({ 'CHANGELOG.md': 'v3.0.0\n' }, 'release v3.0.0');
     github.tag('v3.0.0');
-    const kept = revision('octo-releases');
+    const kept = revision('octo-releases', NAMESPACE);
     // Whichever v1 release the source has (v1.0.0, or v1.2.0 after the tag push above): never v3.
     expect(kept).toMatch(/^v1\.\d+\.\d+@sha1:[0-9a-f]{40}$/);
-    const before = requestedAt('octo-main');
+    const before = requestedAt('octo-main', NAMESPACE);
     const answer = await call('octo-pair', await oidc.issuers.github.mint(githubClaims({ ...rightGitHub, ref: 'refs/tags/v3.0.0' }), { audience: audienceOf('octo-pair') }));
     expect([answer.status, answer.refusal, answer.annotated, answer.filteredOut]).toEqual([200, undefined, ['octo-releases'], ['octo-main']]);
-    expect(requestedAt('octo-main')).toBe(before);
-    const requested = requestedAt('octo-releases');
+    expect(requestedAt('octo-main', NAMESPACE)).toBe(before);
+    const requested = requestedAt('octo-releases', NAMESPACE);
     await waitFor('GitRepository octo-releases to handle the request', () => (requested !== undefined && handledAt('octo-releases') === requested ? true : undefined), {
-      describe: () => `${readyMessage(gitRepository('octo-releases'))}; lastHandledReconcileAt ${handledAt('octo-releases')}, requested ${requested}`, logs: ['source-controller'],
+      describe: () => `${readyMessage(gitRepository('octo-releases', NAMESPACE))}; lastHandledReconcileAt ${handledAt('octo-releases')}, requested ${requested}`, logs: ['source-controller'],
     });
-    expect(revision('octo-releases')).toBe(kept);
+    expect(revision('octo-releases', NAMESPACE)).toBe(kept);
   });
 
   test(`GitLab CI, tag source (${GITLAB_TAG}): another tag's token (v1.3.0): 400, refused by the ref validation`, async () => {
@@ -470,9 +457,9 @@ describe('generic-oidc Receivers against the real notification-controller', () =
     const wrong = gitlabClaims({ ...rightGitLab, refType: 'tag', ref: 'v1.3.0' });
     const expected = validationFailure('group-pair', right, wrong);
     expect(expected).toHaveLength(1);
-    const before = ['group-main', 'group-release'].map(requestedAt);
+    const before = ['group-main', 'group-release'].map((name) => requestedAt(name, NAMESPACE));
     const answer = await call('group-pair', await oidc.issuers.gitlab.mint(wrong, { audience: audienceOf('group-pair') }));
     expect([answer.status, answer.refusal, answer.annotated]).toEqual([400, `token validation failed: ${expected.join('; ')}`, []]);
-    expect(['group-main', 'group-release'].map(requestedAt)).toEqual(before);
+    expect(['group-main', 'group-release'].map((name) => requestedAt(name, NAMESPACE))).toEqual(before);
   });
 });

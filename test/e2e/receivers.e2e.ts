@@ -8,14 +8,13 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript } from '../support/cli';
+import { runScript, runScriptOk } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
 import { gitHost } from '../../lib/hosts';
 import { GitHostKind } from '../../lib/fleet/model';
 import { explainStatus, foreignAnswer } from '../../tools/webhook/ping';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { bootstrapFiles, controlPlane, getObject, gitRepository, kubectl, LocalGit, readyMessage, Repository, REQUESTED_AT, requestedAt, revision, secretManifest, startLocalGit, waitFor } from './support';
 
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
 interface TypeCase {
   /** The cluster, its namespace e2e-<cluster>. */
@@ -84,24 +83,6 @@ function fleetFile(repos: Map<string, Repository>): string {
   return `clusters:\n${[refused, ...types].join('')}`;
 }
 
-function run(ws: Workspace, script: 'synth' | 'webhook', args: string[]): string {
-  const result = runScript(ws, script, args);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
-function gitRepository(cluster: string): any {
-  return getObject('gitrepository', 'app', namespaceOf(cluster));
-}
-
-function requestedAt(cluster: string): string | undefined {
-  return gitRepository(cluster)?.metadata?.annotations?.[REQUESTED_AT];
-}
-
-function revision(cluster: string): string | undefined {
-  return gitRepository(cluster)?.status?.artifact?.revision;
-}
-
 const NOTIFICATION = ['notification-controller'];
 const SOURCES = ['source-controller'];
 
@@ -123,11 +104,11 @@ describe('Receivers against the real notification-controller', () => {
       heads.set(cluster, repo.commit({ 'README.md': `${cluster}\n` }, 'first'));
     }
     ws = workspace(fleetFile(repos));
-    run(ws, 'synth', []);
+    runScriptOk(ws, 'synth', []);
 
     const receiverAddress = controlPlane().receiver;
     for (const cluster of CLUSTERS) {
-      const printed = run(ws, 'webhook', ['url', cluster]).trim().split('\n');
+      const printed = runScriptOk(ws, 'webhook', ['url', cluster]).trim().split('\n');
       urls.set(cluster, new Map(printed.map((line) => {
         const [name, url] = line.includes(': ') ? line.split(': ') : ['app', line];
         return [name, `${receiverAddress}${new URL(url).pathname}`];
@@ -176,8 +157,8 @@ describe('Receivers against the real notification-controller', () => {
           return readyMessage(receiver).startsWith('Ready=True') && receiver.status.webhookPath === new URL(url).pathname ? receiver : undefined;
         }, { describe: () => `${readyMessage(getObject('receiver', name, namespace))}; webhookPath ${getObject('receiver', name, namespace)?.status?.webhookPath}`, logs: NOTIFICATION });
       }
-      await waitFor(`GitRepository app in ${namespace} at its first commit`, () => (revision(cluster) === `main@sha1:${heads.get(cluster)}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(cluster))}; revision ${revision(cluster)}`,
+      await waitFor(`GitRepository app in ${namespace} at its first commit`, () => (revision('app', namespaceOf(cluster)) === `main@sha1:${heads.get(cluster)}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository('app', namespaceOf(cluster)))}; revision ${revision('app', namespaceOf(cluster))}`,
         logs: SOURCES,
       });
     }
@@ -226,12 +207,12 @@ describe('Receivers against the real notification-controller', () => {
     const appUrl = () => urls.get(REFUSED)!.get('app')!;
 
     test('a wrong signature: 400 from the controller, the source not asked to reconcile', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       const delivery = await githubPush(namespaceOf(REFUSED), 'app', 'refs/heads/main', appUrl());
       const wrong = createHmac('sha256', 'not-the-token').update(delivery.body).digest('hex');
       const answer = await post(appUrl(), delivery.body, { ...delivery.headers, 'X-Hub-Signature-256': `sha256=${wrong}`, 'X-Hub-Signature': `sha1=${createHmac('sha1', 'not-the-token').update(delivery.body).digest('hex')}` });
       expect(answer.status).toBe(400);
-      expect(requestedAt(REFUSED)).toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBe(before);
       expect(pingsWords(answer, 'push')).toMatch(/^rejected \(400\): the signature \(X-Hub-Signature-256\) does not match/);
     });
 
@@ -245,7 +226,7 @@ describe('Receivers against the real notification-controller', () => {
     });
 
     test('an event the Receiver does not list: 400 from the controller, named as such by ping', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       // ping sends GitHub's ping event; Receiver push-only lists push alone.
       const result = ping(REFUSED, 'push-only', ['--event', 'ping']);
       expect(result.status).toBe(1);
@@ -254,32 +235,32 @@ describe('Receivers against the real notification-controller', () => {
       const delivery = await githubPush(namespaceOf(REFUSED), 'app', 'refs/heads/main', appUrl());
       const answer = await post(appUrl(), delivery.body, { ...delivery.headers, 'X-GitHub-Event': 'create' });
       expect(answer.status).toBe(400);
-      expect(requestedAt(REFUSED)).toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBe(before);
     });
 
     test('a push to another branch: 200 from the controller, but our filter keeps the source from reconciling, which ping reports as a failure', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       const result = ping(REFUSED, 'app', ['--event', 'push', '--ref', 'refs/heads/feature']);
       expect([result.status, result.stderr]).toEqual([1, '']);
       expect(result.stdout).toBe('FAILED app: this push reconciles nothing: answered 200: Receiver app checked the signature, but its filters refuse every source: the filter of GitRepository app wants branch main (refs/heads/main), the delivery pushed refs/heads/feature: '
         + 'if feature is what you push to, set branch: feature for source app in the fleet file (npm run webhook -- doctor --online checks that each ref exists)');
       // The controller annotates before it answers: unchanged now means it was not asked.
-      expect(requestedAt(REFUSED)).toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBe(before);
     });
 
     test('a push from another repository: 200 from the controller, the source not asked to reconcile', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       const delivery = await githubPush('someone-else', 'app', 'refs/heads/main', appUrl());
       const answer = await post(appUrl(), delivery.body, delivery.headers);
       expect(answer.status).toBe(200);
-      expect(requestedAt(REFUSED)).toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBe(before);
     });
 
     test('a ping: 200, and nothing reconciles (the filters guard the ref a ping lacks)', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       const result = ping(REFUSED, 'app');
       expect([result.status, result.stdout]).toEqual([0, 'ok app: accepted: Receiver app checked the signature; its filters reconcile none of its sources for this delivery (skipped: GitRepository app)']);
-      expect(requestedAt(REFUSED)).toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBe(before);
     });
 
     test('a body over 3 MiB: 413 from the controller', async () => {
@@ -289,14 +270,14 @@ describe('Receivers against the real notification-controller', () => {
     });
 
     test('and the matching push does set the annotation, and the source fetches the pushed commit', async () => {
-      const before = requestedAt(REFUSED);
+      const before = requestedAt('app', namespaceOf(REFUSED));
       const pushed = repos.get(REFUSED)!.commit({ 'README.md': 'pushed\n' }, 'pushed');
       const result = ping(REFUSED, 'app', ['--event', 'push']);
       expect([result.status, result.stdout]).toEqual([0, 'ok app: accepted: Receiver app checked the signature and asked GitRepository app to reconcile']);
-      expect(requestedAt(REFUSED)).not.toBe(before);
-      expect(requestedAt(REFUSED)).toBeDefined();
-      await waitFor('GitRepository app in e2e-refused at the pushed commit', () => (revision(REFUSED) === `main@sha1:${pushed}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(REFUSED))}; revision ${revision(REFUSED)}`, logs: SOURCES,
+      expect(requestedAt('app', namespaceOf(REFUSED))).not.toBe(before);
+      expect(requestedAt('app', namespaceOf(REFUSED))).toBeDefined();
+      await waitFor('GitRepository app in e2e-refused at the pushed commit', () => (revision('app', namespaceOf(REFUSED)) === `main@sha1:${pushed}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository('app', namespaceOf(REFUSED)))}; revision ${revision('app', namespaceOf(REFUSED))}`, logs: SOURCES,
       });
     });
   });
@@ -310,29 +291,29 @@ describe('Receivers against the real notification-controller', () => {
       expect(receiver.spec.resources.every((resource: any) => typeof resource.filter === 'string')).toBe(entry.filtered);
 
       // A commit lands on main, but the delivery names another branch.
-      const first = revision(cluster);
+      const first = revision('app', namespaceOf(cluster));
       const pushed = repo.commit({ 'README.md': `${cluster} pushed\n` }, 'pushed');
-      const before = requestedAt(cluster);
+      const before = requestedAt('app', namespaceOf(cluster));
       const other = ping(cluster, 'app', ['--event', 'push', '--ref', 'refs/heads/feature']);
       expect([other.status, other.stderr]).toEqual([entry.filtered ? 1 : 0, '']);
       if (entry.filtered) {
         expect(other.stdout).toMatch(/^FAILED app: this push reconciles nothing: answered 200: .*, but its filters refuse every source: the filter of GitRepository app wants branch main \(refs\/heads\/main\), the delivery pushed refs\/heads\/feature: /);
-        expect(requestedAt(cluster)).toBe(before);
-        expect(revision(cluster)).toBe(first);
+        expect(requestedAt('app', namespaceOf(cluster))).toBe(before);
+        expect(revision('app', namespaceOf(cluster))).toBe(first);
       } else {
         // README: a generic or generic-hmac Receiver, or a self-hosted Bitbucket's, gets no filter, so any push reconciles.
         expect(other.stdout).toMatch(/^ok app: accepted: .* and asked GitRepository app to reconcile$/);
-        expect(requestedAt(cluster)).not.toBe(before);
+        expect(requestedAt('app', namespaceOf(cluster))).not.toBe(before);
       }
 
-      const annotated = requestedAt(cluster);
+      const annotated = requestedAt('app', namespaceOf(cluster));
       const result = ping(cluster, 'app', ['--event', 'push']);
       expect([result.status, result.stderr]).toEqual([0, '']);
       expect(result.stdout).toMatch(/^ok app: accepted: .* and asked GitRepository app to reconcile$/);
-      expect(requestedAt(cluster)).toBeDefined();
-      expect(requestedAt(cluster)).not.toBe(annotated);
-      await waitFor(`GitRepository app in ${namespaceOf(cluster)} at the pushed commit`, () => (revision(cluster) === `main@sha1:${pushed}` ? true : undefined), {
-        describe: () => `${readyMessage(gitRepository(cluster))}; revision ${revision(cluster)}`, logs: [...NOTIFICATION, ...SOURCES],
+      expect(requestedAt('app', namespaceOf(cluster))).toBeDefined();
+      expect(requestedAt('app', namespaceOf(cluster))).not.toBe(annotated);
+      await waitFor(`GitRepository app in ${namespaceOf(cluster)} at the pushed commit`, () => (revision('app', namespaceOf(cluster)) === `main@sha1:${pushed}` ? true : undefined), {
+        describe: () => `${readyMessage(gitRepository('app', namespaceOf(cluster)))}; revision ${revision('app', namespaceOf(cluster))}`, logs: [...NOTIFICATION, ...SOURCES],
       });
     });
   });

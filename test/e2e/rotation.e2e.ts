@@ -10,16 +10,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gitHost } from '../../lib/hosts';
 import { encryptSecretFile } from '../../lib/secrets/encrypted-secret';
-import { runScript, startScript } from '../support/cli';
+import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
-
-/** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
-function run(ws: Workspace, script: 'synth' | 'secrets' | 'webhook', args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const result = runScript(ws, script, args, env);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, REQUESTED_AT, secretManifest, startLocalGit, waitFor } from './support';
 
 /** The fleet file of one scenario's cluster: an app repository, its Receiver, and a Receiver for the fleet repository. */
 function fleetFile(options: { cluster: string; namespace: string; nodePort: number; fleetUrl: string; appUrl: string }): string {
@@ -53,7 +46,7 @@ clusters:
 
 /** The Payload URL of each Receiver, as `webhook url` prints it, by Receiver name. */
 function receiverUrls(ws: Workspace, cluster: string): Record<string, string> {
-  return Object.fromEntries(['app', 'flux-system'].map((receiver) => [receiver, run(ws, 'webhook', ['url', cluster, '--receiver', receiver]).trim()]));
+  return Object.fromEntries(['app', 'flux-system'].map((receiver) => [receiver, runScriptOk(ws, 'webhook', ['url', cluster, '--receiver', receiver]).trim()]));
 }
 
 /**
@@ -92,11 +85,7 @@ class Scenario {
     mkdirSync(folder, { recursive: true });
     for (const [file, content] of Object.entries(files)) writeFileSync(join(folder, file), content);
     const sha = this.pushDist('synth, with flux bootstrap\'s files');
-    // --force-conflicts as bootstrap applies: on a kept control plane kustomize-controller owns these from an earlier run.
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', this.namespace, { 'ca.crt': this.git.ca }));
-    for (const manifest of extraSecrets) kubectl(['apply', '-f', '-'], manifest);
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-sync.yaml']);
+    applyBootstrap(files, this.namespace, this.git.ca, extraSecrets);
     return sha;
   }
 
@@ -124,7 +113,7 @@ class Scenario {
   public async receiverAt(name: string, path: string): Promise<void> {
     // On a kept control plane an earlier run's Receiver may serve that run's token, its Secret unlabelled
     // (the rotation scenario's first state): ask it to reconcile, as `flux reconcile receiver` does.
-    if (this.object('receiver', name)) kubectl(['annotate', '--overwrite', '-n', this.namespace, 'receiver', name, `reconcile.fluxcd.io/requestedAt=${new Date().toISOString()}`]);
+    if (this.object('receiver', name)) kubectl(['annotate', '--overwrite', '-n', this.namespace, 'receiver', name, `${REQUESTED_AT}=${new Date().toISOString()}`]);
     await waitFor(`Receiver ${name} Ready at ${path}`, () => {
       const object = this.object('receiver', name);
       return readyMessage(object).startsWith('Ready=True') && object.status?.webhookPath === path ? true : undefined;
@@ -166,7 +155,7 @@ describe('rotation', () => {
    */
   async function rotate(what: string): Promise<string> {
     const before = current();
-    run(scenario.ws, 'secrets', ['rotate-token', 'rotation']);
+    runScriptOk(scenario.ws, 'secrets', ['rotate-token', 'rotation']);
     const after = current();
     expect(after.token).not.toBe(before.token);
     for (const receiver of RECEIVERS) expect(after.urls[receiver]).not.toBe(before.urls[receiver]);
@@ -205,8 +194,8 @@ describe('rotation', () => {
     const first = app.commit({ 'deploy/settings.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${namespace}\ndata:\n  colour: blue\n` }, 'settings');
 
     // As docs/secrets.md ("Secrets in git") tells a user: the cluster's own age key, then synth encrypts the token.
-    const recipient = run(ws, 'secrets', ['age-key', 'rotation', '--write-fleet']).split('\n')[0].trim();
-    run(ws, 'synth', []);
+    const recipient = runScriptOk(ws, 'secrets', ['age-key', 'rotation', '--write-fleet']).split('\n')[0].trim();
+    runScriptOk(ws, 'synth', []);
     // The committed Secret as flux-infra wrote it before it carried the watch label, pulled where its
     // key is not (synth adds the label where it is): the next rotation writes the label with the new token.
     const committed = join(ws.distDir, 'clusters', 'rotation', 'webhook-token-secret.sops.yaml');
@@ -266,7 +255,7 @@ describe('a broken push', () => {
   test('verify --heads git passes after a good push, and after a commit with an invalid manifest reports the Kustomization\'s failure with the controller\'s message, exit 1', async () => {
     const { ws, app, namespace } = scenario;
     const first = app.commit({ 'deploy/web.yaml': deployment(namespace, '  replicas: 2\n') }, 'web: 2 replicas');
-    run(ws, 'synth', []);
+    runScriptOk(ws, 'synth', []);
     // No SOPS here: the token's Secret is applied by hand, as README says for such clusters.
     const bootstrapped = scenario.bootstrap([readFileSync(join(ws.secretsDir, 'broken', 'webhook-token-secret.yaml'), 'utf8')]);
     await scenario.applied('flux-system', bootstrapped, 'the flux-system Kustomization to apply the fleet repository');

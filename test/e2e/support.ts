@@ -17,14 +17,19 @@ export function controlPlane(): ControlPlaneInfo {
   return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneInfo;
 }
 
-/** kubectl against the control plane, as a user runs it; its stdout, or an Error with its stderr. */
-export function kubectl(args: string[], input?: string): string {
+/** kubectl with `kubeconfig`, as a user runs it; its stdout, or an Error with its stderr. */
+export function kubectlWith(kubeconfig: string, args: string[], input?: string): string {
   try {
-    return execFileSync('kubectl', args, { env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync('kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfig }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
     throw new Error(`kubectl ${args.join(' ')}: ${stderr || (error as Error).message}`);
   }
+}
+
+/** kubectl against the control plane, as a user runs it; its stdout, or an Error with its stderr. */
+export function kubectl(args: string[], input?: string): string {
+  return kubectlWith(controlPlane().kubeconfig, args, input);
 }
 
 /** An object as the API server has it, or undefined when there is none. */
@@ -37,19 +42,42 @@ export function getObject(kind: string, name: string, namespace: string): any {
   }
 }
 
+/** The annotation that asks a Flux object to reconcile (what a Receiver and `flux reconcile` set). */
+export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+/** GitRepository `name` in `namespace` as the API server has it, or undefined. */
+export function gitRepository(name: string, namespace: string): any {
+  return getObject('gitrepository', name, namespace);
+}
+
+/** When GitRepository `name` in `namespace` was last asked to reconcile (its REQUESTED_AT), if ever. */
+export function requestedAt(name: string, namespace: string): string | undefined {
+  return gitRepository(name, namespace)?.metadata?.annotations?.[REQUESTED_AT];
+}
+
+/** The revision of GitRepository `name` in `namespace`'s artifact, if it has one. */
+export function revision(name: string, namespace: string): string | undefined {
+  return gitRepository(name, namespace)?.status?.artifact?.revision;
+}
+
 /** The Ready condition's message of a Flux object, for failure messages. */
 export function readyMessage(object: any): string {
   const ready = object?.status?.conditions?.find((condition: any) => condition.type === 'Ready');
   return ready ? `Ready=${ready.status} ${ready.reason}: ${ready.message}` : 'no Ready condition yet';
 }
 
-/** The last lines of a controller's log. */
-export function logTail(name: string, lines = 15): string {
+/** The last `lines` lines of the log file `file`, for a failure message; '(no log)' when there is none. */
+export function fileTail(file: string, lines: number): string {
   try {
-    return readFileSync(controlPlane().logs[name], 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
+}
+
+/** The last lines of a controller's log. */
+export function logTail(name: string, lines = 15): string {
+  return fileTail(controlPlane().logs[name], lines);
 }
 
 /**
@@ -181,6 +209,18 @@ export async function startLocalGit(): Promise<LocalGit> {
 /** A Secret manifest (stringData) for kubectl apply. */
 export function secretManifest(name: string, namespace: string, data: Record<string, string>, labels: Record<string, string> = {}): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'Opaque', stringData: data });
+}
+
+/**
+ * Bootstrap's part on the cluster, in its order: gotk-components, the sources' CA as Secret git-ca,
+ * `secrets` (manifests), then gotk-sync. Server-side and forced as a second bootstrap is: on a control
+ * plane kept from an earlier run, kustomize-controller owns these objects since.
+ */
+export function applyBootstrap(files: Record<string, string>, namespace: string, gitCa: string, secrets: string[] = []): void {
+  kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-components.yaml']);
+  kubectl(['apply', '-f', '-'], secretManifest('git-ca', namespace, { 'ca.crt': gitCa }));
+  for (const manifest of secrets) kubectl(['apply', '-f', '-'], manifest);
+  kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], files['gotk-sync.yaml']);
 }
 
 /**

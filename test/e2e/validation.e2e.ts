@@ -13,8 +13,9 @@ import { ReceiverType } from '../../lib/fleet/model';
 import { GENERATED_HEADER } from '../../lib/layout';
 import { sopsDecrypt } from '../../lib/secrets/sops';
 import { identitiesIn } from '../../lib/secrets/age-identities';
-import { environment, runScript } from '../support/cli';
-import { workspace, Workspace } from '../support/tree';
+import { foreignLines, runCdk8s } from '../support/cdk8s';
+import { runScriptOk } from '../support/cli';
+import { workspace } from '../support/tree';
 import { bootstrapFiles, controlPlane, crdsEstablished, kubectl, listFiles } from './support';
 
 /** Each exposure with every option, then again with its defaults and plain HTTP: cluster -> its Flux namespace. */
@@ -248,13 +249,6 @@ ${HOSTLESS_TYPES.map((type) => `      - name: ${type}\n        type: ${type}\n  
         sources: [app]
 `;
 
-/** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
-function run(ws: Workspace, script: 'synth' | 'secrets', args: string[]): string {
-  const result = runScript(ws, script, args);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
-  return result.stdout;
-}
-
 /**
  * Dry-runs `manifests` (a file or stdin) with strict field validation: the objects as the server
  * would store them, or an Error naming `what` with the server's message. A warning the server
@@ -301,8 +295,8 @@ function deleteNamespace(namespace: string): void {
 
 // synth runs while jest collects the tests, so that test.each can name every file it wrote.
 const ws = workspace(FLEET);
-run(ws, 'secrets', ['age-key', SOPS_CLUSTER, '--write-fleet']);
-run(ws, 'synth', []);
+runScriptOk(ws, 'secrets', ['age-key', SOPS_CLUSTER, '--write-fleet']);
+runScriptOk(ws, 'synth', []);
 const distFiles = listFiles(ws.distDir).sort();
 /** The manifests kubectl applies as they are: every YAML file but the flux-system folders (a kustomize input) and the SOPS file (below). */
 const manifestFiles = distFiles.filter((file) => file.endsWith('.yaml') && basename(dirname(file)) !== 'flux-system' && !file.endsWith('.sops.yaml'));
@@ -358,8 +352,8 @@ describe('server-side validation of every output', () => {
   test('cdk8s synth --stdout (the real CLI, this project\'s app) piped to kubectl apply --dry-run=client -f -: every manifest accepted, no warning', () => {
     const root = join(__dirname, '..', '..');
     const app = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.synth.replace('tools/launch.cjs', join(root, 'tools', 'launch.cjs'));
-    const cli = spawnSync(process.execPath, [join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--stdout', '--no-check-upgrade', '--app', app], { cwd: ws.root, env: environment(ws, {}), encoding: 'utf8' });
-    expect({ status: cli.status, foreign: cli.stderr.split('\n').filter((line) => line !== '' && !/^(dist: |note: |apply the token Secret yourself: |new webhook token: |  (removed|encrypted) )/.test(line)) }).toEqual({ status: 0, foreign: [] });
+    const cli = runCdk8s(ws, ['synth', '--stdout', '--no-check-upgrade', '--app', app]);
+    expect({ status: cli.status, foreign: foreignLines(cli.stderr) }).toEqual({ status: 0, foreign: [] });
     const applied = spawnSync('kubectl', ['apply', '--dry-run=client', '-o', 'json', '-f', '-'], { env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig }, input: cli.stdout, encoding: 'utf8' });
     expect({ status: applied.status, stderr: applied.stderr }).toEqual({ status: 0, stderr: '' });
     const answer = JSON.parse(applied.stdout);

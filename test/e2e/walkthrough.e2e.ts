@@ -3,9 +3,9 @@
 // repository; then a push reaches the Deployment through the webhook alone (every interval is 1h).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScript, startScript } from '../support/cli';
+import { runScript, runScriptOk, startScript } from '../support/cli';
 import { workspace, Workspace } from '../support/tree';
-import { bootstrapFiles, controlPlane, getObject, kubectl, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
+import { applyBootstrap, bootstrapFiles, controlPlane, getObject, LocalGit, readyMessage, Repository, secretManifest, startLocalGit, waitFor } from './support';
 
 const NAMESPACE = 'flux-system';
 
@@ -44,13 +44,6 @@ function fleetFile(appUrl: string): string {
 `;
 }
 
-/** Runs one of our commands as a user does; its stdout, or a failure with its stderr. */
-function run(ws: Workspace, script: 'synth' | 'secrets' | 'webhook', args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const result = runScript(ws, script, args, env);
-  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
-  return result.stdout;
-}
-
 function deploymentReplicas(): number | undefined {
   return getObject('deployment', 'vote', 'instavote')?.spec?.replicas;
 }
@@ -81,10 +74,10 @@ describe('the walkthrough, staging', () => {
     }, 'vote: 2 replicas');
 
     // As docs/secrets.md ("Secrets in git") tells a user: the cluster's own age key, then synth encrypts the token.
-    run(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
-    run(ws, 'synth', []);
+    runScriptOk(ws, 'secrets', ['age-key', 'staging', '--write-fleet']);
+    runScriptOk(ws, 'synth', []);
     const token = readFileSync(join(ws.secretsDir, 'staging', 'webhook-token'), 'utf8').trim();
-    const url = run(ws, 'webhook', ['url', 'staging', '--receiver', 'instavote']).trim();
+    const url = runScriptOk(ws, 'webhook', ['url', 'staging', '--receiver', 'instavote']).trim();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:31234\/hook\/[0-9a-f]{64}$/);
     const path = new URL(url).pathname;
 
@@ -93,10 +86,7 @@ describe('the walkthrough, staging', () => {
     const bootstrap = bootstrapFiles({ namespace: NAMESPACE, fleetUrl: fleet.url, clusterPath: './clusters/staging', secretName: 'git-ca' });
     const bootstrapped = fleet.commit(Object.fromEntries(Object.entries(bootstrap).map(([file, content]) => [`clusters/staging/flux-system/${file}`, content])), 'flux bootstrap');
     expect(bootstrapped).not.toBe(fleetSha);
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-components.yaml']);
-    kubectl(['apply', '-f', '-'], secretManifest('git-ca', NAMESPACE, { 'ca.crt': gitServer.ca }));
-    kubectl(['apply', '-f', '-'], secretManifest('sops-age', NAMESPACE, { 'age.agekey': readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8') }));
-    kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], bootstrap['gotk-sync.yaml']);
+    applyBootstrap(bootstrap, NAMESPACE, gitServer.ca, [secretManifest('sops-age', NAMESPACE, { 'age.agekey': readFileSync(join(ws.secretsDir, 'staging', 'age.agekey'), 'utf8') })]);
 
     const logs = ['source-controller', 'kustomize-controller'];
     await waitFor('the flux-system Kustomization to apply the fleet repository\'s head', () => {

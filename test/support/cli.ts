@@ -20,9 +20,20 @@ export function environment(ws: Workspace, extra: NodeJS.ProcessEnv): NodeJS.Pro
   };
 }
 
-/** Runs an npm script's program as `npm run <script> -- <args>` would, in a real process, from `ws`. */
-export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8' });
+/**
+ * Runs an npm script's program as `npm run <script> -- <args>` would, in a real process, from `ws`.
+ * With `boundMs`, SIGKILLed if it runs longer (for commands that must not hang, as on a FIFO read):
+ * `signal` is then 'SIGKILL', which a test asserts against.
+ */
+export function runScript(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}, boundMs?: number): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8', timeout: boundMs, killSignal: 'SIGKILL' });
+}
+
+/** `runScript` for a step that must succeed: its stdout, or an Error naming the command with its exit status, stdout and stderr. */
+export function runScriptOk(ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const result = runScript(ws, script, args, env);
+  if (result.status !== 0) throw new Error(`npm run ${script} -- ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}${result.stderr}`);
+  return result.stdout;
 }
 
 /** The same, started without waiting: resolves with its exit status and output. With `boundMs`, SIGKILLed if it runs longer. */
@@ -38,10 +49,9 @@ export function startScript(ws: Workspace, script: keyof typeof SCRIPTS, args: s
 /** Jest's time for a test that starts the commands as processes: each start takes a fraction of a second, more on a loaded machine. */
 export const PROCESS_TEST_TIMEOUT = 30_000;
 
-/**
- * `runScript`, killed (SIGKILL) if it has not ended within `boundMs`: for commands that must not
- * hang (a FIFO read). `signal` is then 'SIGKILL', which a test asserts against.
- */
-export function runScriptWithin(boundMs: number, ws: Workspace, script: keyof typeof SCRIPTS, args: string[] = [], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [...LAUNCH, SCRIPTS[script], ...args], { cwd: ws.root, env: environment(ws, env), encoding: 'utf8', timeout: boundMs, killSignal: 'SIGKILL' });
+/** `stderr`'s one line (its trailing newline aside), after asserting it holds no other; a failure lists every line. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0];
 }

@@ -6,17 +6,65 @@ import { Certificate } from './certificates';
 
 /**
  * Starts `handler` on an ephemeral loopback port; with `tls`, over HTTPS with that certificate, at
- * https://localhost:<port> (the name a test certificate can carry).
+ * https://<urlHost>:<port>: the name the certificate carries, localhost unless it names the address.
  */
-export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, tls?: Certificate): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+export async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, tls?: Certificate, urlHost: 'localhost' | '127.0.0.1' = 'localhost'): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server: Server = tls === undefined ? createServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: tls === undefined ? `http://127.0.0.1:${port}` : `https://localhost:${port}`,
+    url: tls === undefined ? `http://127.0.0.1:${port}` : `https://${urlHost}:${port}`,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+/** A request a stand-in received. */
+export interface Recorded {
+  method: string;
+  /** The path and query as sent (still URL-encoded). */
+  url: string;
+  headers: IncomingMessage['headers'];
+  /** The body parsed as JSON; as sent when it is not JSON; undefined when empty. */
+  body: any;
+  /** The body as sent. */
+  raw: string;
+}
+
+/** A loopback stand-in for a Git host's API that records each request and answers with `route` (404 when it sends nothing). */
+export async function standIn(route: (request: Recorded, send: (status: number, data: unknown, headers?: Record<string, string>) => void) => void) {
+  const requests: Recorded[] = [];
+  const server = await listen(async (request: IncomingMessage, response: ServerResponse) => {
+    let raw = '';
+    for await (const chunk of request) raw += chunk;
+    let body: any;
+    try {
+      body = raw === '' ? undefined : JSON.parse(raw);
+    } catch {
+      body = raw;
+    }
+    const recorded = { method: request.method!, url: request.url!, headers: request.headers, body, raw };
+    requests.push(recorded);
+    let answered = false;
+    const send = (status: number, data: unknown, headers: Record<string, string> = {}) => {
+      answered = true;
+      response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(data));
+    };
+    route(recorded, send);
+    if (!answered) send(404, { message: '404 Not Found' });
+  });
+  return { ...server, requests };
+}
+
+/** A loopback stand-in for GitHub's GET /meta, answering `body` (404 elsewhere) and recording each request's path and credentials. */
+export async function metaServer(body: unknown) {
+  const requests: { url?: string; authorization?: string }[] = [];
+  const server = await listen((request, response) => {
+    requests.push({ url: request.url, authorization: request.headers.authorization });
+    if (request.url !== '/meta') return void response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  return { ...server, requests };
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
